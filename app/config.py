@@ -1,0 +1,56 @@
+"""All runtime settings in one place, read from the environment (prefix SHAZAM_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings for the server and the command line; every field is `SHAZAM_<NAME>` in the env."""
+
+    model_config = SettingsConfigDict(env_prefix="SHAZAM_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Catalog, vector index and frame thumbnails.")
+    model: str = Field(
+        "efficientnet-lite0",
+        description="Built-in backbone (efficientnet-lite0/1/2, resnet50) or path to an exported .keras.",
+    )
+    cache_dir: Path | None = Field(
+        None, description="Where built models are cached; default ~/.cache/shazam-anime."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_key: SecretStr | None = Field(None, description="Bearer key required for writes when set.")
+
+    max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0, description="Per uploaded file.")
+    max_image_pixels: int = Field(40_000_000, gt=0, description="Decompression-bomb guard.")
+
+    hnsw_m: int = Field(16, ge=4, le=128)
+    hnsw_ef_construction: int = Field(200, ge=10)
+    hnsw_ef: int = Field(128, ge=10)
+
+    sample_fps: float = Field(2.0, gt=0, le=30, description="Frames sampled per second of video.")
+    embed_batch_size: int = Field(16, ge=1, le=256)
+
+    top_k: int = Field(5, ge=1, le=50, description="Default number of titles in the vote.")
+    search_k: int = Field(50, ge=1, le=1000, description="Frames fetched from the index per query.")
+    min_similarity: float = Field(
+        0.60, ge=-1, le=1, description="Below this best-frame similarity the answer is unknown."
+    )
+    min_margin: float = Field(
+        0.0, ge=0, le=1, description="Required confidence lead of the best title over the runner-up."
+    )
+
+    seed_demo: bool = Field(True, description="Seed a small demo catalog when the catalog is empty.")
+
+    @field_validator("data_dir", "cache_dir")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or Path.home() / ".cache" / "shazam-anime"

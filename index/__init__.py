@@ -1,0 +1,1 @@
+"""Frame catalog (SQLite), HNSW vector store, ingestion and identification. Knows nothing of HTTP or training."""

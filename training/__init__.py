@@ -1,0 +1,1 @@
+"""Offline Siamese contrastive fine-tuning, model surgery export and evaluation."""
