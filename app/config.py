@@ -46,6 +46,12 @@ class Settings(BaseSettings):
 
     seed_demo: bool = Field(True, description="Seed a small demo catalog when the catalog is empty.")
 
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_none(cls, value: object) -> object:
+        # docker compose passes SHAZAM_API_KEY="" when unset; that must not mean "key = ''".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("data_dir", "cache_dir")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:

@@ -1,1 +1,1 @@
-"""Image embedders: a screenshot in, an L2-normalised float32 vector out. Knows nothing of HTTP or storage."""
+"""Image embedders: screenshot in, L2-normalised float32 vector out; no HTTP, no storage."""

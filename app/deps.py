@@ -1,0 +1,83 @@
+"""Typed dependencies: routes reach the parts built in `lifespan` through these, never globals."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+
+from app.config import Settings
+from app.jobs import JobQueue
+from app.metrics import AppMetrics
+from app.services import Services
+from index.identify import Identifier
+from index.ingest import Ingestor
+from index.store import FrameStore
+from model.base import Embedder
+
+T = TypeVar("T")
+
+
+class Offload:
+    """Runs blocking work (TensorFlow, hnswlib, PIL, disk) on the app's bounded thread pool, so
+    the event loop keeps serving /health and polls while a query is being embedded."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self._executor = executor
+
+    async def __call__(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(function, *args, **kwargs)
+        )
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_embedder(request: Request) -> Embedder:
+    return request.app.state.services.embedder
+
+
+def get_store(request: Request) -> FrameStore:
+    return request.app.state.services.store
+
+
+def get_identifier(request: Request) -> Identifier:
+    return request.app.state.services.identifier
+
+
+def get_ingestor(request: Request) -> Ingestor:
+    return request.app.state.services.ingestor
+
+
+def get_jobs(request: Request) -> JobQueue:
+    return request.app.state.jobs
+
+
+def get_metrics(request: Request) -> AppMetrics:
+    return request.app.state.metrics
+
+
+def get_offload(request: Request) -> Offload:
+    return request.app.state.offload
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
+StoreDep = Annotated[FrameStore, Depends(get_store)]
+IdentifierDep = Annotated[Identifier, Depends(get_identifier)]
+IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
+JobsDep = Annotated[JobQueue, Depends(get_jobs)]
+MetricsDep = Annotated[AppMetrics, Depends(get_metrics)]
+OffloadDep = Annotated[Offload, Depends(get_offload)]

@@ -1,0 +1,99 @@
+"""Assembles the FastAPI app: lifespan (load once), middleware, routers. No logic of its own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from PIL import Image
+from starlette.concurrency import run_in_threadpool
+
+from app.auth import warn_if_open
+from app.config import Settings
+from app.deps import Offload
+from app.jobs import JobQueue
+from app.metrics import AppMetrics, MetricsMiddleware
+from app.routes import frames, health, identify, jobs, titles
+from app.services import Services, open_services
+from app.uploads import (
+    FORM_OVERHEAD_BYTES,
+    MAX_FILES_PER_ADD,
+    UploadLimitMiddleware,
+    clear_spool,
+)
+from index.errors import InvalidInputError
+
+# Enough threads to decode one upload while another is embedded; TensorFlow already uses every
+# core inside one call, so more would only queue in memory.
+INFERENCE_THREADS = min(8, max(2, os.cpu_count() or 2))
+
+DESCRIPTION = """Identify an anime from one screenshot: the title, where possible the episode and
+the second, a confidence, the title vote and the nearest reference frames; `match` is null when
+nothing in the catalog is close. Add titles from screenshots or episodes without retraining."""
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The app for `settings`; pass `services` to share an already loaded model (tests, CLI).
+
+    Injected services stay the caller's to close; otherwise they are opened and closed here.
+    """
+    settings = settings or (services.settings if services is not None else Settings())
+    metrics = AppMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        ready = (
+            services if services is not None else await run_in_threadpool(open_services, settings)
+        )
+        # PIL's own bomb guard is process-wide; the upload check in app.uploads is per app.
+        Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
+        clear_spool(settings.data_dir)
+        warn_if_open(settings)
+        executor = ThreadPoolExecutor(INFERENCE_THREADS, thread_name_prefix="shazam-infer")
+        job_queue = JobQueue()
+        app.state.settings = settings
+        app.state.services = ready
+        app.state.jobs = job_queue
+        app.state.offload = Offload(executor)
+        app.state.metrics = metrics
+        try:
+            yield
+        finally:
+            await run_in_threadpool(job_queue.close)
+            executor.shutdown(wait=True)
+            if owned:
+                ready.close()
+
+    app = FastAPI(
+        title="ShazamAnime",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+    )
+    app.add_middleware(
+        UploadLimitMiddleware,
+        limits={
+            "/identify": settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
+            "/titles": settings.max_upload_bytes * MAX_FILES_PER_ADD + FORM_OVERHEAD_BYTES,
+        },
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_exception_handler(InvalidInputError, _invalid_input)
+
+    app.include_router(identify.router)
+    app.include_router(titles.router)
+    app.include_router(titles.write_router)
+    app.include_router(jobs.router)
+    app.include_router(frames.router)
+    app.include_router(health.router)
+    return app
+
+
+async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status_code=status.HTTP_400_BAD_REQUEST)

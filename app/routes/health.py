@@ -1,0 +1,30 @@
+"""GET /health and GET /metrics: liveness, catalog size and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import EmbedderDep, MetricsDep, StoreDep
+from app.schemas import Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=Health)
+async def health(store: StoreDep, embedder: EmbedderDep) -> Health:
+    stats = await run_in_threadpool(store.stats)
+    return Health(
+        status="ok", titles=stats.titles, frames=stats.frames, model=embedder.name, dim=embedder.dim
+    )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."}},
+)
+async def metrics(store: StoreDep, app_metrics: MetricsDep) -> Response:
+    body = app_metrics.render(await run_in_threadpool(store.stats))
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,144 @@
+"""The catalog: add titles from images or videos without retraining, list, show and delete them."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.auth import WriteRoute, bearer_scheme
+from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
+from app.jobs import JobOutcome, Progress
+from app.schemas import ErrorOut, JobAccepted, TitleAdded, TitleOut
+from app.uploads import new_spool_dir, spool_and_validate
+from index.ingest import Ingestor, IngestReport
+
+router = APIRouter(tags=["titles"])
+write_router = APIRouter(
+    tags=["titles"], route_class=WriteRoute, dependencies=[Depends(bearer_scheme)]
+)
+
+_NOT_FOUND = {404: {"model": ErrorOut, "description": "No title with this id."}}
+_ADD_ERRORS = {
+    202: {"model": JobAccepted, "description": "A video is being added; poll /jobs/{job_id}."},
+    400: {"model": ErrorOut, "description": "A file is not a readable image or video."},
+    401: {"model": ErrorOut, "description": "SHAZAM_API_KEY is set and the key is missing."},
+    409: {"model": ErrorOut, "description": "These files are already in the catalog."},
+    413: {"model": ErrorOut, "description": "A file is over the size or pixel limit."},
+    415: {"model": ErrorOut, "description": "A file is neither an image nor a video."},
+}
+
+
+@router.get("/titles", response_model=list[TitleOut])
+async def list_titles(store: StoreDep) -> list[TitleOut]:
+    """Every title with its frame, episode and source counts."""
+    titles = await run_in_threadpool(store.titles)
+    return [TitleOut.model_validate(title, from_attributes=True) for title in titles]
+
+
+@router.get("/titles/{title_id}", response_model=TitleOut, responses=_NOT_FOUND)
+async def get_title(title_id: int, store: StoreDep) -> TitleOut:
+    title = await run_in_threadpool(store.title, title_id)
+    if title is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
+    return TitleOut.model_validate(title, from_attributes=True)
+
+
+@write_router.post(
+    "/titles",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TitleAdded,
+    responses=_ADD_ERRORS,
+)
+async def add_title(
+    name: Annotated[
+        str,
+        Form(
+            min_length=1, max_length=200, pattern=r"\S", description="Title; matched ignoring case."
+        ),
+    ],
+    files: Annotated[list[UploadFile], File(description="Screenshots and/or episode videos.")],
+    settings: SettingsDep,
+    ingestor: IngestorDep,
+    jobs: JobsDep,
+    offload: OffloadDep,
+    episode: Annotated[str | None, Form(max_length=100, description="Overrides names.")] = None,
+    fps: Annotated[float | None, Form(gt=0, le=30, description="Video sampling rate.")] = None,
+) -> TitleAdded | JSONResponse:
+    """Add frames to the title of this name, creating it if new; no retraining.
+
+    Images only: added before the answer (201), searchable at once. With any video: 202 and a
+    job id; the video is ingested in the background, one job at a time.
+    """
+    name, episode = name.strip(), (episode or "").strip() or None
+    spool_dir = new_spool_dir(settings.data_dir)
+    remove_spool = functools.partial(shutil.rmtree, spool_dir, ignore_errors=True)
+    try:
+        spooled = await offload(
+            spool_and_validate,
+            files,
+            spool_dir,
+            max_bytes=settings.max_upload_bytes,
+            max_pixels=settings.max_image_pixels,
+        )
+    except BaseException:
+        remove_spool()
+        raise
+    paths = [upload.path for upload in spooled]
+    if any(upload.kind == "video" for upload in spooled):
+        work = functools.partial(_ingest_job, ingestor, name, paths, episode, fps)
+        job_id = jobs.submit(work, cleanup=remove_spool)
+        return JSONResponse(
+            JobAccepted(job_id=job_id).model_dump(), status_code=status.HTTP_202_ACCEPTED
+        )
+    try:
+        report = await offload(ingestor.ingest, name, paths, episode=episode)
+    finally:
+        remove_spool()
+    if report.errors:  # files were checked above, so this is rare: say which and why
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, _describe_errors(report))
+    if report.title_id is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "these images are already in the catalog under another title"
+        )
+    return TitleAdded(
+        title_id=report.title_id,
+        name=name,
+        frames_added=report.frames_added,
+        frames_total=report.frames_total,
+    )
+
+
+@write_router.delete(
+    "/titles/{title_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND
+)
+async def delete_title(title_id: int, store: StoreDep) -> Response:
+    """Remove a title and its frames; it is gone from identify answers when this returns."""
+    if not await run_in_threadpool(store.remove_title, title_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _ingest_job(
+    ingestor: Ingestor,
+    name: str,
+    paths: list[Path],
+    episode: str | None,
+    fps: float | None,
+    progress: Progress,
+) -> JobOutcome:
+    report = ingestor.ingest(name, paths, episode=episode, fps=fps, progress=progress)
+    error = _describe_errors(report) if report.errors else None
+    if error is None and report.title_id is None:
+        error = "these files are already in the catalog under another title"
+    return JobOutcome(report.frames_added, title_id=report.title_id, error=error)
+
+
+def _describe_errors(report: IngestReport) -> str:
+    failed = "; ".join(f"{Path(error.path).name}: {error.message}" for error in report.errors)
+    return f"{len(report.errors)} file(s) could not be added ({failed})"

@@ -1,0 +1,176 @@
+"""Request and response bodies of the HTTP API, with the examples shown at /docs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobState = Literal["queued", "running", "done", "failed"]
+
+
+class Match(BaseModel):
+    """The identified title and, where the reference had them, the episode and second."""
+
+    title_id: int
+    title: str
+    confidence: float = Field(
+        description="Vote share of the title times its best similarity, 0..1."
+    )
+    similarity: float = Field(description="Cosine similarity of the best reference frame.")
+    episode: str | None = None
+    timestamp: float | None = Field(None, description="Seconds from the start of the episode.")
+
+
+class Candidate(BaseModel):
+    title_id: int
+    title: str
+    confidence: float = Field(description="0..1")
+    votes: float = Field(description="Similarity-weighted votes of the title's frames.")
+
+
+class Neighbor(BaseModel):
+    """One of the nearest reference frames; its picture is at /frames/{frame_id}/thumbnail."""
+
+    frame_id: int
+    title_id: int
+    title: str
+    episode: str | None = None
+    timestamp: float | None = None
+    similarity: float
+
+
+class IdentifyResponse(BaseModel):
+    """`match` is null when nothing in the catalog is close enough (unknown)."""
+
+    match: Match | None
+    candidates: list[Candidate]
+    neighbors: list[Neighbor]
+    took_ms: float
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "match": {
+                        "title_id": 3,
+                        "title": "Starlit Meadow",
+                        "confidence": 0.91,
+                        "similarity": 0.87,
+                        "episode": "02",
+                        "timestamp": 754.5,
+                    },
+                    "candidates": [
+                        {
+                            "title_id": 3,
+                            "title": "Starlit Meadow",
+                            "confidence": 0.91,
+                            "votes": 8.2,
+                        },
+                        {"title_id": 7, "title": "Iron Harbor", "confidence": 0.09, "votes": 0.8},
+                    ],
+                    "neighbors": [
+                        {
+                            "frame_id": 4211,
+                            "title_id": 3,
+                            "title": "Starlit Meadow",
+                            "episode": "02",
+                            "timestamp": 754.5,
+                            "similarity": 0.87,
+                        }
+                    ],
+                    "took_ms": 41.7,
+                }
+            ]
+        }
+    )
+
+
+class TitleAdded(BaseModel):
+    """Answer to an images-only add: the frames are searchable already."""
+
+    title_id: int
+    name: str
+    frames_added: int
+    frames_total: int
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"title_id": 3, "name": "Starlit Meadow", "frames_added": 12, "frames_total": 940}
+            ]
+        }
+    )
+
+
+class JobAccepted(BaseModel):
+    """Answer to an add with a video: poll GET /jobs/{job_id}."""
+
+    job_id: str
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"job_id": "5f0c2a9e1b7d4c03"}]})
+
+
+class JobStatus(BaseModel):
+    status: JobState
+    progress: float = Field(description="Fraction of the job done, 0..1.")
+    frames_added: int
+    error: str | None = None
+    title_id: int | None = Field(None, description="Set once the title exists.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "running", "progress": 0.4, "frames_added": 310, "error": None},
+                {"status": "failed", "progress": 1.0, "frames_added": 0, "error": "no frames"},
+            ]
+        }
+    )
+
+
+class TitleOut(BaseModel):
+    id: int
+    name: str
+    frames: int
+    episodes: int
+    sources: int
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 3, "name": "Starlit Meadow", "frames": 940, "episodes": 2, "sources": 2}
+            ]
+        }
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    titles: int
+    frames: int
+    model: str
+    dim: int
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "titles": 12,
+                    "frames": 48210,
+                    "model": "efficientnet-lite0",
+                    "dim": 1280,
+                }
+            ]
+        }
+    )
+
+
+class ErrorOut(BaseModel):
+    """Shape of every 4xx answer other than 422."""
+
+    detail: str
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "not a readable image: cannot identify"}]}
+    )

@@ -1,0 +1,71 @@
+"""Embedder, store, identifier and ingestor, built once and shared by the server and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.config import Settings
+from index.identify import Identifier, IdentifyParams
+from index.ingest import Ingestor
+from index.store import FrameStore
+from model.base import Embedder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a request or a command needs; the owner calls `close()` once at the end."""
+
+    settings: Settings
+    embedder: Embedder
+    store: FrameStore
+    identifier: Identifier
+    ingestor: Ingestor
+
+    def close(self) -> None:
+        """Checkpoint the vector index and release the catalog."""
+        self.store.close()
+
+
+def identify_params(settings: Settings) -> IdentifyParams:
+    return IdentifyParams(
+        search_k=settings.search_k,
+        min_similarity=settings.min_similarity,
+        min_margin=settings.min_margin,
+    )
+
+
+def build_services(settings: Settings, embedder: Embedder, store: FrameStore) -> Services:
+    """Wire identifier and ingestor around an embedder and an open store, from settings."""
+    return Services(
+        settings=settings,
+        embedder=embedder,
+        store=store,
+        identifier=Identifier(embedder, store, identify_params(settings)),
+        ingestor=Ingestor(
+            embedder, store, batch_size=settings.embed_batch_size, fps=settings.sample_fps
+        ),
+    )
+
+
+def open_store(settings: Settings, embedder: Embedder) -> FrameStore:
+    """Open (or create) the catalog in `settings.data_dir` for this embedder's vectors."""
+    return FrameStore.open(
+        settings.data_dir,
+        dim=embedder.dim,
+        model_name=embedder.name,
+        m=settings.hnsw_m,
+        ef_construction=settings.hnsw_ef_construction,
+        ef=settings.hnsw_ef,
+    )
+
+
+def open_services(settings: Settings) -> Services:
+    """Load the model named by `settings.model` and open the catalog it indexes."""
+    from model.registry import load_embedder  # heavy (TensorFlow); only when really needed
+
+    embedder = load_embedder(settings.model, settings.resolved_cache_dir)
+    log.info("loaded embedder %s (dim %d)", embedder.name, embedder.dim)
+    return build_services(settings, embedder, open_store(settings, embedder))

@@ -1,0 +1,274 @@
+"""Uploaded files: decide image or video from the bytes, decode images safely, spool to disk."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from fastapi import HTTPException, UploadFile, status
+from fastapi.responses import JSONResponse
+from PIL import Image, ImageOps, UnidentifiedImageError
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from index.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+
+MediaKind = Literal["image", "video"]
+
+# Multipart framing around one file plus a few small fields stays far below this.
+FORM_OVERHEAD_BYTES = 64 * 1024
+MAX_FILES_PER_ADD = 32
+
+_UNSNIFFED_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
+# Container signatures PyAV reads: ISO-BMFF (mp4/mov/m4v), Matroska/WebM, AVI, MPEG-PS, FLV, Ogg.
+_VIDEO_SIGNATURES = ((4, b"ftyp"), (0, b"\x1a\x45\xdf\xa3"), (8, b"AVI "), (0, b"\x00\x00\x01\xba"))
+_VIDEO_PREFIXES = (b"FLV", b"OggS")
+
+
+class UploadError(HTTPException):
+    """A client mistake in an upload; becomes a 4xx answer with a message."""
+
+
+@dataclass(frozen=True)
+class SpooledUpload:
+    path: Path
+    kind: MediaKind
+    filename: str
+
+
+def too_large(what: str, limit: int) -> UploadError:
+    return UploadError(status.HTTP_413_CONTENT_TOO_LARGE, f"{what} is over the {limit}-byte limit")
+
+
+def check_size(upload: UploadFile, max_bytes: int) -> None:
+    """Per-file limit; the route's body limit has already stopped reading an oversize request."""
+    if upload.size is not None and upload.size > max_bytes:
+        raise too_large(f"file {upload.filename!r}", max_bytes)
+
+
+def _declared_type(upload: UploadFile) -> str:
+    return (upload.content_type or "").split(";")[0].strip().lower()
+
+
+def _looks_like_video(head: bytes) -> bool:
+    if any(head[offset : offset + len(sig)] == sig for offset, sig in _VIDEO_SIGNATURES):
+        return True
+    return head.startswith(_VIDEO_PREFIXES) or (len(head) > 188 and head[0] == head[188] == 0x47)
+
+
+def _looks_like_image(head: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(head)):
+            return True
+    except Image.DecompressionBombError:
+        return True  # an image, if a hostile one: decoding refuses it with a clear 413
+    except Exception:
+        return False
+
+
+def classify(upload: UploadFile, *, allow_video: bool) -> MediaKind:
+    """Image or video, from the declared type when it is specific, else from the first bytes.
+
+    A declared type that is neither (text/plain, application/pdf) is a 415; bytes that turn out
+    not to decode are a 400 later, with the decoder's reason.
+    """
+    declared = _declared_type(upload)
+    kind: MediaKind
+    if declared.startswith("image/"):
+        kind = "image"
+    elif declared.startswith("video/"):
+        kind = "video"
+    elif declared in _UNSNIFFED_TYPES:
+        head = _read_head(upload.file)
+        if _looks_like_video(head):
+            kind = "video"
+        elif _looks_like_image(head):
+            kind = "image"
+        else:
+            raise UploadError(
+                status.HTTP_400_BAD_REQUEST,
+                f"{upload.filename or 'upload'!r} is neither an image nor a video we can read",
+            )
+    else:
+        raise UploadError(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"unsupported media type {declared!r}; send an image"
+            + (" or a video" if allow_video else ""),
+        )
+    if kind == "video" and not allow_video:
+        raise UploadError(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"identify takes one image (a screenshot), not {declared or 'a video'}",
+        )
+    return kind
+
+
+def _read_head(stream: BinaryIO, size: int = 64 * 1024) -> bytes:
+    stream.seek(0)
+    head = stream.read(size)
+    stream.seek(0)
+    return head
+
+
+def decode_image(stream: BinaryIO, *, max_pixels: int, name: str = "upload") -> Image.Image:
+    """Fully decode to RGB, refusing oversize dimensions before any pixel is allocated."""
+    stream.seek(0)
+    try:
+        with Image.open(stream) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise UploadError(
+                    status.HTTP_413_CONTENT_TOO_LARGE,
+                    f"{name!r} is {width}x{height} pixels, over the {max_pixels}-pixel limit",
+                )
+            image.load()  # a truncated or corrupt file fails here, not later in a worker
+            return ImageOps.exif_transpose(image).convert("RGB")
+    except Image.DecompressionBombError as error:
+        raise UploadError(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"{name!r} refused as a decompression bomb: {error}"
+        ) from error
+    except UnidentifiedImageError as error:
+        raise UploadError(
+            status.HTTP_400_BAD_REQUEST, f"{name!r} is not a readable image"
+        ) from error
+    except UploadError:
+        raise
+    except (
+        Exception
+    ) as error:  # PIL reports damage as OSError, SyntaxError, ValueError, EOFError...
+        raise UploadError(
+            status.HTTP_400_BAD_REQUEST, f"{name!r} is damaged or truncated: {error}"
+        ) from error
+
+
+def check_video(path: Path, name: str) -> None:
+    """Refuse a file PyAV cannot open or that holds no video stream, before it becomes a job."""
+    import av  # PyAV; only the add route needs it
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise UploadError(status.HTTP_400_BAD_REQUEST, f"{name!r} has no video stream")
+    except UploadError:
+        raise
+    except Exception as error:
+        raise UploadError(
+            status.HTTP_400_BAD_REQUEST, f"{name!r} is not a readable video: {error}"
+        ) from error
+
+
+def new_spool_dir(data_dir: Path) -> Path:
+    """A private folder under the data dir: same disk as the catalog, removed when the add ends."""
+    root = data_dir / "uploads"
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="add-", dir=root))
+
+
+def clear_spool(data_dir: Path) -> None:
+    """Drop uploads left by a previous run that stopped mid-job (jobs do not outlive a restart)."""
+    shutil.rmtree(data_dir / "uploads", ignore_errors=True)
+
+
+def spool_and_validate(
+    uploads: list[UploadFile], spool_dir: Path, *, max_bytes: int, max_pixels: int
+) -> list[SpooledUpload]:
+    """Check every file before anything is written to the catalog, so one bad file adds nothing.
+
+    Blocking (disk and decoding): run it off the event loop.
+    """
+    if len(uploads) > MAX_FILES_PER_ADD:
+        raise UploadError(
+            status.HTTP_400_BAD_REQUEST,
+            f"{len(uploads)} files in one add; at most {MAX_FILES_PER_ADD}",
+        )
+    spooled: list[SpooledUpload] = []
+    for number, upload in enumerate(uploads):
+        name = upload.filename or f"file {number + 1}"
+        check_size(upload, max_bytes)
+        kind = classify(upload, allow_video=True)
+        # One folder per file keeps the original name (the ingestor reads episodes from names)
+        # without two uploads of the same name colliding.
+        folder = spool_dir / f"{number:03d}"
+        folder.mkdir()
+        if kind == "image":
+            image = decode_image(upload.file, max_pixels=max_pixels, name=name)
+            path = folder / _safe_name(name, IMAGE_EXTENSIONS, ".png")
+            if path.suffix == ".png" and not name.lower().endswith(".png"):
+                image.save(path, format="PNG")  # a format the reader does not take: store lossless
+            else:
+                _copy(upload.file, path)
+        else:
+            path = folder / _safe_name(name, VIDEO_EXTENSIONS, ".mp4")
+            _copy(upload.file, path)
+            check_video(path, name)
+        spooled.append(SpooledUpload(path=path, kind=kind, filename=name))
+    return spooled
+
+
+def _copy(stream: BinaryIO, path: Path) -> None:
+    stream.seek(0)
+    with path.open("wb") as out:
+        shutil.copyfileobj(stream, out, 1024 * 1024)
+
+
+def _safe_name(name: str, extensions: frozenset[str], fallback: str) -> str:
+    """The client's file name reduced to harmless characters, with an extension readers accept."""
+    stem, suffix = Path(Path(name).name).stem, Path(name).suffix.lower()
+    stem = re.sub(r"[^\w .()\[\]-]+", "_", stem).strip(" .")[:120] or "upload"
+    return stem + (suffix if suffix in extensions else fallback)
+
+
+def read_query_image(upload: UploadFile, *, max_bytes: int, max_pixels: int) -> Image.Image:
+    """The screenshot of an identify request, decoded, or a 4xx saying what is wrong with it."""
+    check_size(upload, max_bytes)
+    classify(upload, allow_video=False)
+    return decode_image(upload.file, max_pixels=max_pixels, name=upload.filename or "image")
+
+
+class UploadLimitMiddleware:
+    """Counts request-body bytes as they arrive on upload routes and stops at the limit.
+
+    Content-Length is only a hint: a larger declared length is refused before reading, but a
+    chunked or lying client is cut off by the count. Errors are the API's usual JSON 413.
+    """
+
+    def __init__(self, app: ASGIApp, limits: dict[str, int]) -> None:
+        self.app = app
+        self.limits = limits  # path -> most bytes one POST body may carry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = None
+        if scope["type"] == "http" and scope["method"] == "POST":
+            limit = self.limits.get(scope["path"])
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse(limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise too_large("the request body", limit)
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+
+def _refuse(limit: int) -> JSONResponse:
+    error = too_large("the request body", limit)
+    # Connection: close, since the unread body would otherwise be taken for the next request.
+    return JSONResponse(
+        {"detail": error.detail}, status_code=error.status_code, headers={"Connection": "close"}
+    )

@@ -1,0 +1,105 @@
+"""Default embedder throughput: 1280x720 JPEG bytes end to end vs the bare model call."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import skimage.data  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from model.fit import fit_batch  # noqa: E402
+from model.keras_embedder import KerasEmbedder  # noqa: E402
+from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
+
+
+def _jpegs(count: int) -> list[bytes]:
+    """Distinct 1280x720 frames (package photos, shifted and flipped) as JPEG bytes."""
+    photos = [skimage.data.chelsea(), skimage.data.coffee(), skimage.data.astronaut()]
+    out = []
+    for i in range(count):
+        image = Image.fromarray(photos[i % len(photos)]).resize((1280 + i, 720))
+        image = image.crop((i, 0, 1280 + i, 720))
+        if i % 2:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
+def _seconds_per_image(
+    runs: dict[str, Callable[[], object]], images_per_call: int, repeats: int
+) -> dict[str, float]:
+    """Median seconds per image of each run; runs alternate so machine load hits all alike."""
+    for run in runs.values():
+        run()  # warm-up: tracing and first-call allocations are not throughput
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            timings[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) / images_per_call for name, t in timings.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--embedder", default=DEFAULT_EMBEDDER)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cache-dir", type=Path, default=None)
+    args = parser.parse_args()
+
+    cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="shazam-bench-"))
+    start = time.perf_counter()
+    embedder = load_embedder(args.embedder, cache_dir=cache_dir)
+    first_load = time.perf_counter() - start
+    start = time.perf_counter()
+    load_embedder(args.embedder, cache_dir=cache_dir)
+    cached_load = time.perf_counter() - start
+    assert isinstance(embedder, KerasEmbedder)
+
+    jpegs = _jpegs(32)
+    size, fit = embedder.input_size, embedder.fit
+    decoded = [Image.open(io.BytesIO(data)).convert("RGB") for data in jpegs]
+    prepared = fit_batch(decoded, size, fit)
+
+    def end_to_end(batch: list[bytes]) -> Callable[[], object]:
+        return lambda: embedder.embed([Image.open(io.BytesIO(data)) for data in batch])
+
+    def decode_fit(batch: list[bytes]) -> Callable[[], object]:
+        return lambda: fit_batch([Image.open(io.BytesIO(d)) for d in batch], size, fit)
+
+    print(f"{args.embedder}: input {size}px, fit={fit}, dim {embedder.dim}, {os.cpu_count()} CPUs")
+    print(f"load: first {first_load:.2f} s (build from weights), cached {cached_load:.2f} s")
+    print(
+        f"{'batch':>5} {'end-to-end ms/img':>18} {'img/s':>7} {'decode+fit ms/img':>18} "
+        f"{'bare model ms/img':>18} {'img/s':>7} {'overhead':>9}"
+    )
+    for batch in (1, 32):
+        runs = {
+            "total": end_to_end(jpegs[:batch]),
+            "prep": decode_fit(jpegs[:batch]),
+            "bare": lambda b=batch: embedder.embed_array(prepared[:b]),
+        }
+        # Batch 1 calls are short: more of them for a stable median.
+        spent = _seconds_per_image(runs, batch, args.repeats * (8 if batch == 1 else 1))
+        total, prep, bare = spent["total"], spent["prep"], spent["bare"]
+        print(
+            f"{batch:>5} {total * 1e3:>18.1f} {1 / total:>7.1f} {prep * 1e3:>18.1f} "
+            f"{bare * 1e3:>18.1f} {1 / bare:>7.1f} {total / bare:>8.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

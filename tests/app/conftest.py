@@ -1,0 +1,81 @@
+"""App fixtures: services around the session's real Lite0 embedder, and a real uvicorn server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from app.config import Settings
+from app.main import create_app
+from app.services import Services, build_services, open_store
+from model.base import Embedder
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings isolated from the environment of whoever runs the tests."""
+    return Settings(data_dir=data_dir, seed_demo=False, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_services(lite0_embedder: Embedder) -> Iterator[Callable[[Settings], Services]]:
+    """Services on a fresh store for given settings; closed at the end of the test."""
+    opened: list[Services] = []
+
+    def make(settings: Settings) -> Services:
+        services = build_services(settings, lite0_embedder, open_store(settings, lite0_embedder))
+        opened.append(services)
+        return services
+
+    yield make
+    for services in opened:
+        services.close()
+
+
+class LiveServer:
+    """A real uvicorn server on a free port in a background thread."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        self.app = create_app(settings, services)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(60)
+        self._sock.close()
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60, **kwargs)  # type: ignore[arg-type]
+
+
+@contextmanager
+def live_server(settings: Settings, services: Services) -> Iterator[LiveServer]:
+    server = LiveServer(settings, services).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,212 @@
+"""End to end over HTTP against a real uvicorn server: video adds as jobs, identify under load,
+a client that vanishes after uploading, and a restart on the same data dir."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from PIL import Image
+
+from app.services import build_services, open_store
+from index.readers import parse_episode
+from model.base import Embedder
+from synthetic import make_titles, perturb, render_frame, write_episode
+from synthetic.titles import TitleStyle
+from tests.app.conftest import LiveServer, live_server, make_settings
+from tests.app.media import jpeg_bytes
+
+VIDEO_NAME = "Show - 03.mp4"
+SECONDS = 8.0
+QUERY_TIMES = (1.5, 4.0, 6.5)
+SIZE = (640, 360)
+
+
+@pytest.fixture(scope="module")
+def styles() -> list[TitleStyle]:
+    return make_titles(3, seed=5)
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory, styles: list[TitleStyle]) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("videos")
+    write_episode(styles[0], 3, folder / VIDEO_NAME, seconds=SECONDS, fps=12, size=SIZE)
+    # Long enough, sampled densely, that identify overlaps its ingestion.
+    write_episode(styles[1], 1, folder / "long.mp4", seconds=30.0, fps=8, size=(480, 270))
+    return {"main": folder / VIDEO_NAME, "long": folder / "long.mp4"}
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder
+) -> Iterator[LiveServer]:
+    settings = make_settings(tmp_path_factory.mktemp("data"))
+    services = build_services(settings, lite0_embedder, open_store(settings, lite0_embedder))
+    with live_server(settings, services) as running:
+        yield running
+    services.close()
+
+
+def _query(style: TitleStyle, episode: int, t: float, seed: int = 0) -> dict:
+    image: Image.Image = render_frame(style, episode, t, SIZE)
+    image = perturb(image, ["jpeg25"], random.Random(seed))
+    return {"image": ("screenshot.jpg", jpeg_bytes(image), "image/jpeg")}
+
+
+def _add_video(client: httpx.Client, name: str, path: Path, **form: str) -> str:
+    with path.open("rb") as video:
+        answer = client.post(
+            "/titles", data={"name": name, **form}, files={"files": (path.name, video, "video/mp4")}
+        )
+    assert answer.status_code == 202, answer.text
+    return answer.json()["job_id"]
+
+
+def _wait_for_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/jobs/{job_id}").json()
+        assert 0.0 <= status["progress"] <= 1.0
+        if status["status"] in ("done", "failed"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still running after {timeout} s")
+
+
+def test_a_video_is_added_in_the_background_and_answers_episode_and_second(
+    server: LiveServer, styles: list[TitleStyle], videos: dict[str, Path]
+) -> None:
+    with server.client() as client:
+        job = _wait_for_job(client, _add_video(client, styles[0].name, videos["main"]))
+        assert job["status"] == "done", job
+        assert job["frames_added"] > 0 and job["error"] is None
+        for t in QUERY_TIMES:
+            answer = client.post("/identify", files=_query(styles[0], 3, t)).json()
+            match = answer["match"]
+            assert match is not None, answer
+            assert match["title"] == styles[0].name
+            assert match["episode"] == parse_episode(VIDEO_NAME)
+            assert abs(match["timestamp"] - t) <= 1.0, (t, match)
+            assert answer["neighbors"][0]["timestamp"] is not None
+        titles = client.get("/titles").json()
+        assert [(t["name"], t["frames"], t["episodes"]) for t in titles] == [
+            (styles[0].name, job["frames_added"], 1)
+        ]
+        assert not any((server.app.state.settings.data_dir / "uploads").iterdir())
+
+
+def test_identify_keeps_answering_while_a_video_is_added(
+    server: LiveServer, styles: list[TitleStyle], videos: dict[str, Path]
+) -> None:
+    with server.client() as client:
+        if client.get("/health").json()["titles"] == 0:
+            _wait_for_job(client, _add_video(client, styles[0].name, videos["main"]))
+        queries = [_query(styles[0], 3, t, seed=i) for i, t in enumerate(QUERY_TIMES)]
+        job_id = _add_video(client, styles[1].name, videos["long"], fps="6")
+
+    done = threading.Event()
+    failures: list[str] = []
+    latencies: list[float] = []
+    states_seen: set[str] = set()
+
+    def ask(worker: int) -> None:
+        with server.client() as client:
+            count = 0
+            while not done.is_set() or count < 2:
+                started = time.perf_counter()
+                answer = client.post("/identify", files=queries[(worker + count) % len(queries)])
+                latencies.append(time.perf_counter() - started)
+                count += 1
+                if answer.status_code != 200:
+                    failures.append(f"{answer.status_code}: {answer.text}")
+                elif (answer.json()["match"] or {}).get("title") != styles[0].name:
+                    failures.append(f"wrong answer {answer.json()['match']}")
+
+    workers = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
+    for worker in workers:
+        worker.start()
+    with server.client() as client:
+        deadline = time.monotonic() + 180
+        while (status := client.get(f"/jobs/{job_id}").json())["status"] in ("queued", "running"):
+            states_seen.add(status["status"])
+            assert time.monotonic() < deadline, "ingestion did not finish"
+            time.sleep(0.1)
+    done.set()
+    for worker in workers:
+        worker.join(60)
+    assert status["status"] == "done", status
+    assert "running" in states_seen  # the queries really overlapped the ingestion
+    assert not failures, failures[:3]
+    assert len(latencies) >= 6
+    assert max(latencies) < 8.0, f"an identify stalled for {max(latencies):.1f} s"
+
+
+def test_a_client_that_vanishes_after_uploading_still_gets_its_video_added(
+    server: LiveServer, styles: list[TitleStyle], tmp_path: Path
+) -> None:
+    video = tmp_path / "gone.mp4"
+    write_episode(styles[2], 2, video, seconds=2.0, fps=8, size=(320, 180))
+    boundary = "vanishing-client"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n{styles[2].name}'
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            'filename="gone.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+        ).encode()
+        + video.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    address = urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port)) as raw:
+        raw.sendall(
+            (
+                f"POST /titles HTTP/1.1\r\nHost: {address.netloc}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+        )
+        for start in range(0, len(body), 4096):  # a slow client...
+            raw.sendall(body[start : start + 4096])
+            time.sleep(0.005)
+    # ...that hangs up without reading the answer.
+    with server.client() as client:
+        deadline = time.monotonic() + 60
+        while True:
+            names = {title["name"]: title for title in client.get("/titles").json()}
+            if styles[2].name in names and names[styles[2].name]["frames"] > 0:
+                break
+            assert time.monotonic() < deadline, "the abandoned upload was never ingested"
+            time.sleep(0.2)
+
+
+def test_a_restart_on_the_same_data_dir_gives_the_same_answers(
+    tmp_path: Path, lite0_embedder: Embedder, styles: list[TitleStyle], videos: dict[str, Path]
+) -> None:
+    settings = make_settings(tmp_path)
+    queries = [_query(styles[0], 3, t) for t in QUERY_TIMES]
+
+    def serve_and_ask(add: bool) -> list[dict]:
+        services = build_services(settings, lite0_embedder, open_store(settings, lite0_embedder))
+        try:
+            with live_server(settings, services) as running, running.client() as client:
+                if add:
+                    job = _wait_for_job(client, _add_video(client, styles[0].name, videos["main"]))
+                    assert job["status"] == "done"
+                answers = [client.post("/identify", files=query).json() for query in queries]
+        finally:
+            services.close()
+        for answer in answers:
+            answer.pop("took_ms")
+        return answers
+
+    before = serve_and_ask(add=True)
+    after = serve_and_ask(add=False)
+    assert all(answer["match"] is not None for answer in before)
+    assert after == before

@@ -1,0 +1,69 @@
+"""Helpers for the frame-store tests: records, real JPEG thumbnails and clustered vectors."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from index.types import FrameRecord, SourceRecord
+
+
+def jpeg(seed: int, size: int = 16) -> bytes:
+    """A small real JPEG whose pixels depend on `seed`."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def frames(count: int, prefix: str, *, start: float = 0.0) -> list[FrameRecord]:
+    return [
+        FrameRecord(
+            timestamp=start + i,
+            content_hash=f"{prefix}-{i}",
+            thumbnail=jpeg(zlib.crc32(prefix.encode()) % 997 + i),
+        )
+        for i in range(count)
+    ]
+
+
+def source(title: str, content_hash: str, episode: str | None = "1") -> SourceRecord:
+    return SourceRecord(
+        title=title,
+        kind="video",
+        uri=f"{content_hash}.mkv",
+        content_hash=content_hash,
+        episode=episode,
+    )
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def clustered(n: int, dim: int, clusters: int, seed: int, spread: float = 0.35) -> np.ndarray:
+    """Unit vectors around random centres, like frames of many scenes."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dim))
+    members = rng.integers(0, clusters, size=n)
+    return unit(centres[members] + spread * rng.normal(size=(n, dim)))
+
+
+def brute_force_top_k(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Exact cosine top-k row indices (inputs are unit vectors)."""
+    scores = queries @ base.T
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1)
+    return np.take_along_axis(top, order, axis=1)
+
+
+def recall_at_k(found: Sequence[Sequence[int]], truth: np.ndarray) -> float:
+    hits = sum(
+        len(set(row) & set(true_row.tolist())) for row, true_row in zip(found, truth, strict=True)
+    )
+    return hits / truth.size

@@ -1,0 +1,123 @@
+"""The SQLite catalog: schema, case-insensitive titles, cascade deletes, readers beside a writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.catalog import CATALOG_FILE, Catalog, title_key
+from index.errors import SchemaVersionError
+from tests.index.storekit import frames, source, unit
+
+
+@pytest.fixture
+def catalog(tmp_path: Path):
+    opened = Catalog(tmp_path / CATALOG_FILE)
+    yield opened
+    opened.close()
+
+
+def add_title(catalog: Catalog, name: str, src: str, count: int) -> tuple[int, list[int]]:
+    vectors = unit(np.random.default_rng(len(src)).normal(size=(count, 8)))
+    with catalog.transaction() as tx:
+        title_id = tx.get_or_create_title(name)
+        source_id = tx.insert_source(title_id, source(name, src))
+        first = tx.next_frame_id()
+        ids = list(range(first, first + count))
+        tx.insert_frames(ids, source_id, frames(count, src), vectors)
+    return title_id, ids
+
+
+def test_title_key_ignores_case_width_and_spacing() -> None:
+    assert title_key("Sousou no Frieren") == title_key("  SOUSOU   no frieren ")
+    assert title_key("Ｆｒｉｅｒｅｎ") == title_key("frieren")
+    assert title_key("Pokémon") == title_key("POKÉMON")
+    assert title_key("Frieren") != title_key("Frieren 2")
+
+
+def test_wal_mode_and_foreign_keys_are_on(catalog: Catalog) -> None:
+    with catalog.reader() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_titles_are_unique_case_insensitively(catalog: Catalog) -> None:
+    first, _ = add_title(catalog, "Frieren", "a", 2)
+    second, _ = add_title(catalog, "FRIEREN", "b", 3)
+    assert first == second
+    info = catalog.find_title("frieren")
+    assert info is not None and (info.name, info.frames, info.sources) == ("Frieren", 5, 2)
+    with catalog.transaction() as tx, pytest.raises(sqlite3.IntegrityError):
+        tx.conn.execute(
+            "INSERT INTO titles (name, name_key, created_at) VALUES ('x', ?, 0)",
+            (title_key("frieren"),),
+        )
+
+
+def test_delete_title_cascades_and_ids_are_never_reused(catalog: Catalog) -> None:
+    keep_id, keep_frames = add_title(catalog, "Keep", "k", 2)
+    gone_id, gone_frames = add_title(catalog, "Gone", "g", 4)
+    with catalog.transaction() as tx:
+        assert sorted(tx.delete_title(gone_id)) == gone_frames
+        assert tx.delete_title(gone_id) is None
+    assert catalog.frame_ids().tolist() == keep_frames
+    assert not catalog.has_source("g") and catalog.has_source("k")
+    assert catalog.hit_rows(gone_frames) == {}
+    _, new_frames = add_title(catalog, "New", "n", 1)
+    assert new_frames[0] > max(gone_frames)
+
+
+def test_failed_transaction_leaves_catalog_unchanged(catalog: Catalog) -> None:
+    add_title(catalog, "Before", "b", 2)
+    with pytest.raises(RuntimeError, match="boom"), catalog.transaction() as tx:
+        tx.get_or_create_title("During")
+        raise RuntimeError("boom")
+    assert [t.name for t in catalog.titles()] == ["Before"]
+
+
+def test_vectors_round_trip_as_float32(catalog: Catalog) -> None:
+    _, ids = add_title(catalog, "V", "v", 5)
+    expected = unit(np.random.default_rng(1).normal(size=(5, 8)))
+    got_ids, got = next(catalog.iter_vectors(100, 8))
+    assert got_ids.tolist() == ids
+    assert got.dtype == np.float32 and np.array_equal(got, expected)
+
+
+def test_readers_do_not_wait_for_an_open_write(catalog: Catalog) -> None:
+    add_title(catalog, "Visible", "v", 3)
+    writing = threading.Event()
+    finish = threading.Event()
+
+    def long_write() -> None:
+        with catalog.transaction() as tx:
+            tx.get_or_create_title("Uncommitted")
+            writing.set()
+            finish.wait(10)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    assert writing.wait(5)
+    started = time.monotonic()
+    names = [t.name for t in catalog.titles()]
+    elapsed = time.monotonic() - started
+    finish.set()
+    writer.join()
+    assert names == ["Visible"]  # the reader sees the last commit...
+    assert elapsed < 2.0  # ...without waiting for the writer (busy timeout is 30 s)
+    assert {t.name for t in catalog.titles()} == {"Visible", "Uncommitted"}
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / CATALOG_FILE
+    Catalog(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SchemaVersionError, match="upgrade"):
+        Catalog(path)

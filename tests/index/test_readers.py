@@ -1,0 +1,148 @@
+"""Video sampling by presentation time, near-duplicate dropping, images, episode names, bad files."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from index.readers import SamplingParams, UnreadableMediaError, parse_episode, read_image, read_video
+from index.sources import plan_sources, source_hash
+from synthetic.titles import make_title
+from synthetic.video import write_corrupt_video, write_episode
+
+
+def _write_frames(path: Path, frames: list[np.ndarray], fps: int, pts_step: int = 1) -> None:
+    """An MP4 of raw frames; `pts_step` > 1 leaves time gaps (a variable-rate stream)."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, fps)
+        for index, pixels in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = index * pts_step
+            frame.time_base = Fraction(1, fps)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def _ramp(index: int) -> np.ndarray:
+    """A frame that differs clearly from its neighbours: a bright bar sweeping across."""
+    pixels = np.full((64, 112, 3), 40, np.uint8)
+    left = (index * 7) % 100
+    pixels[:, left : left + 12] = 230
+    return pixels
+
+
+@pytest.mark.parametrize(
+    ("name", "episode"),
+    [
+        ("Show - 03.mkv", "3"),
+        ("[Group] Title - 07 [1080p].mkv", "7"),
+        ("Title - 07v2 [ABCD1234].mkv", "7"),
+        ("Show.S01E03.1080p.mkv", "S1E3"),
+        ("ep12.mp4", "12"),
+        ("Episode 5", "5"),
+        ("Title_-_13.5.mkv", "13.5"),
+        ("第07話.mp4", "7"),
+        ("Show [2019] (BD 1080p).mkv", None),
+        ("title", None),
+    ],
+)
+def test_episode_is_parsed_from_names(name: str, episode: str | None) -> None:
+    assert parse_episode(name) == episode
+
+
+def test_video_is_sampled_on_presentation_time(tmp_path: Path) -> None:
+    path = tmp_path / "moving.mp4"
+    _write_frames(path, [_ramp(i) for i in range(50)], fps=10)  # 5 s of motion
+    frames = list(read_video(path, SamplingParams(fps=2.0)))
+    times = [frame.timestamp for frame in frames]
+    assert times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5], abs=0.01)
+    assert all(frame.image.mode == "RGB" and frame.image.size == (112, 64) for frame in frames)
+
+
+def test_timestamps_follow_pts_not_frame_count(tmp_path: Path) -> None:
+    """Frames 0.3 s apart (pts gaps): sampling at 2 fps picks by time, so none is stamped wrong."""
+    path = tmp_path / "gappy.mp4"
+    frames = [_ramp(i) for i in range(12)]
+    _write_frames(path, frames, fps=10, pts_step=3)  # each frame lasts 0.3 s
+    times = [frame.timestamp for frame in read_video(path, SamplingParams(fps=2.0))]
+    assert times == pytest.approx([0.0, 0.6, 1.2, 1.5, 2.1, 2.7, 3.0], abs=0.01)
+
+
+def test_static_shot_keeps_a_frame_every_max_static_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "still.mp4"
+    still = _ramp(3)
+    _write_frames(path, [still] * 80 + [_ramp(40)] * 5, fps=10)  # 8 s still, then a cut
+    params = SamplingParams(fps=2.0, max_static_s=3.0)
+    times = [frame.timestamp for frame in read_video(path, params)]
+    assert times == pytest.approx([0.0, 3.0, 6.0, 8.0], abs=0.01)
+
+
+def test_large_frames_are_scaled_down_while_decoding(tmp_path: Path) -> None:
+    path = tmp_path / "big.mp4"
+    write_episode(make_title(0, 1), 1, path, seconds=1.0, fps=4, size=(960, 540))
+    frames = list(read_video(path, SamplingParams(max_width=320)))
+    assert frames and all(frame.image.size == (320, 180) for frame in frames)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "cut", "garbage"])
+def test_corrupt_videos_raise_a_named_error(tmp_path: Path, kind: str) -> None:
+    path = write_corrupt_video(tmp_path / f"{kind}.mp4", kind)
+    with pytest.raises(UnreadableMediaError) as caught:
+        list(read_video(path))
+    assert caught.value.path == path
+    assert path.name in str(caught.value)
+
+
+def test_missing_video_raises_a_named_error(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableMediaError, match="nothing.mkv"):
+        list(read_video(tmp_path / "nothing.mkv"))
+
+
+def test_images_are_upright_rgb(tmp_path: Path) -> None:
+    path = tmp_path / "rotated.jpg"
+    image = Image.new("RGBA", (40, 20), (200, 30, 30, 255))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    image.convert("RGB").save(path, exif=exif)
+    loaded = read_image(path)
+    assert loaded.mode == "RGB" and loaded.size == (20, 40)
+
+
+def test_unreadable_image_raises_a_named_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(UnreadableMediaError, match="broken.png"):
+        read_image(path)
+
+
+def test_folder_layout_makes_one_source_per_episode_folder_and_video(tmp_path: Path) -> None:
+    title = tmp_path / "Some Title"
+    (title / "Episode 02").mkdir(parents=True)
+    (title / "03").mkdir()
+    for folder, count in ((title, 2), (title / "Episode 02", 3), (title / "03", 1)):
+        for i in range(count):
+            Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(folder / f"shot{i}.png")
+    (title / "Some Title - 05.mkv").write_bytes(b"")
+    (title / "notes.txt").write_text("ignored")
+    plans, errors = plan_sources([title, tmp_path / "missing.mp4", tmp_path / "x.gif"])
+    summary = sorted((plan.kind, plan.episode or "-", len(plan.paths)) for plan in plans)
+    assert summary == [("images", "-", 2), ("images", "2", 3), ("images", "3", 1), ("video", "5", 1)]
+    assert [Path(error.path).name for error in errors] == ["missing.mp4", "x.gif"]
+
+
+def test_image_group_hash_ignores_order(tmp_path: Path) -> None:
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("RGB", (8, 8), (i * 50, 10, 10)).save(paths[-1])
+    forward, _ = plan_sources(paths)
+    backward, _ = plan_sources(paths[::-1])
+    assert source_hash(forward[0]) == source_hash(backward[0])

@@ -1,0 +1,90 @@
+"""Keras `PyDataset`s that turn sampled indices into image batches, loading in worker threads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+from PIL import Image
+
+from model.fit import fit_array
+from training.data import PairSampler, PKSampler, Sample
+
+Augment = Callable[[Image.Image, np.random.Generator], Image.Image]
+
+
+class _ImageBatches(keras.utils.PyDataset):
+    """Shared loading: each batch's randomness comes from (seed, epoch, batch index) only, so
+    batches are reproducible whatever worker thread builds them; `fixed` batches (validation)
+    ignore the epoch so validation loss is comparable from epoch to epoch."""
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        steps: int,
+        input_size: int,
+        fit: str,
+        augment: Augment | None,
+        seed: int,
+        fixed: bool = False,
+        workers: int = 1,
+    ) -> None:
+        super().__init__(workers=workers, use_multiprocessing=False)
+        if steps < 1:
+            raise ValueError(f"steps must be positive, got {steps}")
+        self.samples = list(samples)
+        self.steps = steps
+        self.input_size = input_size
+        self.fit = fit
+        self.augment = augment
+        self.seed = seed
+        self.fixed = fixed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def on_epoch_end(self) -> None:
+        if not self.fixed:
+            self.epoch += 1
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, 0 if self.fixed else self.epoch, index])
+
+    def _images(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        batch = np.empty((len(indices), self.input_size, self.input_size, 3), np.float32)
+        for row, index in enumerate(indices):
+            image = self.samples[int(index)].load()
+            if self.augment is not None:
+                image = self.augment(image, rng)
+            batch[row] = fit_array(image, self.input_size, self.fit)
+        return batch
+
+
+class PairBatches(_ImageBatches):
+    """((images_a, images_b), Y) batches for the Siamese model; Y=0 similar, Y=1 dissimilar."""
+
+    def __init__(self, samples: Sequence[Sample], sampler: PairSampler, batch_size: int, **kw):
+        super().__init__(samples, **kw)
+        self.sampler = sampler
+        self.batch_size = batch_size
+
+    def __getitem__(self, index: int):
+        rng = self._rng(index)
+        first, second, y = self.sampler.sample(self.batch_size, rng)
+        return (self._images(first, rng), self._images(second, rng)), y
+
+
+class PKBatches(_ImageBatches):
+    """(images, title ids) batches of P titles x K frames for the in-batch contrastive loss."""
+
+    def __init__(self, samples: Sequence[Sample], sampler: PKSampler, labels: np.ndarray, **kw):
+        super().__init__(samples, **kw)
+        self.sampler = sampler
+        self.labels = np.asarray(labels, np.int32)
+
+    def __getitem__(self, index: int):
+        rng = self._rng(index)
+        indices = self.sampler.sample(rng)
+        return self._images(indices, rng), self.labels[indices]

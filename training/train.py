@@ -1,0 +1,292 @@
+"""The schedule: frozen-backbone warm-up, partial fine-tune, per-epoch checkpoints, export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from model.backbones import build_backbone
+from training.augment import QueryAugment
+from training.batches import PairBatches, PKBatches
+from training.checkpoint import (
+    STATE_FILE,
+    EpochCheckpoint,
+    ResumableReduceLROnPlateau,
+    read_state,
+    restore_checkpoint,
+    write_state,
+)
+from training.config import TrainConfig
+from training.data import PairSampler, PKSampler, Sample, Split, scan_image_tree, split_samples
+from training.export import export_embedding
+from training.siamese import (
+    BatchContrastiveLoss,
+    ContrastiveLoss,
+    backbone_of,
+    build_embedding_model,
+    build_siamese_model,
+    freeze_backbone,
+    unfreeze_backbone,
+)
+
+__all__ = ["TrainConfig", "TrainError", "TrainResult", "train"]
+MODEL_FILE = "embedder.keras"
+REPORT_FILE = "report.json"
+SPLIT_FILE = "split.json"
+log = logging.getLogger(__name__)
+
+
+class TrainError(RuntimeError):
+    """Training cannot start or continue as asked (existing run dir, nothing to resume)."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    model_path: Path
+    report_path: Path
+    report: dict[str, Any]
+    split: Split
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Wall time of each training step, to report seconds per step (first step = tracing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.durations: list[float] = []
+        self._start = 0.0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.durations.append(time.perf_counter() - self._start)
+
+
+def distribution_strategy() -> tf.distribute.Strategy:
+    """Mirror across GPUs when there are several; otherwise the default (no-op) strategy."""
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def _datasets(split: Split, config: TrainConfig) -> tuple[keras.utils.PyDataset, Any]:
+    """Training batches (augmented, new each epoch) and fixed validation batches (or None)."""
+    augment = QueryAugment(config.augment_probability) if config.augment_probability > 0 else None
+    # Validation sees perturbed frames too, but the same ones every epoch.
+    val_augment = QueryAugment(0.5)
+    common = {"input_size": config.input_size, "fit": config.fit, "workers": config.workers}
+    val_titles = {s.title for s in split.val}
+    train_labels, val_labels = split.labels(split.train), split.labels(split.val)
+    if config.sampling == "pairs":
+        train_ds = PairBatches(
+            split.train,
+            PairSampler(
+                train_labels,
+                [s.source for s in split.train],
+                config.positive_fraction,
+                config.cross_source_positives,
+            ),
+            config.batch_size,
+            steps=config.steps_per_epoch,
+            augment=augment,
+            seed=config.seed,
+            **common,
+        )
+        val_ds = None
+        if len(val_titles) >= 2:
+            sampler = PairSampler(val_labels, [s.source for s in split.val], 0.5, False)
+            val_ds = PairBatches(
+                split.val, sampler, config.batch_size, steps=config.val_steps,
+                augment=val_augment, seed=config.seed + 1, fixed=True, **common,
+            )  # fmt: skip
+        return train_ds, val_ds
+    train_sampler = PKSampler(train_labels, config.titles_per_batch, config.frames_per_title)
+    train_ds = PKBatches(
+        split.train, train_sampler, train_labels, steps=config.steps_per_epoch,
+        augment=augment, seed=config.seed, **common,
+    )  # fmt: skip
+    val_ds = None
+    if len(val_titles) >= 2:
+        sampler = PKSampler(val_labels, config.titles_per_batch, config.frames_per_title)
+        val_ds = PKBatches(
+            split.val, sampler, val_labels, steps=config.val_steps, augment=val_augment,
+            seed=config.seed + 1, fixed=True, **common,
+        )  # fmt: skip
+    return train_ds, val_ds
+
+
+def _decay_schedule(first_epoch: int, config: TrainConfig):
+    """Exponential decay per epoch within a phase; the phase's first epoch keeps its base rate.
+
+    It multiplies the optimizer's current rate, so it composes with ReduceLROnPlateau and
+    continues correctly from the rate restored with a resumed checkpoint.
+    """
+
+    def schedule(epoch: int, learning_rate: float) -> float:
+        if epoch == first_epoch:
+            return learning_rate
+        return max(config.min_lr, learning_rate * config.lr_decay)
+
+    return schedule
+
+
+def _start_state(run_dir: Path, data: Path | Sequence[Sample], config: TrainConfig) -> dict:
+    if (run_dir / STATE_FILE).exists():
+        raise TrainError(
+            f"{run_dir} already holds a training run: pass --resume to continue it, "
+            "or choose a new --run-dir"
+        )
+    return {
+        "config": config.to_dict(),
+        "data": str(data) if isinstance(data, str | Path) else None,
+        "epoch": 0,
+        "checkpoint": None,
+        "history": [],
+        "plateau": None,
+        "initial_val_loss": None,
+    }
+
+
+def train(
+    data: Path | Sequence[Sample] | None,
+    run_dir: Path,
+    config: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    cache_dir: Path | None = None,
+    verbose: int | str = "auto",
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TrainResult:
+    """Train (or resume) a run in `run_dir`, export the embedding branch, write the report.
+
+    `data` is a `TITLE/[EPISODE/]` folder or samples (e.g. from the catalog); on resume it may be
+    None to reuse the folder recorded in the run. The hyperparameters of a resumed run are the
+    saved ones; `config` is then ignored. `callbacks` run after the checkpoint of each epoch.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        state = read_state(run_dir)
+        config = TrainConfig.from_dict(state["config"])
+        if data is None:
+            if not state.get("data"):
+                raise TrainError("this run was trained on in-memory samples: pass them again")
+            data = Path(state["data"])
+    else:
+        config = config or TrainConfig()
+        if data is None:
+            raise TrainError("no training data given")
+        state = _start_state(run_dir, data, config)
+    samples = scan_image_tree(Path(data)) if isinstance(data, str | Path) else list(data)
+    split = split_samples(samples, config.val_fraction, config.test_fraction, config.seed)
+    (run_dir / SPLIT_FILE).write_text(json.dumps(split.report(), indent=2) + "\n")
+    keras.utils.set_random_seed(config.seed)
+
+    strategy = distribution_strategy()
+    with strategy.scope():
+        # Resumed weights come from the checkpoint, so skip loading the pretrained ones.
+        backbone = build_backbone(
+            config.backbone,
+            config.input_size,
+            pretrained=config.pretrained and not state["checkpoint"],
+            cache_dir=cache_dir,
+        )
+        embedding = build_embedding_model(backbone, config.embedding_dim)
+        trained = build_siamese_model(embedding) if config.sampling == "pairs" else embedding
+    if state["checkpoint"]:
+        embedding.load_weights(run_dir / "checkpoints" / f"{state['checkpoint']}.weights.h5")
+    train_ds, val_ds = _datasets(split, config)
+    monitor = "val_loss" if val_ds is not None else "loss"
+    timer = StepTimer()
+    started = time.perf_counter()
+    frozen = config.frozen_layer_count(len(backbone_of(embedding).layers))
+    phases = [
+        ("warmup", 0, config.warmup_epochs, config.warmup_lr),
+        ("finetune", config.warmup_epochs, config.epochs, config.finetune_lr),
+    ]
+    for phase, first, end, learning_rate in phases:
+        done = state["epoch"]
+        if done >= end or first == end:
+            continue
+        with strategy.scope():
+            if phase == "warmup":
+                freeze_backbone(embedding)
+            else:
+                unfreeze_backbone(embedding, frozen)
+            loss = (
+                ContrastiveLoss(config.margin)
+                if config.sampling == "pairs"
+                else BatchContrastiveLoss(config.margin, config.hard_negatives)
+            )
+            trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+            resuming_mid_phase = done > first
+            if resuming_mid_phase:
+                restore_checkpoint(run_dir, state["checkpoint"], embedding, trained.optimizer)
+        if state["initial_val_loss"] is None and val_ds is not None:
+            state["initial_val_loss"] = float(trained.evaluate(val_ds, verbose=0))
+            write_state(run_dir, state)
+        plateau = ResumableReduceLROnPlateau(
+            saved=state["plateau"] if resuming_mid_phase else None,
+            monitor=monitor,
+            factor=config.plateau_factor,
+            patience=config.plateau_patience,
+            min_lr=config.min_lr,
+            verbose=1,
+        )
+        decay = keras.callbacks.LearningRateScheduler(_decay_schedule(first, config))
+        if verbose:
+            print(f"{phase}: epochs {done + 1}..{end} of {config.epochs}", flush=True)
+        trained.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=end,
+            initial_epoch=done,
+            verbose=verbose,
+            callbacks=[
+                decay,
+                plateau,
+                EpochCheckpoint(run_dir, embedding, state, plateau),
+                timer,
+                *callbacks,
+            ],
+        )
+
+    model_path = export_embedding(embedding, run_dir / MODEL_FILE, config)
+    report = _report(state, split, config, timer, time.perf_counter() - started, model_path)
+    report_path = run_dir / REPORT_FILE
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    return TrainResult(run_dir, model_path, report_path, report, split)
+
+
+def _report(
+    state: dict, split: Split, config: TrainConfig, timer: StepTimer, seconds: float, path: Path
+) -> dict[str, Any]:
+    history = state["history"]
+    # Skip the first step of each fit: it includes graph tracing.
+    steady = timer.durations[1:] if len(timer.durations) > 1 else timer.durations
+    last = history[-1] if history else {}
+    return {
+        "model": str(path),
+        "data": state.get("data"),
+        "config": config.to_dict(),
+        "split": split.report(),
+        "epochs_completed": state["epoch"],
+        "initial_val_loss": state["initial_val_loss"],
+        "final_loss": last.get("loss"),
+        "final_val_loss": last.get("val_loss"),
+        "history": history,
+        "seconds_this_session": round(seconds, 2),
+        "seconds_per_step_median": float(np.median(steady)) if steady else None,
+        "steps_this_session": len(timer.durations),
+        "device": "GPU" if tf.config.list_logical_devices("GPU") else "CPU",
+    }
