@@ -28,7 +28,7 @@ class IdentifyParams:
     """Search and decision knobs; defaults come from the calibration in this module's docstring."""
 
     search_k: int = 50  # frames fetched per query view
-    min_similarity: float = 0.60  # best-frame cosine similarity below which the answer is unknown
+    min_similarity: float = 0.82  # best-frame cosine similarity below which the answer is unknown
     min_margin: float = 0.10  # confidence lead over the runner-up title required to answer
     mirror: bool = True  # also search the horizontally flipped screenshot
     scene_gap_s: float = 5.0  # hits of one source this close in time merge into one scene

@@ -83,6 +83,12 @@ def _positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+def _int_id(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InvalidInputError(f"{name} must be an integer id, got {value!r}")
+    return int(value)
+
+
 def _check_vectors(vectors: object, rows: int | None, dim: int, what: str) -> np.ndarray:
     """A C-contiguous float32 (rows, dim) array with unit rows; rejects NaN, inf and zero rows."""
     try:
@@ -227,7 +233,11 @@ class FrameStore:
         if loaded_clean:
             store._saved_state = store._state
         else:
-            store.save()
+            try:
+                store.save()
+            except StoreError:
+                # The in-memory index is right; a read-only dir only costs a repair next time.
+                logger.exception("could not checkpoint the repaired index")
         return store
 
     @staticmethod
@@ -318,7 +328,7 @@ class FrameStore:
         self._check_open()
         try:
             with self._catalog.transaction() as tx:
-                frame_ids = tx.delete_title(int(title_id))
+                frame_ids = tx.delete_title(_int_id("title_id", title_id))
         except sqlite3.Error as exc:
             raise StoreError(f"catalog write failed, nothing was removed: {exc}") from exc
         if frame_ids is None:
@@ -372,7 +382,7 @@ class FrameStore:
 
     def title(self, title_id: int) -> TitleInfo | None:
         self._check_open()
-        return self._catalog.title(int(title_id))
+        return self._catalog.title(_int_id("title_id", title_id))
 
     def find_title(self, name: str) -> TitleInfo | None:
         """Case-insensitive lookup by name."""
@@ -383,7 +393,7 @@ class FrameStore:
 
     def thumbnail(self, frame_id: int) -> bytes | None:
         self._check_open()
-        return self._catalog.thumbnail(int(frame_id))
+        return self._catalog.thumbnail(_int_id("frame_id", frame_id))
 
     def stats(self) -> StoreStats:
         self._check_open()

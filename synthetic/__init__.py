@@ -10,7 +10,7 @@ from synthetic.dataset import (
 from synthetic.perturb import PERTURBATIONS, perturb, player_window_with_box
 from synthetic.render import render_frame
 from synthetic.shots import Shot, episode_shots, shot_at
-from synthetic.titles import TitleStyle, make_titles
+from synthetic.titles import TitleStyle, make_title, make_titles
 from synthetic.video import FrameTruth, frame_truth, write_corrupt_video, write_episode
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "episode_label",
     "episode_shots",
     "frame_truth",
+    "make_title",
     "make_titles",
     "perturb",
     "player_window_with_box",

@@ -189,17 +189,24 @@ def figure_heads(style: TitleStyle) -> float:
     return _body_y(style, 5.45) + 0.3
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def character_sprite(
-    style: TitleStyle, design: int, height_px: int, mouth_open: bool, mirrored: bool
+    style: TitleStyle,
+    design: int,
+    height_px: int,
+    mouth_open: bool,
+    mirrored: bool,
+    rows: int | None = None,
 ) -> Image.Image:
-    """One cast member as an RGBA sprite `height_px` tall; cached, so never modify the result."""
+    """One cast member as an RGBA sprite for a figure `height_px` tall, keeping only its top `rows`
+    (a closeup shows the head, so the legs are never drawn); cached, so never modify the result."""
     if height_px < 8:
         raise ValueError(f"sprite height must be >= 8 px, got {height_px}")
+    rows = height_px if rows is None else min(max(1, rows), height_px)
     who = style.cast[design]
     unit = height_px * _SUPERSAMPLE / figure_heads(style)
-    width = round(2.0 * unit)
-    image = Image.new("RGBA", (width, height_px * _SUPERSAMPLE + 4), (0, 0, 0, 0))
+    width = 2 * max(1, round(unit))  # 2 heads wide, even so the downscale is exact
+    image = Image.new("RGBA", (width, rows * _SUPERSAMPLE), (0, 0, 0, 0))
     # Line width follows the sprite's height so chibi figures do not get heavier lines.
     line = max(1, round(style.outline_weight * height_px * _SUPERSAMPLE / 900))
     # The origin sits a little below the top edge so spiky hair above y=0 stays on the sprite.
@@ -209,5 +216,5 @@ def character_sprite(
     _draw_head(pen, style, who)
     _draw_front_hair(pen, who)
     _draw_face(pen, style, who, mouth_open)
-    sprite = image.resize((max(1, width // _SUPERSAMPLE), height_px), Image.Resampling.BOX)
+    sprite = image.resize((width // _SUPERSAMPLE, rows), Image.Resampling.BOX)
     return sprite.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if mirrored else sprite

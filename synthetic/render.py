@@ -87,7 +87,9 @@ def _paste_actors(
     for actor in shot.actors:
         talking = actor.speaking and math.sin(2 * math.pi * _MOUTH_HZ * local_t + actor.phase) > 0
         height = max(8, round(actor.height * ch))
-        sprite = character_sprite(style, actor.design, height, talking, actor.mirrored)
+        # Only the part above the canvas bottom (plus the bob) is ever seen: skip drawing the rest.
+        rows = math.ceil((1.0 - actor.top + 0.01) * ch)
+        sprite = character_sprite(style, actor.design, height, talking, actor.mirrored, rows)
         # Idle motion: a slow breathing bob and sway, a few pixels at most.
         bob = 0.006 * ch * math.sin(2 * math.pi * 0.5 * local_t + actor.phase)
         sway = 0.004 * cw * math.sin(2 * math.pi * 0.23 * local_t + actor.phase)

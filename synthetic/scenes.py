@@ -239,7 +239,8 @@ _DRAWERS: dict[str, Callable[[TitleStyle, random.Random, int, int], Image.Image]
 }
 
 
-@lru_cache(maxsize=16)
+# Small caches: a 640x360 panorama is ~5 MB, and a title has at most 7 locations.
+@lru_cache(maxsize=8)
 def location_panorama(style: TitleStyle, location: int, canvas: tuple[int, int]) -> Image.Image:
     """The whole set of one location, `PANORAMA_WIDTHS` canvases wide; cached, do not modify."""
     kind, layout_seed = style.locations[location]

@@ -114,6 +114,31 @@ def opened_services(settings: Settings) -> Iterator:
         services.close()
 
 
+@contextmanager
+def opened_store(settings: Settings) -> Iterator:
+    """The catalog alone, opened with the model it was built with: listing and removing titles
+    need no embedder, so they skip loading TensorFlow. None when the data dir has no catalog."""
+    from index.store import FrameStore
+
+    stored = FrameStore.stored_model(settings.data_dir)
+    if stored is None:
+        yield None
+        return
+    model_name, dim = stored
+    store = FrameStore.open(
+        settings.data_dir,
+        dim=dim,
+        model_name=model_name,
+        m=settings.hnsw_m,
+        ef_construction=settings.hnsw_ef_construction,
+        ef=settings.hnsw_ef,
+    )
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def run_add(args: argparse.Namespace, settings: Settings) -> int:
     if args.fps is not None and not 0 < args.fps <= 30:
         raise CliError(f"--fps must be in (0, 30], got {args.fps}")
@@ -155,9 +180,9 @@ def _add_jobs(paths: list[Path], title: str | None) -> list[tuple[str, list[Path
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
-    with opened_services(settings) as services:
-        titles = services.store.titles()
-        stats = services.store.stats()
+    with opened_store(settings) as store:
+        titles = store.titles() if store else []
+        model_name = store.model_name if store else None
     if args.json:
         print(json.dumps([asdict(title) for title in titles], indent=2))
         return 0
@@ -171,16 +196,17 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
             f"{title.id:>5}  {title.name:<{width}}  {title.episodes:>8}  "
             f"{title.sources:>7}  {title.frames:>7}"
         )
-    print(f"{stats.titles} titles, {stats.frames} frames, model {stats.model_name}")
+    frames = sum(title.frames for title in titles)
+    print(f"{len(titles)} titles, {frames} frames, model {model_name}")
     return 0
 
 
 def run_remove(args: argparse.Namespace, settings: Settings) -> int:
-    with opened_services(settings) as services:
-        title = services.store.find_title(args.name)
+    with opened_store(settings) as store:
+        title = store.find_title(args.name) if store else None
         if title is None:
             raise CliError(f"no title named {args.name!r}; see `shazam-anime index list`")
-        services.store.remove_title(title.id)
+        store.remove_title(title.id)
     print(f"removed {title.name} ({title.frames} frames)")
     return 0
 
@@ -189,29 +215,21 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
     """Open the catalog with the model it was built with, then switch it to `settings.model`."""
     from tqdm import tqdm
 
-    from index.store import FrameStore
     from model.registry import load_embedder
 
-    stored = FrameStore.stored_model(settings.data_dir)
-    if stored is None:
-        raise CliError(f"no catalog in {settings.data_dir}: nothing to re-embed")
-    old_name, old_dim = stored
-    embedder = load_embedder(settings.model, settings.resolved_cache_dir)
-    print(f"re-embedding with {embedder.name} (dim {embedder.dim}), was {old_name} (dim {old_dim})")
+    with opened_store(settings) as store:
+        if store is None:
+            raise CliError(f"no catalog in {settings.data_dir}: nothing to re-embed")
+        embedder = load_embedder(settings.model, settings.resolved_cache_dir)
+        print(
+            f"re-embedding with {embedder.name} (dim {embedder.dim}), "
+            f"was {store.model_name} (dim {store.dim})"
+        )
 
-    def embed(thumbnails: list[bytes]):
-        images = [Image.open(io.BytesIO(data)).convert("RGB") for data in thumbnails]
-        return embedder.embed(images)
+        def embed(thumbnails: list[bytes]):
+            images = [Image.open(io.BytesIO(data)).convert("RGB") for data in thumbnails]
+            return embedder.embed(images)
 
-    store = FrameStore.open(
-        settings.data_dir,
-        dim=old_dim,
-        model_name=old_name,
-        m=settings.hnsw_m,
-        ef_construction=settings.hnsw_ef_construction,
-        ef=settings.hnsw_ef,
-    )
-    try:
         with tqdm(unit="frame", file=sys.stderr, disable=None) as bar:
 
             def progress(done: int, total: int) -> None:
@@ -225,8 +243,6 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
                 batch=settings.embed_batch_size,
                 progress=progress,
             )
-    finally:
-        store.close()
     print(f"re-embedded {count} frames; the catalog now uses {embedder.name}")
     return 0
 

@@ -163,6 +163,8 @@ def test_bad_records_and_arguments_are_refused(store: FrameStore) -> None:
         store.search(data, 0)
     with pytest.raises(InvalidInputError, match="shape"):
         store.search(data[0], 3)
+    with pytest.raises(InvalidInputError, match="integer id"):
+        store.remove_title("1")  # type: ignore[arg-type]
     assert store.titles() == []
 
 

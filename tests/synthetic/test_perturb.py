@@ -64,3 +64,10 @@ def test_perturb_chains_and_rejects_unknown_names(frame):
     assert out.width > frame.width
     with pytest.raises(KeyError, match="unknown perturbation"):
         perturb(frame, ["flip", "smudge"], random.Random(0))
+
+
+@pytest.mark.parametrize("image", [Image.new("L", (32, 18), 90), Image.new("RGBA", (5, 5)),
+                                   Image.new("RGB", (1, 1))])  # fmt: skip
+def test_odd_inputs_still_give_rgb(image):
+    for name, fn in PERTURBATIONS.items():
+        assert fn(image, random.Random(0)).mode == "RGB", name

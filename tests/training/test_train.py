@@ -89,8 +89,12 @@ def test_fine_tuned_knn_beats_random_weights(run, frame_tree: Path, tmp_path: Pa
 
 
 def test_cli_help_lists_training_options() -> None:
-    script = "from app.cli.train import add_train_parsers; import argparse; p = argparse."
-    script += "ArgumentParser(); add_train_parsers(p.add_subparsers()); p.parse_args(['train', '-h'])"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    script = (
+        "import argparse; from app.cli.train import add_train_parsers; "
+        "p = argparse.ArgumentParser(); add_train_parsers(p.add_subparsers()); "
+        "p.parse_args(['train', '-h'])"
+    )
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "--resume" in done.stdout and "--margin" in done.stdout

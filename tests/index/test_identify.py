@@ -1,0 +1,160 @@
+"""Identification end to end: generated episodes ingested with the real Lite0, perturbed queries."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from index.identify import Identifier, IdentifyParams
+from index.ingest import Ingestor
+from index.readers import read_video
+from index.store import FrameStore
+from synthetic.perturb import PERTURBATIONS
+from synthetic.render import render_frame
+from synthetic.shots import shot_at
+from synthetic.titles import TitleStyle, make_titles
+from synthetic.video import write_episode
+
+SIZE = (480, 270)
+INTERVAL = 0.5  # 2 fps
+QUERIED = ("crop70", "letterbox", "flip", "subtitle", "jpeg25", "downscale240", "tint",
+           "player_window")  # fmt: skip
+
+
+@dataclass
+class Catalog:
+    embedder: object
+    store: FrameStore
+    data_dir: Path
+    titles: list[TitleStyle]  # [in catalog, in catalog, never added]
+    episodes: dict[str, int]
+    kept: dict[str, list[float]]  # timestamps of the frames the reader keeps, per title
+    videos: Path
+
+    def identifier(self) -> Identifier:
+        return Identifier(self.embedder, self.store, IdentifyParams())
+
+
+@pytest.fixture(scope="module")
+def catalog(lite0_embedder, tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    root = tmp_path_factory.mktemp("identify")
+    titles = make_titles(3, seed=21)
+    episodes = {titles[0].name: 1, titles[1].name: 2}
+    store = FrameStore.open(root / "store", dim=lite0_embedder.dim, model_name=lite0_embedder.name)
+    ingestor = Ingestor(lite0_embedder, store, batch_size=16, fps=2.0)
+    kept = {}
+    for style in titles[:2]:
+        episode = episodes[style.name]
+        path = root / "videos" / f"{style.name} - {episode:02d}.mp4"
+        write_episode(style, episode, path, seconds=20, size=SIZE)
+        report = ingestor.ingest(style.name, [path])
+        assert report.errors == [] and report.sources_added == 1
+        kept[style.name] = [frame.timestamp for frame in read_video(path)]
+    yield Catalog(lite0_embedder, store, root / "store", titles, episodes, kept, root / "videos")
+    store.close()
+
+
+def _queries(catalog: Catalog, count: int, seed: int) -> list[tuple[TitleStyle, float]]:
+    """Frames at times the reader kept, so the exact frame is in the catalog to be found."""
+    rng = random.Random(seed)
+    picks = []
+    for index in range(count):
+        style = catalog.titles[index % 2]
+        picks.append((style, rng.choice(catalog.kept[style.name][1:-1])))
+    return picks
+
+
+def _same_moment(style: TitleStyle, episode: int, found: float, truth: float, how: str) -> bool:
+    """Within one sampling interval; for a crop, within the same shot.
+
+    A 70% crop of a panning or zooming shot is, pixel for pixel, close to what the camera showed
+    at another moment of that shot, so only the shot is well defined (bench/robustness.py reports
+    the exact-frame rate for crops too).
+    """
+    if abs(found - truth) <= INTERVAL + 1e-3:
+        return True
+    return how == "crop70" and shot_at(style, episode, found) == shot_at(style, episode, truth)
+
+
+@pytest.mark.parametrize("perturbation", QUERIED)
+def test_perturbed_frames_give_title_episode_and_second(catalog: Catalog, perturbation) -> None:
+    identifier = catalog.identifier()
+    rng = random.Random(perturbation)
+    for style, time in _queries(catalog, 4, seed=len(perturbation)):
+        episode = catalog.episodes[style.name]
+        query = PERTURBATIONS[perturbation](render_frame(style, episode, time, SIZE), rng)
+        result = identifier.identify(query, top_k=2)
+        assert result.match is not None, (time, result.reason)
+        assert result.match.title == style.name
+        assert result.match.episode == str(episode)
+        assert _same_moment(style, episode, result.match.timestamp, time, perturbation), (
+            time,
+            result.match,
+        )
+        assert 0.0 < result.match.confidence <= 1.0
+        assert result.candidates[0].title == style.name
+        assert result.neighbors[0].similarity == pytest.approx(result.best_similarity)
+        best_scene = result.scenes[0]
+        assert best_scene.start <= best_scene.at <= best_scene.end
+
+
+def test_unseen_title_is_unknown(catalog: Catalog) -> None:
+    identifier = catalog.identifier()
+    unseen = catalog.titles[2]
+    rng = random.Random(0)
+    for _ in range(4):
+        result = identifier.identify(render_frame(unseen, 1, rng.uniform(0, 20), SIZE))
+        assert result.match is None and result.reason
+
+
+def test_empty_store_is_unknown(lite0_embedder, tmp_path: Path) -> None:
+    with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:
+        result = Identifier(lite0_embedder, store).identify(Image.new("RGB", (64, 36), "red"))
+    assert result.match is None and result.candidates == [] and result.neighbors == []
+
+
+def test_removed_title_is_no_longer_returned(catalog: Catalog) -> None:
+    style = make_titles(4, seed=99)[3]
+    path = catalog.videos / "removable.mp4"
+    write_episode(style, 1, path, seconds=4, size=SIZE)
+    report = Ingestor(catalog.embedder, catalog.store).ingest(style.name, [path])
+    query = render_frame(style, 1, 2.0, SIZE)
+    identifier = catalog.identifier()
+    assert identifier.identify(query).match.title == style.name
+    assert catalog.store.remove_title(report.title_id)
+    after = identifier.identify(query)
+    assert after.match is None or after.match.title != style.name
+    assert all(hit.title_id != report.title_id for hit in after.neighbors)
+
+
+def test_reopened_store_gives_the_same_answer(catalog: Catalog) -> None:
+    style = catalog.titles[0]
+    query = PERTURBATIONS["jpeg25"](render_frame(style, 1, 7.0, SIZE), random.Random(1))
+    before = catalog.identifier().identify(query)
+    catalog.store.close()
+    catalog.store = FrameStore.open(
+        catalog.data_dir, dim=catalog.embedder.dim, model_name=catalog.embedder.name
+    )
+    after = catalog.identifier().identify(query)
+    assert after.match == before.match
+    assert [hit.frame_id for hit in after.neighbors] == [hit.frame_id for hit in before.neighbors]
+
+
+def test_mirror_off_searches_fewer_views(catalog: Catalog) -> None:
+    """A flipped query with mirroring off matches less well than with it on."""
+    style = catalog.titles[1]
+    query = PERTURBATIONS["flip"](render_frame(style, 2, 5.0, SIZE), random.Random(2))
+    on = catalog.identifier().identify(query)
+    off = Identifier(catalog.embedder, catalog.store, IdentifyParams(mirror=False)).identify(query)
+    assert on.best_similarity > off.best_similarity
+
+
+def test_bad_parameters_are_rejected() -> None:
+    with pytest.raises(ValueError, match="search_k"):
+        IdentifyParams(search_k=0)
+    with pytest.raises(ValueError, match="min_margin"):
+        IdentifyParams(min_margin=2.0)

