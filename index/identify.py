@@ -31,6 +31,7 @@ class IdentifyParams:
     min_similarity: float = 0.82  # best-frame cosine similarity below which the answer is unknown
     min_margin: float = 0.10  # confidence lead over the runner-up title required to answer
     mirror: bool = True  # also search the horizontally flipped screenshot
+    crop: bool = True  # trim bars and crop a player window before searching
     scene_gap_s: float = 5.0  # hits of one source this close in time merge into one scene
     temperature: float = 0.03  # vote weight exp((sim - best) / T): near-best frames dominate
     neighbors: int = 10  # nearest frames returned for display
@@ -101,7 +102,7 @@ class Identifier:
         params = self.params
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        views = query_views(image, mirror=params.mirror)
+        views = query_views(image, mirror=params.mirror, crop=params.crop)
         timings["views"] = time.perf_counter() - start
         vectors = self.embedder.embed(views)
         timings["embed"] = time.perf_counter() - start - timings["views"]

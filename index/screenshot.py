@@ -37,11 +37,14 @@ _ASPECT_RANGE = (1.0, 2.6)  # width / height of plausible video: 4:3 up to 21:9,
 _VIDEO_ASPECTS = (4 / 3, 16 / 9, 2.39)
 
 
-def query_views(image: Image.Image, mirror: bool = True) -> list[Image.Image]:
-    """Views of `image` to search, in priority order; never raises for a valid PIL image."""
+def query_views(image: Image.Image, mirror: bool = True, crop: bool = True) -> list[Image.Image]:
+    """Views of `image` to search, in priority order; never raises for a valid PIL image.
+
+    `crop=False` skips bar trimming and player-window detection (for side-by-side benchmarks).
+    """
     original = _rgb(image)
     try:
-        views = _views(original)
+        views = _views(original) if crop else [original]
     except Exception:  # noqa: BLE001 - a heuristic must never cost the user an answer
         log.exception("screenshot analysis failed; searching the original only")
         views = [original]
@@ -255,7 +258,7 @@ def _ui_sides(pixels: np.ndarray, box: tuple[int, int, int, int]) -> int:
 
 
 def _edge_lines(edges: np.ndarray, length: int, limit: int = 24) -> list[int]:
-    """Indices of lines whose edge pixels cover at least `_LINE_SHARE` of the length, strongest first.
+    """Lines whose edge pixels cover at least `_LINE_SHARE` of the length, strongest first.
 
     Only the `limit` strongest survive, so the rectangle search stays small; neighbouring indices
     (an edge drawn over two lines by resampling) keep only the stronger one.

@@ -1,4 +1,4 @@
-"""What an `index add` of files and folders turns into: one planned source per video or image group."""
+"""What an `index add` of files and folders becomes: one planned source per video or image group."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ _HASH_CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class SourcePlan:
-    """One future `SourceRecord`: a video file, or the images of one folder/upload for an episode."""
+    """A future `SourceRecord`: a video file, or the images of one folder/upload for an episode."""
 
     kind: SourceKind
     paths: tuple[Path, ...]

@@ -1,4 +1,4 @@
-"""Ingestion with the real Lite0 and FrameStore: bad files reported, idempotence, images, BBB clip."""
+"""Ingestion with the real Lite0 and FrameStore: bad files, idempotence, images, the BBB clip."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ SIZE = (320, 180)
 @pytest.fixture(scope="module")
 def store(lite0_embedder, tmp_path_factory: pytest.TempPathFactory):
     directory = tmp_path_factory.mktemp("ingest-store")
-    with FrameStore.open(directory, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as opened:
+    with FrameStore.open(
+        directory, dim=lite0_embedder.dim, model_name=lite0_embedder.name
+    ) as opened:
         yield opened
 
 
@@ -50,7 +52,10 @@ def test_corrupt_files_are_reported_by_name_and_the_rest_added(lite0_embedder, s
         [videos["cut"], videos["good"], videos["garbage"]],
         progress=fractions.append,
     )
-    assert sorted(Path(error.path).name for error in report.errors) == ["broken cut.mp4", "garbage.mkv"]
+    assert sorted(Path(error.path).name for error in report.errors) == [
+        "broken cut.mp4",
+        "garbage.mkv",
+    ]
     assert report.sources_added == 1 and report.frames_added > 0
     assert report.frames_total == store.title(report.title_id).frames == report.frames_added
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
@@ -87,8 +92,10 @@ def test_image_folder_is_added_with_episodes_from_subfolders(lite0_embedder, sto
     for episode in (1, 2):
         (folder / f"Episode {episode}").mkdir(parents=True)
         for second in (1.0, 6.0):
-            render_frame(style, episode, second, SIZE).save(folder / f"Episode {episode}" / f"{second}.png")
-    (folder / f"Episode 2" / "broken.jpg").write_bytes(b"not a jpeg")
+            render_frame(style, episode, second, SIZE).save(
+                folder / f"Episode {episode}" / f"{second}.png"
+            )
+    (folder / "Episode 2" / "broken.jpg").write_bytes(b"not a jpeg")
     report = Ingestor(lite0_embedder, store).ingest(style.name, [folder])
     assert report.sources_added == 2 and report.frames_added == 4
     assert [Path(error.path).name for error in report.errors] == ["broken.jpg"]

@@ -1,4 +1,4 @@
-"""Video sampling by presentation time, near-duplicate dropping, images, episode names, bad files."""
+"""Video sampling by presentation time, duplicates dropped, images, episode names, bad input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from index.readers import SamplingParams, UnreadableMediaError, parse_episode, read_image, read_video
+from index.readers import (
+    SamplingParams,
+    UnreadableMediaError,
+    parse_episode,
+    read_image,
+    read_video,
+)
 from index.sources import plan_sources, source_hash
 from synthetic.titles import make_title
 from synthetic.video import write_corrupt_video, write_episode
@@ -134,7 +140,12 @@ def test_folder_layout_makes_one_source_per_episode_folder_and_video(tmp_path: P
     (title / "notes.txt").write_text("ignored")
     plans, errors = plan_sources([title, tmp_path / "missing.mp4", tmp_path / "x.gif"])
     summary = sorted((plan.kind, plan.episode or "-", len(plan.paths)) for plan in plans)
-    assert summary == [("images", "-", 2), ("images", "2", 3), ("images", "3", 1), ("video", "5", 1)]
+    assert summary == [
+        ("images", "-", 2),
+        ("images", "2", 3),
+        ("images", "3", 1),
+        ("video", "5", 1),
+    ]
     assert [Path(error.path).name for error in errors] == ["missing.mp4", "x.gif"]
 
 
