@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.main import create_app
-from synthetic import make_titles, render_frame, write_episode
+from synthetic import make_titles, render_frame, write_corrupt_video, write_episode
 from tests.app.conftest import make_settings
 from tests.app.media import bomb_png, jpeg_bytes, truncated_jpeg
 
@@ -163,3 +164,24 @@ def test_wrong_media_type_for_a_video_is_caught_before_any_job(
         "/identify", files={"image": ("ep.mp4", video.read_bytes(), "application/octet-stream")}
     )
     assert answer.status_code == 415
+
+
+@pytest.mark.parametrize("kind", ["truncated", "cut", "garbage"])
+def test_a_broken_video_is_refused_or_fails_its_job_adding_nothing(
+    client: TestClient, tmp_path: Path, kind: str
+) -> None:
+    video = write_corrupt_video(tmp_path / f"{kind}.mp4", kind=kind)
+    answer = client.post(
+        "/titles", data={"name": "Broken"}, files={"files": (video.name, video.read_bytes())}
+    )
+    if answer.status_code == 202:  # only found out while decoding: the job says so
+        job_id = answer.json()["job_id"]
+        deadline = time.monotonic() + 60
+        while (job := client.get(f"/jobs/{job_id}").json())["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert job["status"] == "failed" and video.name in job["error"], job
+    else:
+        assert answer.status_code == 400, answer.text
+        assert video.name in answer.json()["detail"]
+    _assert_catalog_empty(client)

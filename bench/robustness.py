@@ -1,0 +1,203 @@
+"""Recall@1 and exact-frame accuracy per perturbation, by fit policy and query views; thresholds.
+
+Generated titles/episodes are written as videos and ingested with the real Lite0; queries are
+frames the reader kept, perturbed. Configurations run side by side on the same queries:
+fit policy (resize, pad, center-crop) with query views (trim/player crop + mirror) on, and resize
+with views off. `--calibrate` also measures best-similarity distributions of (a) perturbed known
+frames and (b) unseen generated titles and scikit-image photos, to choose `min_similarity`.
+
+    .venv/bin/python bench/robustness.py --titles 4 --episodes 2 --queries 16 --calibrate
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from index.identify import Identifier, IdentifyParams  # noqa: E402
+from index.ingest import Ingestor  # noqa: E402
+from index.readers import read_video  # noqa: E402
+from index.store import FrameStore  # noqa: E402
+from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
+from synthetic.perturb import PERTURBATIONS  # noqa: E402
+from synthetic.render import render_frame  # noqa: E402
+from synthetic.titles import TitleStyle, make_titles  # noqa: E402
+from synthetic.video import write_episode  # noqa: E402
+
+SIZE = (640, 360)
+INTERVAL = 0.5
+OPEN = dict(min_similarity=-1.0, min_margin=0.0)  # measure, do not reject
+
+
+@dataclass(frozen=True)
+class Query:
+    style: TitleStyle
+    episode: int
+    time: float
+    image: Image.Image
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    fit: str
+    params: IdentifyParams
+
+
+def _catalog(titles, episodes: int, seconds: float, folder: Path) -> dict[tuple[str, int], Path]:
+    videos = {}
+    for style in titles:
+        for episode in range(1, episodes + 1):
+            path = folder / f"{style.name} - {episode:02d}.mp4"
+            write_episode(style, episode, path, seconds=seconds, size=SIZE)
+            videos[(style.name, episode)] = path
+    return videos
+
+
+def _queries(titles, videos, count: int, seed: int) -> dict[str, list[Query]]:
+    kept = {key: [frame.timestamp for frame in read_video(path)] for key, path in videos.items()}
+    by_name = {style.name: style for style in titles}
+    out: dict[str, list[Query]] = {}
+    for name, perturb in PERTURBATIONS.items():
+        rng = random.Random(f"{seed}:{name}")
+        queries = []
+        for _ in range(count):
+            title, episode = rng.choice(sorted(kept))
+            time_s = rng.choice(kept[(title, episode)])
+            frame = render_frame(by_name[title], episode, time_s, SIZE)
+            queries.append(Query(by_name[title], episode, time_s, perturb(frame, rng)))
+        out[name] = queries
+    return out
+
+
+def _score(identifier: Identifier, queries: list[Query]) -> tuple[float, float, list[float]]:
+    right_title = exact = 0
+    sims = []
+    for query in queries:
+        result = identifier.identify(query.image, top_k=1)
+        match = result.match
+        sims.append(result.best_similarity)
+        if match is not None and match.title == query.style.name:
+            right_title += 1
+            same_episode = match.episode == str(query.episode)
+            exact += same_episode and abs(match.timestamp - query.time) <= INTERVAL + 1e-3
+    return right_title / len(queries), exact / len(queries), sims
+
+
+def _unknown_images(count: int, seed: int) -> list[Image.Image]:
+    """Frames of titles never catalogued, and package photos, some perturbed like queries."""
+    import skimage.data
+
+    rng = random.Random(seed)
+    unseen = make_titles(40, seed=seed + 1000)[-10:]
+    images = [
+        render_frame(rng.choice(unseen), rng.randint(1, 3), rng.uniform(0, 60), SIZE)
+        for _ in range(count)
+    ]
+    photos = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field")
+    images += [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in photos]
+    perturbs = list(PERTURBATIONS.values())
+    return images + [rng.choice(perturbs)(image, rng) for image in images]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--titles", type=int, default=4)
+    parser.add_argument("--episodes", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--queries", type=int, default=16, help="per perturbation")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
+    args = parser.parse_args()
+
+    base = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
+    titles = make_titles(args.titles, seed=args.seed)
+    configs = [
+        Config("resize + views", "resize", IdentifyParams(**OPEN)),
+        Config("resize, no views", "resize", IdentifyParams(**OPEN, mirror=False, crop=False)),
+        Config("pad + views", "pad", IdentifyParams(**OPEN)),
+        Config("center-crop + views", "center-crop", IdentifyParams(**OPEN)),
+    ]
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        started = time.perf_counter()
+        videos = _catalog(titles, args.episodes, args.seconds, root / "videos")
+        queries = _queries(titles, videos, args.queries, args.seed)
+        print(f"{len(videos)} episodes of {args.seconds:.0f} s, {args.queries} queries per "
+              f"perturbation, made in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        stores: dict[str, tuple[FrameStore, object]] = {}
+        results: dict[str, dict[str, tuple[float, float, list[float]]]] = {}
+        for config in configs:
+            if config.fit not in stores:
+                embedder = copy.copy(base)
+                embedder.fit = config.fit  # KerasEmbedder applies `fit` per call
+                store = FrameStore.open(root / config.fit, dim=base.dim, model_name=base.name)
+                for (title, _episode), path in videos.items():
+                    Ingestor(embedder, store).ingest(title, [path])
+                stores[config.fit] = (store, embedder)
+            store, embedder = stores[config.fit]
+            identifier = Identifier(embedder, store, config.params)
+            results[config.name] = {
+                name: _score(identifier, batch) for name, batch in queries.items()
+            }
+        _print_table(results)
+        if args.calibrate:
+            store, embedder = stores["resize"]
+            unknown = Identifier(embedder, store, IdentifyParams(**OPEN))
+            unknown_sims = [
+                unknown.identify(image).best_similarity
+                for image in _unknown_images(args.queries * 2, args.seed)
+            ]
+            known_sims = [s for _, _, sims in results["resize + views"].values() for s in sims]
+            _print_calibration(known_sims, unknown_sims)
+        for store, _ in stores.values():
+            store.close()
+
+
+def _print_table(results: dict[str, dict[str, tuple[float, float, list[float]]]]) -> None:
+    names = list(next(iter(results.values())))
+    print("\nrecall@1 (title) / exact frame (title, episode, |t| <= 0.5 s)")
+    print(f"{'perturbation':<14}" + "".join(f"{config:>24}" for config in results))
+    for name in names + ["mean"]:
+        cells = []
+        for per in results.values():
+            if name == "mean":
+                recall = float(np.mean([v[0] for v in per.values()]))
+                exact = float(np.mean([v[1] for v in per.values()]))
+            else:
+                recall, exact = per[name][:2]
+            cells.append(f"{recall:.3f} / {exact:.3f}")
+        print(f"{name:<14}" + "".join(f"{cell:>24}" for cell in cells))
+
+
+def _print_calibration(known: list[float], unknown: list[float]) -> None:
+    known_a, unknown_a = np.array(known), np.array(unknown)
+    print(f"\nbest similarity, known perturbed queries (n={len(known_a)}): "
+          f"p1 {np.percentile(known_a, 1):.3f} p5 {np.percentile(known_a, 5):.3f} "
+          f"median {np.median(known_a):.3f}")  # fmt: skip
+    print(f"best similarity, unknown images (n={len(unknown_a)}): median "
+          f"{np.median(unknown_a):.3f} p95 {np.percentile(unknown_a, 95):.3f} "
+          f"max {unknown_a.max():.3f}")  # fmt: skip
+    for threshold in (0.78, 0.80, 0.82, 0.84, 0.86, 0.88):
+        kept = (known_a >= threshold).mean()
+        rejected = (unknown_a < threshold).mean()
+        print(f"  min_similarity {threshold:.2f}: keeps {kept:.3f} of known, "
+              f"rejects {rejected:.3f} of unknown")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
