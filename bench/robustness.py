@@ -107,7 +107,7 @@ def _unknown_images(count: int, seed: int) -> list[Image.Image]:
         render_frame(rng.choice(unseen), rng.randint(1, 3), rng.uniform(0, 60), SIZE)
         for _ in range(count)
     ]
-    photos = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field")
+    photos = ("astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field")
     images += [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in photos]
     perturbs = list(PERTURBATIONS.values())
     return images + [rng.choice(perturbs)(image, rng) for image in images]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from PIL import Image
 
 from model.base import Embedder
 from model.fit import DEFAULT_FIT, check_policy, fit_batch
 
 DEFAULT_CHUNK = 32  # images per model call: bounds memory for a long list, keeps batching gains
+
+Forward = Callable[[np.ndarray], np.ndarray]
 
 
 def embedding_head(backbone: keras.Model, name: str) -> keras.Model:
@@ -22,8 +24,62 @@ def embedding_head(backbone: keras.Model, name: str) -> keras.Model:
     return keras.Model(backbone.input, normalised, name=name)
 
 
+def _bucket(n: int, cap: int) -> int:
+    """The padded batch size for n rows: a power of two (at most `cap`), so a jit-compiling
+    backend compiles a handful of shapes instead of one per batch size."""
+    return min(cap, 1 << max(0, n - 1).bit_length())
+
+
+def _tensorflow_forward(model: keras.Model, input_size: int) -> Forward:
+    """One `tf.function` with a fixed signature: traces once, safe to call concurrently."""
+    import tensorflow as tf  # only on the TensorFlow backend: other backends may lack it
+
+    spec = tf.TensorSpec((None, input_size, input_size, 3), tf.float32)
+    # A fixed signature traces once; without it every new batch size would retrace.
+    compiled = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    return lambda batch: compiled(tf.constant(batch)).numpy()
+
+
+def _jax_forward(model: keras.Model, chunk_size: int) -> Forward:
+    """A jitted pure function of (weights, batch): no shared mutable state, so thread-safe.
+
+    Weights are read at each call, so a model trained further after wrapping is seen as it is.
+    Batches are padded to a power of two to bound the number of compiled shapes.
+    """
+    import jax
+
+    def pure(trainable, non_trainable, x):
+        outputs, _ = model.stateless_call(trainable, non_trainable, x, training=False)
+        return outputs
+
+    compiled = jax.jit(pure)
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        n = len(batch)
+        padded = _bucket(n, chunk_size)
+        if padded > n:
+            batch = np.concatenate([batch, np.zeros((padded - n, *batch.shape[1:]), batch.dtype)])
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        return np.asarray(compiled(trainable, non_trainable, batch))[:n]
+
+    return forward
+
+
+def _eager_forward(model: keras.Model) -> Forward:
+    """Any other backend: plain calls, serialised because eager layer calls may share state."""
+    lock = threading.Lock()
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        with lock:
+            return keras.ops.convert_to_numpy(model(batch, training=False))
+
+    return forward
+
+
 class KerasEmbedder(Embedder):
-    """Thread-safe: one compiled `tf.function` with a fixed signature, safe to call concurrently."""
+    """Thread-safe on every backend: a compiled `tf.function` (TensorFlow), a jitted pure
+    function (JAX), or serialised eager calls (others)."""
 
     def __init__(
         self,
@@ -46,9 +102,13 @@ class KerasEmbedder(Embedder):
         self.dim = int(out[1])
         self.fit = check_policy(fit)
         self.chunk_size = chunk_size
-        spec = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)
-        # A fixed signature traces once; without it every new batch size would retrace.
-        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            self._forward = _tensorflow_forward(model, self.input_size)
+        elif backend == "jax":
+            self._forward = _jax_forward(model, chunk_size)
+        else:
+            self._forward = _eager_forward(model)
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Fit each image to the input square (see `model.fit`), then embed in chunks.
@@ -72,7 +132,7 @@ class KerasEmbedder(Embedder):
         out = np.empty((len(batch), self.dim), np.float32)
         for start in range(0, len(batch), self.chunk_size):
             chunk = batch[start : start + self.chunk_size]
-            out[start : start + len(chunk)] = self._forward(tf.constant(chunk)).numpy()
+            out[start : start + len(chunk)] = self._forward(chunk)
         # Normalise here too: an exported model may lack the norm layer, and the contract
         # (unit rows) must hold for every embedder; an all-zero row stays zero, never NaN.
         norms = np.linalg.norm(out, axis=1, keepdims=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -12,7 +13,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from model.backbones import build_backbone
 from training.augment import QueryAugment
@@ -59,12 +59,20 @@ class TrainResult:
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Wall time of each training step, to report seconds per step (first step = tracing)."""
+    """Wall time of each step (first = tracing) and of each epoch, for the report."""
 
     def __init__(self) -> None:
         super().__init__()
         self.durations: list[float] = []
-        self._start = 0.0
+        self.epoch_seconds: list[float] = []
+        self._start = self._epoch_start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        # Includes validation; under JAX's async dispatch per-step times understate compute.
+        self.epoch_seconds.append(round(time.perf_counter() - self._epoch_start, 3))
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
@@ -73,10 +81,43 @@ class StepTimer(keras.callbacks.Callback):
         self.durations.append(time.perf_counter() - self._start)
 
 
-def distribution_strategy() -> tf.distribute.Strategy:
-    """Mirror across GPUs when there are several; otherwise the default (no-op) strategy."""
+def accelerators() -> list[str]:
+    """The backend's GPUs (e.g. ``["cuda:0"]``); empty on a CPU-only machine."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf  # only on this backend: JAX or torch machines may lack it
+
+        return [d.name for d in tf.config.list_logical_devices("GPU")]
+    if backend == "jax":
+        import jax
+
+        return [str(d) for d in jax.devices() if d.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return []
+
+
+def distribution_strategy() -> Any:
+    """TensorFlow: mirror across GPUs when there are several, else the default (no-op) strategy.
+
+    Other backends get a no-op scope (one device; JAX would need `keras.distribution` instead).
+    The result is only used as a context manager (`with strategy.scope():`).
+    """
+    if keras.backend.backend() != "tensorflow":
+        return _NoStrategy()
+    import tensorflow as tf
+
     gpus = tf.config.list_logical_devices("GPU")
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+class _NoStrategy:
+    """Stands in for `tf.distribute.Strategy` where only `.scope()` is used."""
+
+    def scope(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
 
 
 def _datasets(split: Split, config: TrainConfig) -> tuple[keras.utils.PyDataset, Any]:
@@ -288,5 +329,8 @@ def _report(
         "seconds_this_session": round(seconds, 2),
         "seconds_per_step_median": float(np.median(steady)) if steady else None,
         "steps_this_session": len(timer.durations),
-        "device": "GPU" if tf.config.list_logical_devices("GPU") else "CPU",
+        "device": "GPU" if accelerators() else "CPU",
+        "backend": keras.backend.backend(),
+        "accelerators": accelerators(),
+        "seconds_per_epoch": timer.epoch_seconds,
     }

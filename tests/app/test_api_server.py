@@ -210,3 +210,18 @@ def test_a_restart_on_the_same_data_dir_gives_the_same_answers(
     after = serve_and_ask(add=False)
     assert all(answer["match"] is not None for answer in before)
     assert after == before
+
+
+def test_a_declared_oversize_body_is_refused_before_it_is_sent(server: LiveServer) -> None:
+    address = urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as raw:
+        raw.sendall(
+            (
+                f"POST /identify HTTP/1.1\r\nHost: {address.netloc}\r\n"
+                "Content-Type: multipart/form-data; boundary=x\r\n"
+                "Content-Length: 1000000000\r\n\r\n"
+            ).encode()
+        )
+        reply = raw.recv(65536)  # answered at once: the server never waits for the gigabyte
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert b"request body is over" in reply

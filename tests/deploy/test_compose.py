@@ -1,0 +1,78 @@
+"""docker-compose.yml: valid against the Compose Specification, and consistent with the image."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+import jsonschema
+import pytest
+import yaml
+
+from app.config import Settings
+from tests.deploy.parsing import ENV_NAME, ROOT, dockerfile_stages, settings_env_names
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def image_env() -> dict[str, str]:
+    final = dockerfile_stages((ROOT / "Dockerfile").read_text())[-1]
+    env: dict[str, str] = {}
+    for instruction, arguments in final:
+        if instruction == "ENV":
+            env.update(pair.split("=", 1) for pair in arguments.split())
+    return env
+
+
+def test_valid_against_the_compose_spec_schema(compose: dict) -> None:
+    # check-jsonschema vendors the official compose-spec schema; no network needed.
+    schema_file = resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    schema = json.loads(schema_file.read_text())
+    jsonschema.validate(compose, schema)
+
+
+def test_schema_rejects_a_broken_file(compose: dict) -> None:
+    """The validation above can fail: a misspelt key is caught."""
+    schema_file = resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["api"]["helthcheck"] = broken["services"]["api"].pop("healthcheck")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, json.loads(schema_file.read_text()))
+
+
+def test_api_service_builds_this_repo_and_keeps_the_catalog(compose: dict, image_env) -> None:
+    api = compose["services"]["api"]
+    assert api["build"] in (".", {"context": "."})
+    assert api["restart"] in ("unless-stopped", "always")
+    volume, target = api["volumes"][0].split(":")[:2]
+    assert volume in compose["volumes"], "the catalog must live on a named volume"
+    assert target == image_env["SHAZAM_DATA_DIR"]
+    published = [port.rsplit(":", 1)[1] for port in api["ports"]]
+    assert image_env["SHAZAM_PORT"] in published
+
+
+def test_healthcheck_hits_health(compose: dict, image_env) -> None:
+    test = compose["services"]["api"]["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    assert f"127.0.0.1:{image_env['SHAZAM_PORT']}/health" in " ".join(test)
+
+
+def test_every_setting_it_passes_exists(compose: dict) -> None:
+    environment = compose["services"]["api"]["environment"]
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = set(environment) | set(ENV_NAME.findall(text))
+    assert used, "compose passes no settings"
+    assert used <= settings_env_names()
+    # Each is passed through from the host environment, falling back to the app's own default.
+    defaults = Settings()
+    for name, value in environment.items():
+        fallback = re.fullmatch(rf"\$\{{{name}:-([^}}]*)\}}", str(value))
+        assert fallback, f"{name} should read ${{{name}:-default}}"
+        field = name.removeprefix("SHAZAM_").lower()
+        parsed = Settings.model_validate({field: fallback.group(1)})
+        assert getattr(parsed, field) == getattr(defaults, field), name
