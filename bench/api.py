@@ -65,7 +65,7 @@ def build_catalog(settings: Settings, embedder: Embedder, frames: int) -> dict[s
                     video = Path(scratch) / f"{style.name} - 01.mp4"
                     write_episode(style, 1, video, seconds=REAL_SECONDS, fps=12, size=(640, 360))
                     services.ingestor.ingest(style.name, [video], progress=lambda _f: None)
-        real_frames = store.stats().frames
+        real_frames = sum(getattr(store.find_title(s.name), "frames", 0) for s in styles)
         missing = frames - store.stats().frames
         if missing > 0:
             origins = embedder.embed(

@@ -6,10 +6,12 @@ How the defaults were chosen (`bench/robustness.py --calibrate`, pretrained Lite
     p1 0.809, p5 0.904, median 0.979;
 (b) best similarity of 76 unknown images (32 frames of 10 unseen generated titles, 6 scikit-image
     photos, each also perturbed once): median 0.763, p95 0.835, max 0.858.
-A threshold of 0.84 keeps 98.6% of (a) and rejects 94.7% of (b); 0.86 keeps 97.9% and rejects
-100%. `min_similarity = 0.85` sits between, keeping >= 97.9% of (a). The margin (0.10 of
-confidence over the runner-up title) only rejects near-ties; every known query in the tests
-clears it, since near-best frames of one title dominate the soft vote.
+A threshold of 0.82 keeps 98.6% of (a) and rejects 86.8% of (b); 0.84 keeps 98.6% and rejects
+94.7%; 0.86 keeps 97.9% and rejects 100%. (b) is a harsh set: unseen titles come from the same
+generator as the catalogued ones. Real video crops score lower than generated ones (70% crops of
+the Big Buck Bunny clip: 0.84-0.91), so `min_similarity = 0.82` is the default: >= 95% of (a),
+most of (b). The margin (0.10 of confidence over the runner-up title) only rejects near-ties;
+every known query in the tests clears it, since near-best frames of one title dominate the vote.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class IdentifyParams:
     """Search and decision knobs; defaults come from the calibration in this module's docstring."""
 
     search_k: int = 50  # frames fetched per query view
-    min_similarity: float = 0.85  # best-frame cosine similarity below which the answer is unknown
+    min_similarity: float = 0.82  # best-frame cosine similarity below which the answer is unknown
     min_margin: float = 0.10  # confidence lead over the runner-up title required to answer
     mirror: bool = True  # also search the horizontally flipped screenshot
     crop: bool = True  # trim bars and crop a player window before searching
