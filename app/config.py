@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_ef: int = Field(128, ge=10)
 
+    inference_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="TensorFlow threads inside one model call; 0 = one per CPU core.",
+    )
+
     sample_fps: float = Field(2.0, gt=0, le=30, description="Frames sampled per second of video.")
     embed_batch_size: int = Field(16, ge=1, le=256)
 

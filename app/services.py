@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from app.config import Settings
@@ -30,6 +31,7 @@ class Services:
 
 
 def identify_params(settings: Settings) -> IdentifyParams:
+    """The identifier's decision knobs from settings; the rest keep their calibrated defaults."""
     return IdentifyParams(
         search_k=settings.search_k,
         min_similarity=settings.min_similarity,
@@ -62,10 +64,38 @@ def open_store(settings: Settings, embedder: Embedder) -> FrameStore:
     )
 
 
+def configure_inference_threads(settings: Settings) -> None:
+    """Size TensorFlow's thread pools before it runs anything (it cannot change them after).
+
+    Intra-op threads split one op (a convolution) across cores: one per core (or
+    `settings.inference_threads`). Inter-op threads run independent ops side by side; the
+    embedders are a single chain of ops, and on a small machine a second pool only competes with
+    the first for the same cores, so it gets 1 thread, or 2 from 4 cores up so that a second
+    request's small ops need not wait behind the first's.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    cores = os.cpu_count() or 1
+    intra = settings.inference_threads or cores
+    inter = 1 if cores < 4 else 2
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+    except RuntimeError:  # TensorFlow already ran (a second app in one process, tests): keep it
+        log.info("TensorFlow already initialised; its thread pools keep their sizes")
+        return
+    log.info("TensorFlow threads: %d intra-op, %d inter-op", intra, inter)
+
+
 def open_services(settings: Settings) -> Services:
     """Load the model named by `settings.model` and open the catalog it indexes."""
     from model.registry import load_embedder  # heavy (TensorFlow); only when really needed
 
+    configure_inference_threads(settings)
     embedder = load_embedder(settings.model, settings.resolved_cache_dir)
     log.info("loaded embedder %s (dim %d)", embedder.name, embedder.dim)
     return build_services(settings, embedder, open_store(settings, embedder))

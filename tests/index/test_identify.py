@@ -148,9 +148,39 @@ def test_mirror_off_searches_fewer_views(catalog: Catalog) -> None:
     """A flipped query with mirroring off matches less well than with it on."""
     style = catalog.titles[1]
     query = PERTURBATIONS["flip"](render_frame(style, 2, 5.0, SIZE), random.Random(2))
-    on = catalog.identifier().identify(query)
+    every_view = IdentifyParams(sure_similarity=None)  # else a sure first pass skips the mirror
+    on = Identifier(catalog.embedder, catalog.store, every_view).identify(query)
     off = Identifier(catalog.embedder, catalog.store, IdentifyParams(mirror=False)).identify(query)
     assert on.best_similarity > off.best_similarity
+
+
+def test_clean_query_takes_one_pass_and_flipped_query_is_identified(catalog: Catalog) -> None:
+    """A clean frame is answered by its first view alone, exactly as when every view is searched;
+    a flipped one is still identified, on one pass or two; a frame of an unseen title is not sure,
+    so every view is searched before it is called unknown."""
+    style = catalog.titles[0]
+    (_, time), *_ = _queries(catalog, 1, seed=5)
+    clean = render_frame(style, 1, time, SIZE)
+    adaptive = catalog.identifier()
+    every_view = Identifier(catalog.embedder, catalog.store, IdentifyParams(sure_similarity=None))
+
+    fast, full = adaptive.identify(clean), every_view.identify(clean)
+    assert fast.views_searched == 1 and full.views_searched == 2
+    assert fast.match is not None and fast.match.title == style.name
+    assert fast.match.frame_id == full.match.frame_id
+    assert fast.best_similarity >= adaptive.params.sure_similarity
+
+    flip = PERTURBATIONS["flip"](clean, random.Random(3))
+    picky = Identifier(catalog.embedder, catalog.store, IdentifyParams(sure_similarity=0.999))
+    for identifier in (adaptive, picky):
+        flipped = identifier.identify(flip)
+        assert flipped.match is not None and flipped.match.title == style.name
+        assert abs(flipped.match.timestamp - time) <= INTERVAL + 1e-3
+    assert flipped.views_searched == 2  # the picky identifier was never sure
+    assert flipped.timings["embed"] > 0 and flipped.timings["search"] > 0
+
+    unseen = adaptive.identify(render_frame(catalog.titles[2], 1, 3.0, SIZE))
+    assert unseen.match is None and unseen.views_searched == 2
 
 
 def test_bad_parameters_are_rejected() -> None:
@@ -158,3 +188,7 @@ def test_bad_parameters_are_rejected() -> None:
         IdentifyParams(search_k=0)
     with pytest.raises(ValueError, match="min_margin"):
         IdentifyParams(min_margin=2.0)
+    with pytest.raises(ValueError, match="sure_similarity"):
+        IdentifyParams(sure_similarity=1.5)
+    with pytest.raises(ValueError, match="sure_margin"):
+        IdentifyParams(sure_margin=-0.1)
