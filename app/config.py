@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Catalog, vector index and frame thumbnails.")
     model: str = Field(
         "efficientnet-lite0",
-        description="Built-in backbone (efficientnet-lite0/1/2, resnet50) or path to an exported .keras.",
+        description="Built-in backbone (efficientnet-lite0/1/2, resnet50) or exported .keras path.",
     )
     cache_dir: Path | None = Field(
         None, description="Where built models are cached; default ~/.cache/shazam-anime."
@@ -50,15 +50,15 @@ class Settings(BaseSettings):
         0.82, ge=-1, le=1, description="Below this best-frame similarity the answer is unknown."
     )
     min_margin: float = Field(
-        0.10, ge=0, le=1, description="Required confidence lead of the best title over the runner-up."
+        0.10, ge=0, le=1, description="Confidence lead over the runner-up title required to answer."
     )
 
-    seed_demo: bool = Field(True, description="Seed a small demo catalog when the catalog is empty.")
+    seed_demo: bool = Field(True, description="Seed a small demo catalog into an empty catalog.")
 
     @field_validator("api_key", mode="before")
     @classmethod
     def _blank_key_is_none(cls, value: object) -> object:
-        # docker compose passes SHAZAM_API_KEY="" when unset; that must not mean "key = ''".
+        # An empty SHAZAM_API_KEY (e.g. `SHAZAM_API_KEY=` in .env) means no key, not the key "".
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("data_dir", "cache_dir")

@@ -12,10 +12,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.services import Services
+    from synthetic.titles import TitleStyle
 
 MARKER = ".demo-seeded"  # written once; a catalog emptied later by its owner is not re-seeded
 SAMPLES_DIR = "samples"
@@ -34,6 +39,11 @@ _VIDEO_FPS = 6  # frames rendered per second: the ingestor samples at 2 fps, mor
 _VIDEO_SIZE = (640, 360)
 
 Report = Callable[[str], None]
+
+
+def say(line: str) -> None:
+    """Default progress sink: flushed at once, so piped logs (docker logs) show it live."""
+    print(line, flush=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +74,7 @@ def bunny_clip() -> Path | None:
     return clip if clip.is_file() else None
 
 
-def seed_if_needed(settings: Settings, report: Report = print) -> DemoReport | None:
+def seed_if_needed(settings: Settings, report: Report = say) -> DemoReport | None:
     """Seed the demo when seeding is on and this data dir has never held a catalog."""
     if not settings.seed_demo or (settings.data_dir / MARKER).exists():
         return None
@@ -83,7 +93,7 @@ def seed_if_needed(settings: Settings, report: Report = print) -> DemoReport | N
 
 
 def seed_demo(
-    services,
+    services: Services,
     data_dir: Path,
     *,
     titles: int = 3,
@@ -91,7 +101,7 @@ def seed_demo(
     bunny: bool = True,
     samples_per_title: int = 2,
     seed: int = 0,
-    report: Report = print,
+    report: Report = say,
 ) -> DemoReport:
     """Index the demo titles into `services` and write sample screenshots with their answers."""
     from synthetic.titles import make_titles
@@ -158,7 +168,7 @@ def curl_hint(settings: Settings) -> str | None:
     )
 
 
-def _ingest(services, title: str, video: Path, episode: str | None) -> int:
+def _ingest(services: Services, title: str, video: Path, episode: str | None) -> int:
     ingested = services.ingestor.ingest(title, [video], episode=episode)
     if ingested.errors:
         problems = "; ".join(f"{error.path}: {error.message}" for error in ingested.errors)
@@ -166,13 +176,13 @@ def _ingest(services, title: str, video: Path, episode: str | None) -> int:
     return ingested.frames_added
 
 
-def _render_episode(style, path: Path, seconds: float) -> None:
+def _render_episode(style: TitleStyle, path: Path, seconds: float) -> None:
     from synthetic.video import write_episode
 
     write_episode(style, 1, path, seconds=seconds, fps=_VIDEO_FPS, size=_VIDEO_SIZE)
 
 
-def _synthetic_frame(style, timestamp: float) -> Image.Image:
+def _synthetic_frame(style: TitleStyle, timestamp: float) -> Image.Image:
     from synthetic.render import render_frame
 
     return render_frame(style, 1, timestamp, _VIDEO_SIZE)

@@ -67,11 +67,11 @@ def open_store(settings: Settings, embedder: Embedder) -> FrameStore:
 def configure_inference_threads(settings: Settings) -> None:
     """Size TensorFlow's thread pools before it runs anything (it cannot change them after).
 
-    Intra-op threads split one op (a convolution) across cores: one per core (or
-    `settings.inference_threads`). Inter-op threads run independent ops side by side; the
-    embedders are a single chain of ops, and on a small machine a second pool only competes with
-    the first for the same cores, so it gets 1 thread, or 2 from 4 cores up so that a second
-    request's small ops need not wait behind the first's.
+    Intra-op threads split one op (a convolution) across cores: `settings.inference_threads`, or
+    one per core. Inter-op threads run ops of concurrent requests side by side: one per core.
+    On 2 shared cores, embedding one 224 px image took p50 17-21 ms with 1 intra-op thread and
+    18-29 ms with 2, and two concurrent callers got 64-88 vs 47-76 embeds/s, so
+    `SHAZAM_INFERENCE_THREADS=1` is worth trying on a small or busy machine (see bench/api.py).
     """
     import keras
 
@@ -81,14 +81,13 @@ def configure_inference_threads(settings: Settings) -> None:
 
     cores = os.cpu_count() or 1
     intra = settings.inference_threads or cores
-    inter = 1 if cores < 4 else 2
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra)
-        tf.config.threading.set_inter_op_parallelism_threads(inter)
+        tf.config.threading.set_inter_op_parallelism_threads(cores)
     except RuntimeError:  # TensorFlow already ran (a second app in one process, tests): keep it
         log.info("TensorFlow already initialised; its thread pools keep their sizes")
         return
-    log.info("TensorFlow threads: %d intra-op, %d inter-op", intra, inter)
+    log.info("TensorFlow threads: %d intra-op, %d inter-op", intra, cores)
 
 
 def open_services(settings: Settings) -> Services:

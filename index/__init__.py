@@ -1,1 +1,1 @@
-"""Frame catalog (SQLite), HNSW vector store, ingestion and identification. Knows nothing of HTTP or training."""
+"""Frame catalog (SQLite), HNSW vectors, ingestion, identification; no HTTP, no training."""

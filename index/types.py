@@ -15,7 +15,8 @@ class SourceRecord:
     title: str  # display name; titles match case-insensitively
     kind: SourceKind
     uri: str  # original file name or folder, for humans and error messages
-    content_hash: str  # sha256 of the file bytes (or of the sorted image hashes): makes adds idempotent
+    # sha256 of the file bytes (or of the sorted image hashes): makes adds idempotent
+    content_hash: str
     episode: str | None = None
 
 
@@ -23,7 +24,8 @@ class SourceRecord:
 class FrameRecord:
     """One reference frame ready to store; its vector travels beside it in a numpy array."""
 
-    timestamp: float | None  # seconds from the start of the source (presentation time); None for stills
+    # seconds from the start of the source (presentation time); None for stills
+    timestamp: float | None
     content_hash: str  # hash of the decoded pixels, to skip exact duplicates
     thumbnail: bytes  # JPEG, ~384 px wide: shown in answers and used by `index reembed`
 
