@@ -47,6 +47,9 @@ class IdentifyResponse(BaseModel):
     candidates: list[Candidate]
     neighbors: list[Neighbor]
     took_ms: float
+    reason: str | None = Field(
+        None, description="Why the answer is unknown (empty catalog, too far, ambiguous)."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -69,9 +69,8 @@ def configure_inference_threads(settings: Settings) -> None:
 
     Intra-op threads split one op (a convolution) across cores: `settings.inference_threads`, or
     one per core. Inter-op threads run ops of concurrent requests side by side: one per core.
-    On 2 shared cores, embedding one 224 px image took p50 17-21 ms with 1 intra-op thread and
-    18-29 ms with 2, and two concurrent callers got 64-88 vs 47-76 embeds/s, so
-    `SHAZAM_INFERENCE_THREADS=1` is worth trying on a small or busy machine (see bench/api.py).
+    On 2 shared cores `bench/api.py` gave the same p50 (50 vs 51 ms) with 1 intra-op thread as
+    with 2, and fewer requests/s with 4 clients (21 vs 30), so one per core stays the default.
     """
     import keras
 

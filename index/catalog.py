@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import SchemaVersionError, StoreClosedError
-from index.types import FrameRecord, SourceRecord, TitleInfo
+from index.types import FrameRecord, LabelledFrame, SourceRecord, TitleInfo
 
 SCHEMA_VERSION = 1
 CATALOG_FILE = "catalog.sqlite3"
@@ -449,4 +449,32 @@ class Catalog:
             if not rows:
                 return
             yield [int(r[0]) for r in rows], [bytes(r[1]) for r in rows]
+            last = int(rows[-1][0])
+
+    def iter_labelled(self, batch: int) -> Iterator[list[LabelledFrame]]:
+        """Frames with title and source in id order; each page is one short read, so a long
+        consumer (training export) never holds a read transaction or all thumbnails at once."""
+        last = -1
+        while True:
+            with self.reader() as conn:
+                rows = conn.execute(
+                    "SELECT f.id, s.title_id, t.name, f.source_id, s.episode, f.timestamp,"
+                    " f.thumbnail FROM frames f JOIN sources s ON s.id = f.source_id"
+                    " JOIN titles t ON t.id = s.title_id WHERE f.id > ? ORDER BY f.id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            yield [
+                LabelledFrame(
+                    frame_id=int(r[0]),
+                    title_id=int(r[1]),
+                    title=r[2],
+                    source_id=int(r[3]),
+                    episode=r[4],
+                    timestamp=r[5],
+                    thumbnail=bytes(r[6]),
+                )
+                for r in rows
+            ]
             last = int(rows[-1][0])

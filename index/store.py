@@ -38,7 +38,15 @@ from index.errors import (
     StoreClosedError,
     StoreError,
 )
-from index.types import AddResult, FrameRecord, Hit, SourceRecord, StoreStats, TitleInfo
+from index.types import (
+    AddResult,
+    FrameRecord,
+    Hit,
+    LabelledFrame,
+    SourceRecord,
+    StoreStats,
+    TitleInfo,
+)
 from index.vectors import MIN_CAPACITY, HnswVectors
 
 __all__ = [
@@ -394,6 +402,16 @@ class FrameStore:
     def thumbnail(self, frame_id: int) -> bytes | None:
         self._check_open()
         return self._catalog.thumbnail(_int_id("frame_id", frame_id))
+
+    def iter_labelled_frames(self, batch: int = 256) -> Iterator[list[LabelledFrame]]:
+        """Every frame with its title, source, episode, timestamp and thumbnail, in id order,
+        `batch` at a time: training data straight from the catalog.
+
+        Read-only, through the reader connections: concurrent adds and searches go on. Each batch
+        is a separate read, so frames added or removed while iterating may or may not appear.
+        """
+        self._check_open()
+        return self._catalog.iter_labelled(_positive_int("batch", batch))
 
     def stats(self) -> StoreStats:
         self._check_open()

@@ -44,6 +44,19 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class LabelledFrame:
+    """A stored frame with its labels, for training from the catalog (`iter_labelled_frames`)."""
+
+    frame_id: int
+    title_id: int
+    title: str
+    source_id: int
+    episode: str | None
+    timestamp: float | None
+    thumbnail: bytes = field(repr=False)  # JPEG, as stored
+
+
+@dataclass(frozen=True, slots=True)
 class TitleInfo:
     id: int
     name: str

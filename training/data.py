@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
+import shutil
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+CATALOG_FRAMES_DIR = "catalog-frames"  # the catalog snapshot inside a run dir
+_MAX_NAME_BYTES = 180  # well under NAME_MAX (255 bytes) once a disambiguating suffix is added
 
 
 class DataError(ValueError):
@@ -70,6 +75,103 @@ def samples_from_frames(frames: Iterable[tuple[bytes, str, str | None]]) -> list
         Sample(title=title, source=None if source is None else f"{title}/{source}", data=thumbnail)
         for thumbnail, title, source in frames
     ]
+
+
+class CatalogFrame(Protocol):
+    """What training needs of a catalog frame (`index.types.LabelledFrame` has it), so
+    `training` takes plain records and never imports `index`."""
+
+    @property
+    def frame_id(self) -> int: ...
+    @property
+    def title_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def source_id(self) -> int: ...
+    @property
+    def episode(self) -> str | None: ...
+    @property
+    def thumbnail(self) -> bytes: ...
+
+
+def _folder_name(text: str) -> str:
+    """`text` as one path component that `scan_image_tree` reads back as the same label: slashes
+    become look-alike U+2215 (".hack//Sign", "Fate/Zero"), control characters are dropped, a
+    leading dot (hidden, skipped by the scan) is made full-width, long names are cut short."""
+    name = "".join(ch for ch in text.replace("/", "\u2215") if ch.isprintable() or ch == " ")
+    name = name.strip()
+    if name.startswith("."):
+        name = "\uff0e" + name[1:]
+    if not name:
+        name = "untitled"
+    if len(name.encode()) > _MAX_NAME_BYTES:
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        name = name.encode()[:_MAX_NAME_BYTES].decode(errors="ignore").rstrip() + f"~{digest}"
+    return name
+
+
+def _source_folder(frame: CatalogFrame) -> str:
+    """Frames of one episode share a folder even across sources (a video and screenshots of
+    episode 3 are the same shots: splitting them apart would leak); without an episode each
+    source is its own folder."""
+    if frame.episode is not None and frame.episode.strip():
+        return _folder_name(f"ep {frame.episode.strip()}")
+    return f"source {frame.source_id}"
+
+
+def export_catalog_frames(
+    batches: Iterable[Sequence[CatalogFrame]],
+    root: Path,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Write catalog thumbnails as `root/TITLE/EPISODE-or-SOURCE/<frame id>.jpg`, the layout
+    `scan_image_tree` and `split_samples` read, and return `root`.
+
+    A folder snapshot (not bytes in memory) keeps memory flat on a large catalog and lets a run
+    resume and be evaluated on exactly the frames it was split from, whatever is added to the
+    catalog later. Written to `root.partial` and renamed, so `root` is never half-written.
+    Title labels are the folder names: the catalog name, except for characters a folder name
+    cannot hold (see `_folder_name`).
+    """
+    root = Path(root)
+    if root.exists():
+        raise DataError(f"{root} already exists: choose a new run dir, or delete it to re-export")
+    partial = root.with_name(root.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)  # left by an interrupted export
+    partial.mkdir(parents=True)
+    title_dirs: dict[int, str] = {}
+    taken: set[str] = set()
+    made: set[Path] = set()
+    written = 0
+    for batch in batches:
+        for frame in batch:
+            if frame.title_id not in title_dirs:
+                name = _folder_name(frame.title)
+                if name.casefold() in taken:  # two names that only differed in unsafe chars
+                    name = f"{name} #{frame.title_id}"
+                taken.add(name.casefold())
+                title_dirs[frame.title_id] = name
+            folder = partial / title_dirs[frame.title_id] / _source_folder(frame)
+            if folder not in made:
+                folder.mkdir(parents=True, exist_ok=True)
+                made.add(folder)
+            # Zero-padded ids sort in frame order, which keeps file-block splits contiguous.
+            (folder / f"{frame.frame_id:012d}.jpg").write_bytes(frame.thumbnail)
+            written += 1
+        if progress is not None:
+            progress(written)
+    if written == 0:
+        shutil.rmtree(partial)
+        raise DataError("the catalog has no frames to train on: add titles with `index add`")
+    partial.rename(root)
+    return root
+
+
+def samples_from_catalog(batches: Iterable[Sequence[CatalogFrame]], root: Path) -> list[Sample]:
+    """Export catalog frames to `root` and read them back as samples split by episode/source."""
+    return scan_image_tree(export_catalog_frames(batches, root))
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
 from app.cli.errors import CliError
 
 _TRAIN_EPILOG = """\
-data layout: DIR/TITLE/[EPISODE/]*.{jpg,png,webp}. With EPISODE folders whole episodes are held
-out for validation and test; otherwise each title is cut into contiguous blocks of files.
+data: either --data DIR, laid out as DIR/TITLE/[EPISODE/]*.{jpg,png,webp}, or --from-catalog,
+the frames already indexed in --data-dir (env SHAZAM_DATA_DIR), labelled by title and episode.
+The catalog's thumbnails are copied to RUN_DIR/catalog-frames/ in that same layout, so a resumed
+run and its evaluation use exactly the frames it started from. With episodes (EPISODE folders,
+or episodes/sources in the catalog) whole episodes are held out for validation and test;
+otherwise each title is cut into contiguous blocks of frames.
 
 examples:
   shazam-anime train --data frames/ --run-dir runs/lite0
+  shazam-anime train --from-catalog --data-dir data/ --run-dir runs/lite0
   shazam-anime train --run-dir runs/lite0 --resume        # after an interruption
   shazam-anime serve --model runs/lite0/embedder.keras"""
+
+_DATA_DIR_HELP = "catalog to read with --from-catalog (env SHAZAM_DATA_DIR, default ./data)"
 
 # Hyperparameters exposed as flags: (TrainConfig field, type, help).
 _HYPERPARAMETERS: tuple[tuple[str, type, str], ...] = (
@@ -56,7 +67,7 @@ def add_train_parsers(subcommands: argparse._SubParsersAction) -> None:
         epilog=_TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("--data", type=Path, metavar="DIR", help="TITLE/[EPISODE/] image folder")
+    _add_data_options(train, "train on the frames indexed in the catalog (see below)")
     train.add_argument(
         "--run-dir", type=Path, required=True, metavar="DIR", help="checkpoints, model, reports"
     )
@@ -88,8 +99,10 @@ def add_train_parsers(subcommands: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--model", required=True, metavar="PATH", help="exported embedder (.keras)"
     )
-    evaluate.add_argument(
-        "--data", type=Path, required=True, metavar="DIR", help="TITLE/[EPISODE/] image folder"
+    _add_data_options(
+        evaluate,
+        "evaluate on the frames indexed in the catalog as it is now (for the exact frames a "
+        "catalog-trained run used, pass --data RUN_DIR/catalog-frames)",
     )
     evaluate.add_argument(
         "--out", type=Path, metavar="DIR", help="report folder (default: beside the model)"
@@ -104,6 +117,66 @@ def add_train_parsers(subcommands: argparse._SubParsersAction) -> None:
         "--cache-dir", type=Path, metavar="DIR", help="model cache for the untuned backbone"
     )
     evaluate.set_defaults(func=run_evaluate)
+
+
+def _add_data_options(parser: argparse.ArgumentParser, catalog_help: str) -> None:
+    """--data DIR or --from-catalog (exactly one, checked in the handlers so that --resume
+    can do without either), and --data-dir also after the subcommand."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, metavar="DIR", help="TITLE/[EPISODE/] image folder")
+    source.add_argument("--from-catalog", action="store_true", help=catalog_help)
+    # SUPPRESS: absent stays absent, so a --data-dir given before the subcommand still counts.
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", help=_DATA_DIR_HELP)
+
+
+@contextmanager
+def _catalog_frames(args: argparse.Namespace, batch: int = 256) -> Iterator[tuple[Iterator, int]]:
+    """(batches of labelled frames, frame count) from the catalog, opened with the model it was
+    built with, as `index list` does: no embedder is loaded."""
+    from app.cli.catalog import opened_store
+    from app.config import Settings
+
+    # Only the catalog location (and index settings from the environment) matter here; the
+    # evaluate command's --model is an exported file, not the catalog's model.
+    given = getattr(args, "data_dir", None)
+    settings = Settings(data_dir=given) if given is not None else Settings()
+    with opened_store(settings) as store:
+        if store is None:
+            raise CliError(
+                f"no catalog in {settings.data_dir}: add titles with `index add`, or point "
+                "--data-dir at one"
+            )
+        yield store.iter_labelled_frames(batch), store.stats().frames
+
+
+def _export_catalog(args: argparse.Namespace, root: Path) -> Path:
+    """Copy the catalog's frames to `root` as a TITLE/EPISODE/ tree (see training.data)."""
+    from training.data import export_catalog_frames
+
+    show = sys.stderr.isatty()
+    with _catalog_frames(args) as (batches, total):
+        if total == 0:
+            raise CliError("the catalog has no frames to train on: add titles with `index add`")
+
+        def progress(done: int) -> None:
+            print(f"\rcopying catalog frames: {done}/{total}", end="", file=sys.stderr)
+
+        path = export_catalog_frames(batches, root, progress if show else None)
+    if show:
+        print(file=sys.stderr)
+    print(f"catalog: {total} frames copied to {path}", file=sys.stderr)
+    return path
+
+
+def _check_data_choice(args: argparse.Namespace, resuming: bool = False) -> None:
+    if resuming:
+        if args.from_catalog:
+            raise CliError(
+                "--resume continues with the frames the run started from; drop --from-catalog"
+            )
+        return
+    if args.data is None and not args.from_catalog:
+        raise CliError("say which frames to use: --data DIR or --from-catalog")
 
 
 def _config_from(args: argparse.Namespace):
@@ -132,20 +205,27 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    if not args.resume and args.data is None:
-        raise CliError("--data DIR is required (or --resume to continue a run)")
+    _check_data_choice(args, resuming=args.resume)
     config = None if args.resume else _config_from(args)
+    from training.data import CATALOG_FRAMES_DIR, DataError
     from training.train import train
 
+    data = args.data
     try:
-        result = train(args.data, args.run_dir, config, resume=args.resume)
+        if args.from_catalog:
+            _refuse_existing_run(args.run_dir)
+            data = _export_catalog(args, args.run_dir / CATALOG_FRAMES_DIR)
+    except DataError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        result = train(data, args.run_dir, config, resume=args.resume)
         print(f"model:  {result.model_path}")
         print(f"report: {result.report_path}")
         if not args.no_evaluate:
             from training.evaluate import evaluate
 
             out = result.run_dir / "evaluation"
-            report = evaluate(result.model_path, args.data or result.report["data"], out)
+            report = evaluate(result.model_path, data or result.report["data"], out)
             _print_summary(report)
             print(f"evaluation: {out / 'evaluation.json'}")
     except _user_errors() as exc:
@@ -153,15 +233,33 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_existing_run(run_dir: Path) -> None:
+    """The check `train` makes, done before copying the catalog into the run dir."""
+    from training.checkpoint import STATE_FILE
+
+    if (run_dir / STATE_FILE).exists():
+        raise CliError(
+            f"{run_dir} already holds a training run: pass --resume to continue it, "
+            "or choose a new --run-dir"
+        )
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
+    _check_data_choice(args)
     from training.evaluate import evaluate
 
     out = args.out or Path(args.model).with_suffix("").parent / "evaluation"
     try:
-        report = evaluate(
-            Path(args.model), args.data, out, args.cache_dir, args.random_baseline,
-            plots=not args.no_plots,
-        )  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="shazam-eval-") as scratch:
+            # The current catalog, copied only for this evaluation (it may differ from the
+            # run's own snapshot, which is left untouched).
+            data = (
+                _export_catalog(args, Path(scratch) / "frames") if args.from_catalog else args.data
+            )
+            report = evaluate(
+                Path(args.model), data, out, args.cache_dir, args.random_baseline,
+                plots=not args.no_plots,
+            )  # fmt: skip
     except _user_errors() as exc:
         raise CliError(str(exc)) from exc
     _print_summary(report)

@@ -78,5 +78,6 @@ def to_response(result: Identification, took_ms: float) -> IdentifyResponse:
             )
             for hit in result.neighbors
         ],
+        reason=result.reason,
         took_ms=round(took_ms, 2),
     )
