@@ -10,6 +10,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,22 +75,26 @@ def bunny_clip() -> Path | None:
     return clip if clip.is_file() else None
 
 
-def seed_if_needed(settings: Settings, report: Report = say) -> DemoReport | None:
-    """Seed the demo when seeding is on and this data dir has never held a catalog."""
+def seed_if_needed(
+    settings: Settings, services: Services | None = None, report: Report = say
+) -> DemoReport | None:
+    """Seed the demo when seeding is on and this data dir has never held a catalog.
+
+    `serve` passes the services it is about to serve with, so the model loads once; without
+    them the services are opened (and closed) here.
+    """
     if not settings.seed_demo or (settings.data_dir / MARKER).exists():
         return None
-    from app.services import open_services
+    if services is None:
+        from app.services import open_services
 
-    services = open_services(settings)
-    try:
-        if services.store.stats().titles > 0:
-            # Someone's own catalog: never mix demo titles into it, and do not ask again.
-            (settings.data_dir / MARKER).write_text(json.dumps({"skipped": "catalog not empty"}))
-            return None
-        result = seed_demo(services, settings.data_dir, report=report)
-    finally:
-        services.close()
-    return result
+        with closing(open_services(settings)) as owned:
+            return seed_if_needed(settings, owned, report)
+    if services.store.stats().titles > 0:
+        # Someone's own catalog: never mix demo titles into it, and do not ask again.
+        (settings.data_dir / MARKER).write_text(json.dumps({"skipped": "catalog not empty"}))
+        return None
+    return seed_demo(services, settings.data_dir, report=report)
 
 
 def seed_demo(

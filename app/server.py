@@ -6,12 +6,13 @@ import uvicorn
 
 from app.config import Settings
 from app.main import create_app
+from app.services import Services
 
 
-def run(settings: Settings) -> None:
-    """Serve until interrupted; the model and catalog load in the app's lifespan."""
+def run(settings: Settings, services: Services | None = None) -> None:
+    """Serve until interrupted; without `services` the model and catalog load in the lifespan."""
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, services),
         host=settings.host,
         port=settings.port,
         workers=1,

@@ -53,19 +53,21 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Check what can be checked cheaply, seed the demo if wanted, then serve until stopped."""
+    """Check what can be checked cheaply, load the model and catalog once (a catalog built
+    with another model is refused here, in one line), seed the demo if wanted, then serve."""
     check_data_dir(settings.data_dir)
     check_port_free(settings.host, settings.port)
 
+    from app.cli.catalog import opened_services
     from app.demo import curl_hint, seed_if_needed
-
-    seed_if_needed(settings)
-    hint = curl_hint(settings)
-    if hint:
-        print(hint, flush=True)
     from app.server import run
 
-    run(settings)
+    with opened_services(settings) as services:
+        seed_if_needed(settings, services)
+        hint = curl_hint(settings)
+        if hint:
+            print(hint, flush=True)
+        run(settings, services)
     return 0
 
 

@@ -87,3 +87,22 @@ def _writable(directory: Path) -> bool:
         return False
     (directory / ".probe").unlink()
     return True
+
+
+def test_catalog_of_another_model_is_refused_in_one_line(
+    tmp_path: Path, model_cache_dir: Path, capsys
+) -> None:
+    from index.store import FrameStore
+
+    data_dir = tmp_path / "data"
+    FrameStore.open(data_dir, dim=8, model_name="someone-elses-model").close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    status = main(
+        ["serve", "--data-dir", str(data_dir), "--port", str(port), "--no-demo",
+         "--cache-dir", str(model_cache_dir)]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err
+    assert "someone-elses-model" in err and "reembed" in err

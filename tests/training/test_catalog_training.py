@@ -117,8 +117,9 @@ def test_cli_trains_from_catalog_then_evaluates_on_it(
     assert sum(report["split"]["frames"].values()) == sum(counts.values())
     assert (run_dir / "embedder.keras").stat().st_size > 0
 
-    code = main(["evaluate", "--model", str(run_dir / "embedder.keras"), "--from-catalog",
-                 "--data-dir", str(data_dir), "--out", str(tmp_path / "eval"), "--no-plots"])  # fmt: skip
+    model, out = str(run_dir / "embedder.keras"), str(tmp_path / "eval")
+    code = main(["evaluate", "--model", model, "--from-catalog", "--data-dir", str(data_dir),
+                 "--out", out, "--no-plots"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     evaluation = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
     assert evaluation["split"] == report["split"]  # the same split the run trained on
