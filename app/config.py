@@ -7,6 +7,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.identify import IdentifyParams
+
+# The decision thresholds are calibrated in index/identify.py; taking them from there keeps one
+# source of truth. (IdentifyParams has slots, so its defaults are read from an instance.)
+_IDENTIFY = IdentifyParams()
+
 
 class Settings(BaseSettings):
     """Settings for the server and the command line; every field is `SHAZAM_<NAME>` in the env."""
@@ -43,14 +49,21 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(16, ge=1, le=256)
 
     top_k: int = Field(5, ge=1, le=50, description="Default number of titles in the vote.")
-    search_k: int = Field(50, ge=1, le=1000, description="Frames fetched from the index per query.")
-    # Calibrated with `bench/robustness.py --calibrate` (see index/identify.py): at 0.82, 98.6% of
-    # perturbed known queries are kept and 86.8% of unseen titles and photos are rejected.
+    search_k: int = Field(
+        _IDENTIFY.search_k, ge=1, le=1000, description="Frames fetched from the index per query."
+    )
+    # Calibrated with `bench/robustness.py --calibrate` (see index/identify.py).
     min_similarity: float = Field(
-        0.82, ge=-1, le=1, description="Below this best-frame similarity the answer is unknown."
+        _IDENTIFY.min_similarity,
+        ge=-1,
+        le=1,
+        description="Below this best-frame similarity the answer is unknown.",
     )
     min_margin: float = Field(
-        0.10, ge=0, le=1, description="Confidence lead over the runner-up title required to answer."
+        _IDENTIFY.min_margin,
+        ge=0,
+        le=1,
+        description="Confidence lead over the runner-up title required to answer.",
     )
 
     seed_demo: bool = Field(True, description="Seed a small demo catalog into an empty catalog.")

@@ -25,13 +25,14 @@ class JobOutcome:
 
 
 class Progress:
-    """Handed to the work so it can report how far it got; cheap and thread-safe."""
+    """Handed to the work so it can report how far it got and how many frames it has embedded
+    so far (shown as `frames_added` while the job runs); cheap and thread-safe."""
 
     def __init__(self, update: Callable[[float, int], None]) -> None:
         self._update = update
 
-    def __call__(self, fraction: float, frames_added: int = 0) -> None:
-        self._update(min(max(fraction, 0.0), 1.0), frames_added)
+    def __call__(self, fraction: float, frames: int = 0) -> None:
+        self._update(min(max(fraction, 0.0), 1.0), frames)
 
 
 Work = Callable[[Progress], JobOutcome]

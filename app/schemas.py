@@ -12,6 +12,8 @@ JobState = Literal["queued", "running", "done", "failed"]
 class Match(BaseModel):
     """The identified title and, where the reference had them, the episode and second."""
 
+    model_config = ConfigDict(from_attributes=True)  # read from `index.identify.Match`
+
     title_id: int
     title: str
     confidence: float = Field(
@@ -23,6 +25,8 @@ class Match(BaseModel):
 
 
 class Candidate(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from `index.identify.Candidate`
+
     title_id: int
     title: str
     confidence: float = Field(description="0..1")
@@ -31,6 +35,8 @@ class Candidate(BaseModel):
 
 class Neighbor(BaseModel):
     """One of the nearest reference frames; its picture is at /frames/{frame_id}/thumbnail."""
+
+    model_config = ConfigDict(from_attributes=True)  # read from `index.types.Hit`
 
     frame_id: int
     title_id: int
@@ -117,7 +123,11 @@ class JobAccepted(BaseModel):
 class JobStatus(BaseModel):
     status: JobState
     progress: float = Field(description="Fraction of the job done, 0..1.")
-    frames_added: int
+    frames_added: int = Field(
+        description="While queued or running: frames read and embedded so far, not yet "
+        "searchable (a job's frames are written together at the end). Once done: frames added "
+        "to the catalog. 0 when failed: nothing was added."
+    )
     error: str | None = None
     title_id: int | None = Field(None, description="Set once the title exists.")
 
@@ -139,11 +149,12 @@ class TitleOut(BaseModel):
     sources: int
 
     model_config = ConfigDict(
+        from_attributes=True,  # read from `index.types.TitleInfo`
         json_schema_extra={
             "examples": [
                 {"id": 3, "name": "Starlit Meadow", "frames": 940, "episodes": 2, "sources": 2}
             ]
-        }
+        },
     )
 
 

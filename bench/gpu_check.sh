@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The prepared device check: fine-tune on generated titles under Keras-on-JAX (the device has no
 # TensorFlow), then kNN top-1 of fine-tuned vs untuned vs random on held-out episodes.
-# Run from the repo root: OUT=/some/dir bash bench/gpu_check.sh [extra training.gpu_check flags]
+# Run from the repo root: OUT=/some/dir bash bench/gpu_check.sh [extra bench.gpu_check flags]
 # Writes $OUT/gc/{summary.json,evaluation.json,confusion_*.png,tsne_*.png} (8 files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,6 @@ python3 -c 'import keras, PIL, sklearn, matplotlib, efficientnet_lite0_pytorch_m
 nproc
 
 stamp "gpu_check start"
-python3 -m training.gpu_check --out "$OUT/gc" --work /tmp/gc_work "$@"
+python3 -m bench.gpu_check --out "$OUT/gc" --work /tmp/gc_work "$@"
 stamp "gpu_check done; files:"
 ls -la "$OUT/gc"

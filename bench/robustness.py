@@ -6,11 +6,14 @@ fit policy (resize, pad, center-crop) with query views (trim/player crop + mirro
 with views off. `--calibrate` also measures best-similarity distributions of (a) perturbed known
 frames and (b) unseen generated titles and scikit-image photos, to choose `min_similarity`.
 `--sure 0.88,0.92` adds adaptive configs (primary view first, other views only when the first
-answer is below that `sure_similarity`) beside "resize + views" (every view, always), and prints
-the share of queries that needed the second pass, to choose `IdentifyParams.sure_similarity`.
+answer is below that `sure_similarity`, or its best hit's picture disagrees with the query, see
+`index.flipcheck`) beside "resize + views" (every view, always), and prints the share of queries
+that needed the second pass, to choose `IdentifyParams.sure_similarity`; `--agreement 0.85,off`
+runs each level with those `sure_agreement` levels instead of the default. The "clean" row is
+unperturbed 1280x720 screenshots.
 
     .venv/bin/python bench/robustness.py --titles 4 --episodes 2 --queries 16 --calibrate
-    .venv/bin/python bench/robustness.py --fits resize --sure 0.88,0.90,0.92,0.94
+    .venv/bin/python bench/robustness.py --fits resize --sure 0.90,0.92 --agreement 0.85,0.9,off
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from synthetic.titles import TitleStyle, make_titles  # noqa: E402
 from synthetic.video import write_episode  # noqa: E402
 
 SIZE = (640, 360)
+CLEAN_SIZE = (1280, 720)  # a clean screenshot is usually larger than the catalogued frame
 INTERVAL = 0.5
 OPEN = dict(min_similarity=-1.0, min_margin=0.0)  # measure, do not reject
 
@@ -72,17 +76,21 @@ def _catalog(titles, episodes: int, seconds: float, folder: Path) -> dict[tuple[
 
 
 def _queries(titles, videos, count: int, seed: int) -> dict[str, list[Query]]:
+    """Per perturbation, perturbed frames; "clean" is unperturbed 1280x720 screenshots."""
     kept = {key: [frame.timestamp for frame in read_video(path)] for key, path in videos.items()}
     by_name = {style.name: style for style in titles}
     out: dict[str, list[Query]] = {}
-    for name, perturb in PERTURBATIONS.items():
+    for name, perturb in {"clean": None, **PERTURBATIONS}.items():
         rng = random.Random(f"{seed}:{name}")
         queries = []
         for _ in range(count):
             title, episode = rng.choice(sorted(kept))
             time_s = rng.choice(kept[(title, episode)])
-            frame = render_frame(by_name[title], episode, time_s, SIZE)
-            queries.append(Query(by_name[title], episode, time_s, perturb(frame, rng)))
+            if perturb is None:
+                image = render_frame(by_name[title], episode, time_s, CLEAN_SIZE)
+            else:
+                image = perturb(render_frame(by_name[title], episode, time_s, SIZE), rng)
+            queries.append(Query(by_name[title], episode, time_s, image))
         out[name] = queries
     return out
 
@@ -131,6 +139,11 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--fits", default="resize,pad,center-crop", help="fit policies with views")
     parser.add_argument("--sure", default="", help="sure_similarity levels, e.g. 0.9,0.92")
+    parser.add_argument(
+        "--agreement",
+        default="",
+        help="sure_agreement levels for each --sure level, 'off' for none (default: the default)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args()
 
@@ -146,10 +159,14 @@ def main() -> None:
         for fit in args.fits.split(",")
         if fit != "resize"
     ]
-    configs += [
-        Config(f"resize, sure {x}", "resize", IdentifyParams(**OPEN, sure_similarity=float(x)))
-        for x in filter(None, args.sure.split(","))
-    ]
+    agreements = [None if a == "off" else float(a) for a in filter(None, args.agreement.split(","))]
+    for level in filter(None, args.sure.split(",")):
+        adaptive = dict(OPEN, sure_similarity=float(level))
+        if not agreements:
+            configs.append(Config(f"resize, sure {level}", "resize", IdentifyParams(**adaptive)))
+        for agree in agreements:
+            params = IdentifyParams(**adaptive, sure_agreement=agree)
+            configs.append(Config(f"sure {level}, agree {agree or 'off'}", "resize", params))
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()

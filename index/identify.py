@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from PIL import Image, ImageOps
 
+from index.flipcheck import agreement, signature, thumbnail_signature
 from index.scenes import Scene, merge_scenes
 from index.screenshot import query_views
 from index.types import Hit
@@ -38,8 +39,9 @@ from model.base import Embedder
 # every perturbation is as good as with every view (crop70 0.375, subtitle 0.81, player_window
 # 0.81 exact), and 62% of those perturbed queries need the second pass (all crop70 and flip,
 # none downscale240); a clean screenshot of a catalogued moment scores above 0.98 and takes one.
-SURE_SIMILARITY = 0.98
+SURE_SIMILARITY = 0.90
 SURE_MARGIN = 0.25  # a clean query's vote is near unanimous (lead ~0.9); near-ties get every view
+SURE_AGREEMENT = 0.90  # TODO numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class IdentifyParams:
     max_scenes: int = 10
     sure_similarity: float | None = SURE_SIMILARITY  # first pass this close: skip other views
     sure_margin: float = SURE_MARGIN  # ...and with this confidence lead over the runner-up
+    sure_agreement: float | None = SURE_AGREEMENT  # ...and the best hit's picture agrees this well
 
     def __post_init__(self) -> None:
         if self.search_k < 1:
@@ -83,6 +86,8 @@ class IdentifyParams:
             raise ValueError(f"sure_similarity must be in [-1, 1], got {self.sure_similarity}")
         if not 0.0 <= self.sure_margin <= 1.0:
             raise ValueError(f"sure_margin must be in [0, 1], got {self.sure_margin}")
+        if self.sure_agreement is not None and not -1.0 <= self.sure_agreement <= 1.0:
+            raise ValueError(f"sure_agreement must be in [-1, 1], got {self.sure_agreement}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +155,7 @@ class Identifier:
         if not hits:
             return Identification(None, [], [], [], None, "the catalog is empty", timings, 1)
         rest = views[1:] + ([ImageOps.mirror(views[0])] if params.mirror else [])
-        if rest and not _sure(hits, params):
+        if rest and not self._sure(views[0], hits, timings):
             per_view += self._search(rest, timings)
             hits = pool_hits(per_view, params.search_k)
         searched = len(per_view)
@@ -182,6 +187,37 @@ class Identifier:
             source_id=scene.source_id,
         )
         return replace(result, match=match)
+
+    def _sure(self, view: Image.Image, hits: list[Hit], timings: dict[str, float]) -> bool:
+        """Whether a first-pass answer is safe to return without searching the other views."""
+        params = self.params
+        if params.sure_similarity is None or hits[0].similarity < params.sure_similarity:
+            return False
+        candidates = vote(hits, params.temperature)
+        runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
+        if candidates[0].confidence - runner_up < params.sure_margin:
+            return False
+        if params.sure_agreement is None:
+            return True
+        mark = time.perf_counter()
+        try:
+            return self._same_picture(view, hits[0])
+        finally:
+            timings["flipcheck"] = time.perf_counter() - mark
+
+    def _same_picture(self, view: Image.Image, hit: Hit) -> bool:
+        """The best hit's thumbnail shows `view` as it is: it agrees well, and better than mirrored.
+
+        A missing or unreadable thumbnail is doubt, never an error: the second pass answers.
+        """
+        jpeg = self.store.thumbnail(hit.frame_id)
+        if jpeg is None:
+            return False
+        try:
+            direct, mirrored = agreement(signature(view), thumbnail_signature(jpeg))
+        except (OSError, ValueError):
+            return False
+        return direct >= self.params.sure_agreement and direct > mirrored
 
     def _search(self, views: list[Image.Image], timings: dict[str, float]) -> list[list[Hit]]:
         """Embed `views` in one batch and search each; adds to the embed and search timings."""
@@ -233,15 +269,6 @@ def vote(hits: list[Hit], temperature: float) -> list[Candidate]:
     ]
     candidates.sort(key=lambda candidate: (-candidate.confidence, -candidate.similarity))
     return candidates
-
-
-def _sure(hits: list[Hit], params: IdentifyParams) -> bool:
-    """Whether a first-pass answer is safe to return without searching the other views."""
-    if params.sure_similarity is None or hits[0].similarity < params.sure_similarity:
-        return False
-    candidates = vote(hits, params.temperature)
-    runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
-    return candidates[0].confidence - runner_up >= params.sure_margin
 
 
 def _doubt(candidates: list[Candidate], best: float, params: IdentifyParams) -> str | None:

@@ -1,4 +1,5 @@
-"""Ingestion as reader -> mapper -> writer: files in, embedded frames written once per source."""
+"""Ingestion as reader -> mapper -> writer: files in, embedded frames written once per source
+(or, for an all-or-nothing add, once every source is read and embedded)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from index.sources import IngestError, SourcePlan, plan_sources, source_hash
 from index.types import FrameRecord, SourceRecord
 from model.base import Embedder
 
-Progress = Callable[[float], None]
+# Called with the fraction of the work done and the number of frames embedded so far.
+Progress = Callable[[float, int], None]
 T = TypeVar("T")
 
 THUMBNAIL_WIDTH = 384
@@ -44,6 +46,7 @@ class IngestReport:
     title_id: int | None
     frames_added: int = 0
     frames_total: int = 0
+    frames_embedded: int = 0  # read and embedded, whether or not they were written in the end
     sources_added: int = 0
     sources_skipped: int = 0
     errors: list[IngestError] = field(default_factory=list)
@@ -74,6 +77,15 @@ class StageTimer:
                 except StopIteration:
                     return
             yield item
+
+
+@dataclass(frozen=True, slots=True)
+class _StagedSource:
+    """A source read and embedded, not yet written."""
+
+    source: SourceRecord
+    records: list[FrameRecord]
+    vectors: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +122,16 @@ class Ingestor:
         episode: str | None = None,
         fps: float | None = None,
         progress: Progress | None = None,
+        *,
+        atomic: bool = False,
     ) -> IngestReport:
-        """Add every video and image under `paths` to `title`; bad files are reported, not fatal."""
+        """Add every video and image under `paths` to `title`; bad files are reported, not fatal.
+
+        By default each good source is written as soon as it is embedded, so one bad file in a
+        folder does not cost the others. `atomic` makes the add all-or-nothing (as the API
+        promises): every source is read and embedded first, held in memory (a thumbnail and a
+        vector per frame), and none is written if any file failed; reading stops at the first.
+        """
         title = title.strip()
         if not title:
             raise ValueError("title must not be empty")
@@ -128,48 +148,62 @@ class Ingestor:
         report.frames_total = existing.frames if existing else 0
         timer = StageTimer()
         started = time.perf_counter()
+        staged: list[_StagedSource] = []
         with _progress_sink(progress) as notify:
             for index, plan in enumerate(plans):
+                if atomic and report.errors:
+                    break  # nothing will be written: reading on would only cost time
 
                 def source_progress(fraction: float, index: int = index) -> None:
-                    notify((index + min(1.0, fraction)) / len(plans))
+                    notify((index + min(1.0, fraction)) / len(plans), report.frames_embedded)
 
-                self._ingest_source(title, plan, sampling, timer, report, source_progress)
-                notify((index + 1) / len(plans))
-            notify(1.0)
+                source = self._stage_source(title, plan, sampling, timer, report, source_progress)
+                if source is not None and atomic:
+                    staged.append(source)
+                elif source is not None:
+                    self._write(source, timer, report)
+                notify((index + 1) / len(plans), report.frames_embedded)
+            if not report.errors:
+                for source in staged:
+                    self._write(source, timer, report)
+            notify(1.0, report.frames_embedded)
         report.timings = dict(timer.seconds, total=time.perf_counter() - started)
         return report
 
-    def _ingest_source(
+    def _stage_source(
         self,
         title: str,
         plan: SourcePlan,
         sampling: SamplingParams,
         timer: StageTimer,
         report: IngestReport,
-        progress: Progress,
-    ) -> None:
+        progress: Callable[[float], None],
+    ) -> _StagedSource | None:
+        """Read and embed one source; None when it is already stored or failed (reported)."""
         try:
             with timer.stage("hash"):
                 content_hash = source_hash(plan)
         except OSError as error:
             report.errors.append(IngestError(plan.uri, f"cannot read file ({error})"))
-            return
+            return None
         if self.store.has_source(content_hash):
             report.sources_skipped += 1
-            return
+            return None
         try:
             records, vectors = self._embed_source(plan, sampling, timer, report, progress)
         except UnreadableMediaError as error:
             report.errors.append(IngestError(str(error.path), error.reason))
-            return
+            return None
         if not records:
             report.errors.append(IngestError(plan.uri, "no frames could be read"))
-            return
+            return None
         source = SourceRecord(title, plan.kind, plan.uri, content_hash, plan.episode)
-        # The one write per source: a failure above leaves nothing behind for this file.
+        return _StagedSource(source, records, vectors)
+
+    def _write(self, staged: _StagedSource, timer: StageTimer, report: IngestReport) -> None:
+        # One transaction per source: a failure before it leaves nothing behind for this file.
         with timer.stage("write"):
-            result = self.store.add(source, records, vectors)
+            result = self.store.add(staged.source, staged.records, staged.vectors)
         report.title_id = result.title_id
         report.frames_total = result.frames_total
         report.frames_added += result.frames_added
@@ -184,7 +218,7 @@ class Ingestor:
         sampling: SamplingParams,
         timer: StageTimer,
         report: IngestReport,
-        progress: Progress,
+        progress: Callable[[float], None],
     ) -> tuple[list[FrameRecord], np.ndarray]:
         """Read and map in a background thread while this one embeds: decode overlaps TF."""
         records: list[FrameRecord] = []
@@ -194,6 +228,7 @@ class Ingestor:
             with timer.stage("embed"):
                 vectors.append(self.embedder.embed(batch.images))
             records.extend(batch.records)
+            report.frames_embedded += len(batch.records)
             progress(batch.position)
         if not vectors:
             return [], np.empty((0, self.embedder.dim), np.float32)
@@ -318,13 +353,15 @@ def _progress_sink(progress: Progress | None) -> Iterator[Progress]:
         yield progress
         return
     if not sys.stderr.isatty():
-        yield lambda _fraction: None
+        yield lambda _fraction, _frames: None
         return
     from tqdm import tqdm
 
-    with tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}") as bar:
+    bar_format = "{l_bar}{bar}| {elapsed}<{remaining}{postfix}"
+    with tqdm(total=100, unit="%", bar_format=bar_format) as bar:
 
-        def advance(fraction: float) -> None:
+        def advance(fraction: float, frames: int) -> None:
+            bar.set_postfix_str(f"{frames} frames", refresh=False)
             target = round(100 * fraction)
             if target > bar.n:
                 bar.update(target - bar.n)

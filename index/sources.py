@@ -39,7 +39,9 @@ def plan_sources(
     Layout of a folder: `TITLE/[EPISODE/]*.{jpg,png,webp,mkv,...}`. Images directly inside a folder
     form one source; each subfolder's images form one source whose episode is parsed from (or is)
     the subfolder name; every video is its own source with the episode parsed from its file name.
-    An explicit `episode` overrides every parsed one. Loose image files form one source.
+    An explicit `episode` overrides every parsed one. Loose image files (an upload, or images
+    named one by one) get their episode from their own names like videos do, and since a source
+    has one episode they form one source per parsed episode (one for those without any).
     """
     plans: list[SourcePlan] = []
     errors: list[IngestError] = []
@@ -58,9 +60,21 @@ def plan_sources(
             errors.append(
                 IngestError(str(path), f"unsupported file type {path.suffix or '(none)'}")
             )
-    if loose_images:
-        plans.append(_images_plan(loose_images, episode))
+    plans.extend(_loose_image_plans(loose_images, episode))
     return plans, errors
+
+
+def _loose_image_plans(images: list[Path], episode: str | None) -> list[SourcePlan]:
+    if not images:
+        return []
+    if episode is not None:
+        return [_images_plan(images, episode)]
+    groups: dict[str | None, list[Path]] = {}
+    for path in images:
+        groups.setdefault(parse_episode(path.name, bare_number=False), []).append(path)
+    # Sorted so that the same files give the same plans in any order (None first).
+    ordered = sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+    return [_images_plan(group, parsed) for parsed, group in ordered]
 
 
 def _plan_folder(

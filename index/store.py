@@ -7,29 +7,23 @@ deleted, an unusable file rebuilt). So a crash at any point leaves a store that 
 Checkpoint policy: a save rewrites the whole index file (~0.5 GB at 100k x 1280), so it is not
 done per add. It is done by `save()`/`close()`, after a repair at open, and automatically once the
 unsaved changes reach max(`checkpoint_min_changes`, 10% of the index).
+
+Pieces live beside it: input checks in `index.validate`, the repair at open in `index.reconcile`,
+the model switch of a re-embed in `index.reembed`, the checkpoint files in `index.checkpoint`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from index.catalog import CATALOG_FILE, Catalog, title_key
-from index.checkpoint import (
-    INDEX_FILE,
-    META_FILE,
-    CheckpointError,
-    CheckpointIdentity,
-    load_checkpoint,
-    save_checkpoint,
-)
+from index.catalog import CATALOG_FILE, Catalog
+from index.checkpoint import INDEX_FILE, CheckpointIdentity, save_checkpoint
 from index.errors import (
     InvalidInputError,
     ModelMismatchError,
@@ -38,6 +32,9 @@ from index.errors import (
     StoreClosedError,
     StoreError,
 )
+from index.reconcile import reconcile as _reconcile
+from index.reembed import IndexState as _IndexState
+from index.reembed import embedded_batches, stage_vectors, switch_model
 from index.types import (
     AddResult,
     FrameRecord,
@@ -47,7 +44,15 @@ from index.types import (
     StoreStats,
     TitleInfo,
 )
-from index.vectors import MIN_CAPACITY, HnswVectors
+
+# The checks keep their old private names so the class body reads as before the split.
+from index.validate import first_of_each_hash as _first_of_each_hash
+from index.validate import frame_records as _check_frames
+from index.validate import int_id as _int_id
+from index.validate import model_name_text as _check_model_name
+from index.validate import positive_int as _positive_int
+from index.validate import source_record as _check_source
+from index.validate import unit_vectors as _check_vectors
 
 __all__ = [
     "FrameStore",
@@ -60,105 +65,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_BUILD_BATCH = 10_000
-_MAX_TITLE_CHARS = 300
-_SOURCE_KINDS = ("video", "images")
-
-
-@dataclass(frozen=True, slots=True)
-class _IndexState:
-    """Index and the model its vectors come from, swapped as one by a re-embed."""
-
-    vectors: HnswVectors
-    model_name: str
-    dim: int
-    generation: int
-
-    @property
-    def identity(self) -> CheckpointIdentity:
-        return CheckpointIdentity(
-            dim=self.dim, model_name=self.model_name, generation=self.generation
-        )
-
-
-# -- input checks ---------------------------------------------------------------------------------
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 1:
-        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _int_id(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InvalidInputError(f"{name} must be an integer id, got {value!r}")
-    return int(value)
-
-
-def _check_vectors(vectors: object, rows: int | None, dim: int, what: str) -> np.ndarray:
-    """A C-contiguous float32 (rows, dim) array with unit rows; rejects NaN, inf and zero rows."""
-    try:
-        data = np.asarray(vectors, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{what} must be a float array: {exc}") from exc
-    if data.ndim != 2 or data.shape[1] != dim or (rows is not None and data.shape[0] != rows):
-        expected = f"({rows if rows is not None else 'n'}, {dim})"
-        raise InvalidInputError(f"{what} must have shape {expected}, got {data.shape}")
-    if not np.isfinite(data).all():
-        raise InvalidInputError(f"{what} contain NaN or infinite values")
-    norms = np.linalg.norm(data, axis=1, keepdims=True)
-    if (norms == 0).any():
-        raise InvalidInputError(f"{what} contain all-zero rows, which have no direction")
-    return np.ascontiguousarray(data / norms, dtype=np.float32)
-
-
-def _check_source(source: object) -> SourceRecord:
-    if not isinstance(source, SourceRecord):
-        raise InvalidInputError(f"source must be a SourceRecord, got {type(source).__name__}")
-    if not isinstance(source.title, str) or not title_key(source.title):
-        raise InvalidInputError("source.title must be a non-empty name")
-    if len(source.title) > _MAX_TITLE_CHARS:
-        raise InvalidInputError(f"source.title is longer than {_MAX_TITLE_CHARS} characters")
-    if source.kind not in _SOURCE_KINDS:
-        raise InvalidInputError(f"source.kind must be one of {_SOURCE_KINDS}, got {source.kind!r}")
-    if not isinstance(source.content_hash, str) or not source.content_hash:
-        raise InvalidInputError("source.content_hash must be a non-empty string")
-    if not isinstance(source.uri, str):
-        raise InvalidInputError("source.uri must be a string")
-    if source.episode is not None and not isinstance(source.episode, str):
-        raise InvalidInputError("source.episode must be a string or None")
-    return source
-
-
-def _check_frames(frames: Sequence[object]) -> list[FrameRecord]:
-    checked = list(frames)
-    if not checked:
-        raise InvalidInputError("no frames to add")
-    for pos, frame in enumerate(checked):
-        if not isinstance(frame, FrameRecord):
-            raise InvalidInputError(f"frame {pos} is a {type(frame).__name__}, not a FrameRecord")
-        if not isinstance(frame.thumbnail, bytes | bytearray) or not frame.thumbnail:
-            raise InvalidInputError(f"frame {pos} has no thumbnail bytes")
-        if not isinstance(frame.content_hash, str) or not frame.content_hash:
-            raise InvalidInputError(f"frame {pos} has no content_hash")
-        ts = frame.timestamp
-        if ts is not None and (
-            isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts)
-        ):
-            raise InvalidInputError(f"frame {pos} timestamp must be a finite number or None")
-    return checked
-
-
-def _first_of_each_hash(frames: Sequence[FrameRecord]) -> list[int]:
-    seen: set[str] = set()
-    keep = []
-    for pos, frame in enumerate(frames):
-        if frame.content_hash not in seen:
-            seen.add(frame.content_hash)
-            keep.append(pos)
-    return keep
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -207,8 +113,7 @@ class FrameStore:
         ef = _positive_int("ef", ef)
         if num_threads is not None:
             num_threads = _positive_int("num_threads", num_threads)
-        if not isinstance(model_name, str) or not model_name.strip():
-            raise InvalidInputError("model_name must be a non-empty string")
+        model_name = _check_model_name(model_name)
         directory = Path(data_dir)
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -459,59 +364,31 @@ class FrameStore:
         """
         self._check_open()
         dim = _positive_int("dim", dim)
-        if not isinstance(model_name, str) or not model_name.strip():
-            raise InvalidInputError("model_name must be a non-empty string")
-        with self._catalog.transaction() as tx:
-            tx.clear_staged()
-        for ids, vectors in batches:
-            id_arr = np.asarray(ids, dtype=np.int64).reshape(-1)
-            data = _check_vectors(vectors, len(id_arr), dim, "new vectors")
-            with self._catalog.transaction() as tx:
-                tx.stage_vectors(id_arr, data)
+        model_name = _check_model_name(model_name)
+        stage_vectors(self._catalog, batches, dim)
         old = self._state
+
+        def install(new: _IndexState) -> None:
+            self._state = new
+
         try:
-            with self._catalog.transaction() as tx:
-                missing = tx.unstaged_count()
-                if missing:
-                    raise ReembedIncompleteError(
-                        f"{missing} frames got no new vector (added during the re-embed?); "
-                        f"the store keeps model {old.model_name!r}: run the re-embed again"
-                    )
-                new_vectors = HnswVectors.create(
-                    dim,
-                    m=old.vectors.m,
-                    ef_construction=old.vectors.ef_construction,
-                    ef=old.vectors.ef,
-                    capacity=max(MIN_CAPACITY, old.vectors.live_count + 1),
-                    num_threads=self._num_threads,
-                )
-                for ids, vectors in tx.iter_staged(_BUILD_BATCH, dim):
-                    new_vectors.add(ids, vectors)
-                tx.apply_staged()
-                new = _IndexState(new_vectors, model_name, dim, old.generation + 1)
-                tx.set_meta(
-                    {"model_name": model_name, "dim": str(dim), "generation": str(new.generation)}
-                )
-                # Swapped before the commit, while the writer mutex still blocks adds that
-                # embedded with the old model (they check the state under that mutex).
-                self._state = new
+            new = switch_model(
+                self._catalog,
+                old,
+                model_name=model_name,
+                dim=dim,
+                num_threads=self._num_threads,
+                install=install,
+            )
         except BaseException:
             self._state = old
             raise
-        logger.info(
-            "re-embedded %d frames: model %r (dim %d) -> %r (dim %d)",
-            new_vectors.live_count,
-            old.model_name,
-            old.dim,
-            model_name,
-            dim,
-        )
         try:
             self.save()
         except StoreError:
             # The switch is committed; the stale checkpoint is rebuilt at the next open.
             logger.exception("index checkpoint after the re-embed failed")
-        return new_vectors.live_count
+        return new.vectors.live_count
 
     def reembed(
         self,
@@ -524,17 +401,8 @@ class FrameStore:
     ) -> int:
         """Re-embed every stored thumbnail with `embed` (JPEG bytes -> (n, dim)) and switch."""
         total = self._catalog.counts()[1]
-
-        def new_vectors() -> Iterator[tuple[list[int], np.ndarray]]:
-            done = 0
-            for ids, thumbnails in self.iter_frames(batch):
-                vectors = embed(thumbnails)
-                done += len(ids)
-                if progress is not None:
-                    progress(done, total)
-                yield ids, vectors
-
-        return self.replace_vectors(new_vectors(), model_name=model_name, dim=dim)
+        batches = embedded_batches(self.iter_frames(batch), embed, total, progress)
+        return self.replace_vectors(batches, model_name=model_name, dim=dim)
 
     # -- persistence ----------------------------------------------------------------------------
 
@@ -584,84 +452,3 @@ class FrameStore:
 
 def _file_bytes(directory: Path, *names: str) -> int:
     return sum((directory / n).stat().st_size for n in names if (directory / n).exists())
-
-
-def _reconcile(
-    catalog: Catalog,
-    directory: Path,
-    identity: CheckpointIdentity,
-    m: int,
-    ef_construction: int,
-    ef: int,
-    num_threads: int | None,
-) -> tuple[HnswVectors, bool]:
-    """Load the checkpoint and repair it against the catalog, or rebuild it from the catalog.
-
-    Returns the index and whether the checkpoint on disk already matched the catalog.
-    """
-    catalog_ids = catalog.frame_ids()
-    try:
-        vectors = load_checkpoint(directory, identity, ef=ef, num_threads=num_threads)
-    except CheckpointError as exc:
-        if catalog_ids.size or (directory / META_FILE).exists():
-            logger.warning(
-                "rebuilding the index from the catalog (%d frames): %s", catalog_ids.size, exc
-            )
-        return _build(
-            catalog, identity.dim, m, ef_construction, ef, num_threads, catalog_ids.size
-        ), False
-    if (vectors.m, vectors.ef_construction) != (m, ef_construction):
-        logger.info(
-            "index keeps M=%d ef_construction=%d from its checkpoint (asked M=%d "
-            "ef_construction=%d); delete %s to rebuild with the new values",
-            vectors.m,
-            vectors.ef_construction,
-            m,
-            ef_construction,
-            INDEX_FILE,
-        )
-    live = vectors.live_labels()
-    stale = np.setdiff1d(live, catalog_ids)
-    missing = np.setdiff1d(catalog_ids, live)
-    if np.intersect1d(missing, vectors.deleted_labels()).size:
-        # A label hnswlib holds as deleted cannot be re-added safely: start over.
-        logger.warning("index checkpoint has deleted labels the catalog still uses: rebuilding")
-        return _build(
-            catalog, identity.dim, m, ef_construction, ef, num_threads, catalog_ids.size
-        ), False
-    if stale.size:
-        vectors.remove(stale)
-    for ids, batch in catalog.vectors_for(missing.tolist(), identity.dim):
-        vectors.add(ids, batch)
-    if stale.size or missing.size:
-        logger.warning(
-            "index checkpoint was stale, repaired: added %d frames missing from it, "
-            "deleted %d frames no longer in the catalog",
-            missing.size,
-            stale.size,
-        )
-    return vectors, not (stale.size or missing.size)
-
-
-def _build(
-    catalog: Catalog,
-    dim: int,
-    m: int,
-    ef_construction: int,
-    ef: int,
-    num_threads: int | None,
-    count: int,
-) -> HnswVectors:
-    vectors = HnswVectors.create(
-        dim,
-        m=m,
-        ef_construction=ef_construction,
-        ef=ef,
-        capacity=max(MIN_CAPACITY, count + count // 8),
-        num_threads=num_threads,
-    )
-    for ids, batch in catalog.iter_vectors(_BUILD_BATCH, dim):
-        vectors.add(ids, batch)
-    if count:
-        logger.warning("rebuilt the index from the catalog: %d frames", vectors.live_count)
-    return vectors

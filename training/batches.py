@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -65,12 +66,14 @@ class _ImageBatches(keras.utils.PyDataset):
 class PairBatches(_ImageBatches):
     """((images_a, images_b), Y) batches for the Siamese model; Y=0 similar, Y=1 dissimilar."""
 
-    def __init__(self, samples: Sequence[Sample], sampler: PairSampler, batch_size: int, **kw):
+    def __init__(
+        self, samples: Sequence[Sample], sampler: PairSampler, batch_size: int, **kw: Any
+    ) -> None:
         super().__init__(samples, **kw)
         self.sampler = sampler
         self.batch_size = batch_size
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
         rng = self._rng(index)
         first, second, y = self.sampler.sample(self.batch_size, rng)
         return (self._images(first, rng), self._images(second, rng)), y
@@ -79,12 +82,14 @@ class PairBatches(_ImageBatches):
 class PKBatches(_ImageBatches):
     """(images, title ids) batches of P titles x K frames for the in-batch contrastive loss."""
 
-    def __init__(self, samples: Sequence[Sample], sampler: PKSampler, labels: np.ndarray, **kw):
+    def __init__(
+        self, samples: Sequence[Sample], sampler: PKSampler, labels: np.ndarray, **kw: Any
+    ) -> None:
         super().__init__(samples, **kw)
         self.sampler = sampler
         self.labels = np.asarray(labels, np.int32)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         rng = self._rng(index)
         indices = self.sampler.sample(rng)
         return self._images(indices, rng), self.labels[indices]

@@ -40,7 +40,9 @@ def write_state(run_dir: Path, state: dict[str, Any]) -> None:
     _atomic_write(Path(run_dir) / STATE_FILE, json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
-def save_checkpoint(run_dir: Path, epoch: int, model: keras.Model, optimizer) -> str:
+def save_checkpoint(
+    run_dir: Path, epoch: int, model: keras.Model, optimizer: keras.optimizers.Optimizer
+) -> str:
     """Write weights and optimizer variables for `epoch` (epochs completed); returns its stem."""
     directory = Path(run_dir) / CHECKPOINT_DIR
     directory.mkdir(parents=True, exist_ok=True)
@@ -66,7 +68,9 @@ def prune_checkpoints(run_dir: Path, keep_stem: str) -> None:
                 path.unlink(missing_ok=True)
 
 
-def restore_checkpoint(run_dir: Path, stem: str, model: keras.Model, optimizer) -> None:
+def restore_checkpoint(
+    run_dir: Path, stem: str, model: keras.Model, optimizer: keras.optimizers.Optimizer
+) -> None:
     """Load weights, then build the optimizer for the current trainable set and fill its slots."""
     directory = Path(run_dir) / CHECKPOINT_DIR
     weights, optimizer_file = directory / f"{stem}.weights.h5", directory / f"{stem}.optimizer.npz"
@@ -90,7 +94,13 @@ def restore_checkpoint(run_dir: Path, stem: str, model: keras.Model, optimizer) 
 class EpochCheckpoint(keras.callbacks.Callback):
     """After every epoch: checkpoint `model` (+ optimizer), then record the epoch in state.json."""
 
-    def __init__(self, run_dir: Path, model: keras.Model, state: dict[str, Any], plateau) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        model: keras.Model,
+        state: dict[str, Any],
+        plateau: ResumableReduceLROnPlateau,
+    ) -> None:
         super().__init__()
         self.run_dir = Path(run_dir)
         self.target = model
@@ -117,7 +127,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     """ReduceLROnPlateau whose patience counters survive a resume (on_train_begin resets them)."""
 
-    def __init__(self, saved: dict[str, Any] | None = None, **kwargs) -> None:
+    def __init__(self, saved: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.saved = saved
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import keras
 from keras import ops
 
 _EPSILON = 1e-9  # keeps sqrt differentiable at D = 0 (identical inputs)
+# A tensor of whichever backend runs (tf.Tensor, jax.Array, ...): Keras has no common type.
+Tensor: TypeAlias = Any
 
 
 def build_embedding_model(
@@ -60,7 +64,7 @@ def unfreeze_backbone(embedding: keras.Model, frozen_layers: int) -> int:
 class EuclideanDistance(keras.layers.Layer):
     """D = ||a - b||_2 per row, shape (batch, 1)."""
 
-    def call(self, inputs: list) -> keras.KerasTensor:
+    def call(self, inputs: list[Tensor]) -> Tensor:
         first, second = inputs
         squared = ops.sum(ops.square(first - second), axis=1, keepdims=True)
         return ops.sqrt(ops.maximum(squared, _EPSILON))
@@ -85,13 +89,13 @@ class ContrastiveLoss(keras.losses.Loss):
     alone. For unit-norm embeddings D lies in [0, 2], so m = 1 asks for cosine similarity <= 0.5.
     """
 
-    def __init__(self, margin: float = 1.0, name: str = "contrastive", **kwargs) -> None:
+    def __init__(self, margin: float = 1.0, name: str = "contrastive", **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         if margin <= 0:
             raise ValueError(f"margin must be positive, got {margin}")
         self.margin = float(margin)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         y = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
         similar = (1.0 - y) * ops.square(y_pred)
         dissimilar = y * ops.square(ops.maximum(self.margin - y_pred, 0.0))
@@ -101,7 +105,7 @@ class ContrastiveLoss(keras.losses.Loss):
         return {**super().get_config(), "margin": self.margin}
 
 
-def pairwise_distances(embeddings):
+def pairwise_distances(embeddings: Tensor) -> Tensor:
     """Euclidean distance between every two rows, (B, B)."""
     squared_norms = ops.sum(ops.square(embeddings), axis=1)
     squared = (
@@ -123,7 +127,7 @@ class BatchContrastiveLoss(keras.losses.Loss):
 
     def __init__(
         self, margin: float = 1.0, hard_negatives: bool = True, name: str = "batch_contrastive",
-        **kwargs,
+        **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(name=name, **kwargs)
         if margin <= 0:
@@ -131,7 +135,7 @@ class BatchContrastiveLoss(keras.losses.Loss):
         self.margin = float(margin)
         self.hard_negatives = bool(hard_negatives)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         labels = ops.reshape(y_true, (-1,))
         distances = pairwise_distances(y_pred)
         same = ops.cast(ops.equal(labels[:, None], labels[None, :]), y_pred.dtype)

@@ -6,7 +6,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,7 +166,7 @@ def _datasets(split: Split, config: TrainConfig) -> tuple[keras.utils.PyDataset,
     return train_ds, val_ds
 
 
-def _decay_schedule(first_epoch: int, config: TrainConfig):
+def _decay_schedule(first_epoch: int, config: TrainConfig) -> Callable[[int, float], float]:
     """Exponential decay per epoch within a phase; the phase's first epoch keeps its base rate.
 
     It multiplies the optimizer's current rate, so it composes with ReduceLROnPlateau and

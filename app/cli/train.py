@@ -9,8 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli.errors import CliError
+
+if TYPE_CHECKING:  # imported lazily at run time: `--help` must not load TensorFlow
+    from training.config import TrainConfig
 
 _TRAIN_EPILOG = """\
 data: either --data DIR, laid out as DIR/TITLE/[EPISODE/]*.{jpg,png,webp}, or --from-catalog,
@@ -179,7 +183,7 @@ def _check_data_choice(args: argparse.Namespace, resuming: bool = False) -> None
         raise CliError("say which frames to use: --data DIR or --from-catalog")
 
 
-def _config_from(args: argparse.Namespace):
+def _config_from(args: argparse.Namespace) -> TrainConfig:
     from training.config import TrainConfig
 
     given = {name: getattr(args, name) for name, _, _ in _HYPERPARAMETERS}
@@ -219,18 +223,28 @@ def run_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     try:
         result = train(data, args.run_dir, config, resume=args.resume)
-        print(f"model:  {result.model_path}")
-        print(f"report: {result.report_path}")
-        if not args.no_evaluate:
-            from training.evaluate import evaluate
-
-            out = result.run_dir / "evaluation"
-            report = evaluate(result.model_path, data or result.report["data"], out)
-            _print_summary(report)
-            print(f"evaluation: {out / 'evaluation.json'}")
     except _user_errors() as exc:
         raise CliError(str(exc)) from exc
+    written = [("model", result.model_path), ("report", result.report_path)]
+    if not args.no_evaluate:
+        from training.evaluate import evaluate
+
+        out = result.run_dir / "evaluation"
+        try:
+            report = evaluate(result.model_path, data or result.report["data"], out)
+        except _user_errors() as exc:
+            _print_written(written)  # the trained model is usable even without its evaluation
+            raise CliError(f"trained, but the evaluation failed: {exc}") from exc
+        _print_summary(report)
+        written.append(("evaluation", out / "evaluation.json"))
+    _print_written(written)
     return 0
+
+
+def _print_written(written: list[tuple[str, Path]]) -> None:
+    """The last lines of `train`: where its outputs are (`serve --model` takes the model)."""
+    for label, path in written:
+        print(f"{label + ':':<12}{path}")
 
 
 def _refuse_existing_run(run_dir: Path) -> None:

@@ -46,38 +46,11 @@ async def identify(
 
 
 def to_response(result: Identification, took_ms: float) -> IdentifyResponse:
-    match = result.match
+    """The schemas read the index's records by attribute; fields they do not name stay out."""
     return IdentifyResponse(
-        match=None
-        if match is None
-        else Match(
-            title_id=match.title_id,
-            title=match.title,
-            confidence=match.confidence,
-            similarity=match.similarity,
-            episode=match.episode,
-            timestamp=match.timestamp,
-        ),
-        candidates=[
-            Candidate(
-                title_id=candidate.title_id,
-                title=candidate.title,
-                confidence=candidate.confidence,
-                votes=candidate.votes,
-            )
-            for candidate in result.candidates
-        ],
-        neighbors=[
-            Neighbor(
-                frame_id=hit.frame_id,
-                title_id=hit.title_id,
-                title=hit.title,
-                episode=hit.episode,
-                timestamp=hit.timestamp,
-                similarity=hit.similarity,
-            )
-            for hit in result.neighbors
-        ],
+        match=None if result.match is None else Match.model_validate(result.match),
+        candidates=[Candidate.model_validate(candidate) for candidate in result.candidates],
+        neighbors=[Neighbor.model_validate(hit) for hit in result.neighbors],
         reason=result.reason,
         took_ms=round(took_ms, 2),
     )

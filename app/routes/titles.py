@@ -38,7 +38,7 @@ _ADD_ERRORS = {
 async def list_titles(store: StoreDep) -> list[TitleOut]:
     """Every title with its frame, episode and source counts."""
     titles = await run_in_threadpool(store.titles)
-    return [TitleOut.model_validate(title, from_attributes=True) for title in titles]
+    return [TitleOut.model_validate(title) for title in titles]
 
 
 @router.get("/titles/{title_id}", response_model=TitleOut, responses=_NOT_FOUND)
@@ -46,7 +46,7 @@ async def get_title(title_id: int, store: StoreDep) -> TitleOut:
     title = await run_in_threadpool(store.title, title_id)
     if title is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
-    return TitleOut.model_validate(title, from_attributes=True)
+    return TitleOut.model_validate(title)
 
 
 @write_router.post(
@@ -73,10 +73,12 @@ async def add_title(
     """Add frames to the title of this name, creating it if new; no retraining.
 
     Images only: added before the answer (201), searchable at once. With any video: 202 and a
-    job id; the video is ingested in the background, one job at a time.
+    job id; the video is ingested in the background, one job at a time. Either way the add is
+    all-or-nothing: if any file fails, the catalog is left exactly as it was.
     """
     name, episode = name.strip(), (episode or "").strip() or None
-    spool_dir = new_spool_dir(settings.data_dir)
+    # Spooling writes and removes up to 32 x 25 MB: disk work, kept off the event loop.
+    spool_dir = await offload(new_spool_dir, settings.data_dir)
     remove_spool = functools.partial(shutil.rmtree, spool_dir, ignore_errors=True)
     try:
         spooled = await offload(
@@ -87,19 +89,19 @@ async def add_title(
             max_pixels=settings.max_image_pixels,
         )
     except BaseException:
-        remove_spool()
+        await offload(remove_spool)
         raise
     paths = [upload.path for upload in spooled]
     if any(upload.kind == "video" for upload in spooled):
         work = functools.partial(_ingest_job, ingestor, name, paths, episode, fps)
-        job_id = jobs.submit(work, cleanup=remove_spool)
+        job_id = jobs.submit(work, cleanup=remove_spool)  # runs on the job's worker thread
         return JSONResponse(
             JobAccepted(job_id=job_id).model_dump(), status_code=status.HTTP_202_ACCEPTED
         )
     try:
-        report = await offload(ingestor.ingest, name, paths, episode=episode)
+        report = await offload(ingestor.ingest, name, paths, episode=episode, atomic=True)
     finally:
-        remove_spool()
+        await offload(remove_spool)
     if report.errors:  # files were checked above, so this is rare: say which and why
         raise HTTPException(status.HTTP_400_BAD_REQUEST, _describe_errors(report))
     if report.title_id is None:
@@ -132,7 +134,7 @@ def _ingest_job(
     fps: float | None,
     progress: Progress,
 ) -> JobOutcome:
-    report = ingestor.ingest(name, paths, episode=episode, fps=fps, progress=progress)
+    report = ingestor.ingest(name, paths, episode=episode, fps=fps, progress=progress, atomic=True)
     error = _describe_errors(report) if report.errors else None
     if error is None and report.title_id is None:
         error = "these files are already in the catalog under another title"
@@ -141,4 +143,4 @@ def _ingest_job(
 
 def _describe_errors(report: IngestReport) -> str:
     failed = "; ".join(f"{Path(error.path).name}: {error.message}" for error in report.errors)
-    return f"{len(report.errors)} file(s) could not be added ({failed})"
+    return f"{len(report.errors)} file(s) could not be read, so nothing was added ({failed})"

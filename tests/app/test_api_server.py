@@ -1,5 +1,6 @@
-"""End to end over HTTP against a real uvicorn server: video adds as jobs, identify under load,
-a client that vanishes after uploading, and a restart on the same data dir."""
+"""End to end over HTTP against a real uvicorn server: video adds as jobs (all-or-nothing),
+identify of perturbed screenshots and under load, a client that vanishes after uploading, and a
+restart on the same data dir."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from PIL import Image
 from app.services import build_services, open_store
 from index.readers import parse_episode
 from model.base import Embedder
-from synthetic import make_titles, perturb, render_frame, write_episode
+from synthetic import make_titles, perturb, render_frame, write_corrupt_video, write_episode
 from synthetic.titles import TitleStyle
 from tests.app.conftest import LiveServer, live_server, make_settings
 from tests.app.media import jpeg_bytes
@@ -26,12 +27,14 @@ from tests.app.media import jpeg_bytes
 VIDEO_NAME = "Show - 03.mp4"
 SECONDS = 8.0
 QUERY_TIMES = (1.5, 4.0, 6.5)
+# How real screenshots differ from the reference frames, beyond compression (synthetic.perturb).
+SCREENSHOT_PERTURBATIONS = ("flip", "letterbox", "player_window")
 SIZE = (640, 360)
 
 
 @pytest.fixture(scope="module")
 def styles() -> list[TitleStyle]:
-    return make_titles(3, seed=5)
+    return make_titles(4, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +57,27 @@ def server(
     services.close()
 
 
-def _query(style: TitleStyle, episode: int, t: float, seed: int = 0) -> dict:
+def _query(
+    style: TitleStyle, episode: int, t: float, seed: int = 0, perturbations: tuple = ("jpeg25",)
+) -> dict:
     image: Image.Image = render_frame(style, episode, t, SIZE)
-    image = perturb(image, ["jpeg25"], random.Random(seed))
+    image = perturb(image, list(perturbations), random.Random(seed))
     return {"image": ("screenshot.jpg", jpeg_bytes(image), "image/jpeg")}
 
 
-def _add_video(client: httpx.Client, name: str, path: Path, **form: str) -> str:
-    with path.open("rb") as video:
-        answer = client.post(
-            "/titles", data={"name": name, **form}, files={"files": (path.name, video, "video/mp4")}
-        )
+def _add_video(client: httpx.Client, name: str, *paths: Path, **form: str) -> str:
+    files = [("files", (path.name, path.read_bytes(), "video/mp4")) for path in paths]
+    answer = client.post("/titles", data={"name": name, **form}, files=files)
     assert answer.status_code == 202, answer.text
     return answer.json()["job_id"]
+
+
+def _ensure_main_video(client: httpx.Client, style: TitleStyle, videos: dict[str, Path]) -> None:
+    """Tests may run alone: add the main episode unless an earlier test of the module did."""
+    if style.name not in {title["name"] for title in client.get("/titles").json()}:
+        assert _wait_for_job(client, _add_video(client, style.name, videos["main"]))["status"] == (
+            "done"
+        )
 
 
 def _wait_for_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
@@ -102,12 +113,46 @@ def test_a_video_is_added_in_the_background_and_answers_episode_and_second(
         assert not any((server.app.state.settings.data_dir / "uploads").iterdir())
 
 
+@pytest.mark.parametrize("perturbation", SCREENSHOT_PERTURBATIONS)
+def test_perturbed_screenshots_are_identified_at_their_second(
+    server: LiveServer, styles: list[TitleStyle], videos: dict[str, Path], perturbation: str
+) -> None:
+    with server.client() as client:
+        _ensure_main_video(client, styles[0], videos)
+        for seed, t in enumerate(QUERY_TIMES):
+            query = _query(styles[0], 3, t, seed=seed, perturbations=(perturbation,))
+            answer = client.post("/identify", files=query).json()
+            match = answer["match"]
+            assert match is not None, (perturbation, t, answer)
+            assert match["title"] == styles[0].name
+            assert match["episode"] == parse_episode(VIDEO_NAME)
+            assert abs(match["timestamp"] - t) <= 1.0, (perturbation, t, match)
+
+
+def test_a_failed_multi_video_add_leaves_the_catalog_as_it_was(
+    server: LiveServer, styles: list[TitleStyle], tmp_path: Path
+) -> None:
+    good = tmp_path / "good.mp4"
+    write_episode(styles[3], 1, good, seconds=3.0, fps=8, size=(320, 180))
+    broken = write_corrupt_video(tmp_path / "broken.mp4", kind="cut")  # decodes a few, then fails
+    with server.client() as client:
+        titles_before = client.get("/titles").json()
+        job = _wait_for_job(client, _add_video(client, styles[3].name, good, broken))
+        assert job["status"] == "failed", job
+        assert "broken.mp4" in job["error"] and "good.mp4" not in job["error"], job
+        assert job["frames_added"] == 0 and job["title_id"] is None
+        assert client.get("/titles").json() == titles_before
+        answer = client.post("/identify", files=_query(styles[3], 1, 1.5)).json()
+        assert (answer["match"] or {}).get("title") != styles[3].name, answer
+        assert all(hit["title"] != styles[3].name for hit in answer["neighbors"])
+        assert not any((server.app.state.settings.data_dir / "uploads").iterdir())
+
+
 def test_identify_keeps_answering_while_a_video_is_added(
     server: LiveServer, styles: list[TitleStyle], videos: dict[str, Path]
 ) -> None:
     with server.client() as client:
-        if client.get("/health").json()["titles"] == 0:
-            _wait_for_job(client, _add_video(client, styles[0].name, videos["main"]))
+        _ensure_main_video(client, styles[0], videos)
         queries = [_query(styles[0], 3, t, seed=i) for i, t in enumerate(QUERY_TIMES)]
         job_id = _add_video(client, styles[1].name, videos["long"], fps="6")
 
@@ -115,6 +160,7 @@ def test_identify_keeps_answering_while_a_video_is_added(
     failures: list[str] = []
     latencies: list[float] = []
     states_seen: set[str] = set()
+    running_frames: list[int] = []
 
     def ask(worker: int) -> None:
         with server.client() as client:
@@ -136,6 +182,8 @@ def test_identify_keeps_answering_while_a_video_is_added(
         deadline = time.monotonic() + 180
         while (status := client.get(f"/jobs/{job_id}").json())["status"] in ("queued", "running"):
             states_seen.add(status["status"])
+            if status["status"] == "running":
+                running_frames.append(status["frames_added"])
             assert time.monotonic() < deadline, "ingestion did not finish"
             time.sleep(0.1)
     done.set()
@@ -143,6 +191,9 @@ def test_identify_keeps_answering_while_a_video_is_added(
         worker.join(60)
     assert status["status"] == "done", status
     assert "running" in states_seen  # the queries really overlapped the ingestion
+    # The count of frames embedded so far rises while the job runs, up to what was added.
+    assert running_frames == sorted(running_frames), running_frames
+    assert 0 < max(running_frames) <= status["frames_added"], (running_frames, status)
     assert not failures, failures[:3]
     assert len(latencies) >= 6
     assert max(latencies) < 8.0, f"an identify stalled for {max(latencies):.1f} s"

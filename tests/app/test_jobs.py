@@ -25,7 +25,7 @@ def test_a_job_reports_progress_then_its_outcome() -> None:
     cleaned: list[str] = []
 
     def work(progress: Progress) -> JobOutcome:
-        progress(0.5)
+        progress(0.5, 4)  # half done, 4 frames embedded so far
         release.wait(5)
         return JobOutcome(frames_added=7, title_id=3)
 
@@ -35,6 +35,7 @@ def test_a_job_reports_progress_then_its_outcome() -> None:
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert status is not None and status.status == "running"
+    assert status.frames_added == 4  # the running count shows before the job ends
     release.set()
     assert _wait(queue, job_id) == "done"
     final = queue.status(job_id)

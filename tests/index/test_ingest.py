@@ -35,6 +35,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "good": _episode(title, 3, folder / "Show - 03.mp4"),
         "other": _episode(title, 4, folder / "Show S01E04.mp4"),
+        "fresh": _episode(title, 5, folder / "Show - 05.mp4"),
         "cut": write_corrupt_video(folder / "broken cut.mp4", "cut"),
         "garbage": write_corrupt_video(folder / "garbage.mkv", "garbage"),
     }
@@ -46,12 +47,13 @@ def _episode(style, episode: int, path: Path) -> Path:
 
 
 def test_corrupt_files_are_reported_by_name_and_the_rest_added(lite0_embedder, store, videos):
-    fractions: list[float] = []
-    report = Ingestor(lite0_embedder, store).ingest(
+    seen: list[tuple[float, int]] = []
+    report = Ingestor(lite0_embedder, store, batch_size=4).ingest(
         "Corrupt Mix",
         [videos["cut"], videos["good"], videos["garbage"]],
-        progress=fractions.append,
+        progress=lambda fraction, frames: seen.append((fraction, frames)),
     )
+    fractions = [fraction for fraction, _ in seen]
     assert sorted(Path(error.path).name for error in report.errors) == [
         "broken cut.mp4",
         "garbage.mkv",
@@ -59,9 +61,31 @@ def test_corrupt_files_are_reported_by_name_and_the_rest_added(lite0_embedder, s
     assert report.sources_added == 1 and report.frames_added > 0
     assert report.frames_total == store.title(report.title_id).frames == report.frames_added
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    # The running frame count rises as batches are embedded, not only at the end.
+    counts = [frames for _, frames in seen]
+    assert counts == sorted(counts) and counts[-1] == report.frames_embedded
+    assert len(set(counts)) > 2  # 8 frames in batches of 4: 0, 4, 8
+    assert report.frames_embedded >= report.frames_added  # the cut video's frames were dropped
     assert {"read", "embed", "write"} <= report.timings.keys()
     # The broken files left nothing behind: only the good video's source exists.
     assert store.title(report.title_id).sources == 1
+
+
+def test_an_atomic_add_writes_nothing_when_any_file_fails(lite0_embedder, store, videos):
+    ingestor = Ingestor(lite0_embedder, store)
+    titles_before = store.titles()
+    failed = ingestor.ingest("All Or Nothing", [videos["fresh"], videos["cut"]], atomic=True)
+    assert [Path(error.path).name for error in failed.errors] == ["broken cut.mp4"]
+    assert failed.frames_embedded > 0  # the good video was read and embedded...
+    assert failed.frames_added == 0 and failed.sources_added == 0 and failed.title_id is None
+    assert store.titles() == titles_before  # ...and never written
+    assert store.find_title("All Or Nothing") is None
+
+    added = ingestor.ingest("All Or Nothing", [videos["fresh"]], atomic=True)
+    assert added.errors == [] and added.sources_added == 1
+    assert added.frames_added == added.frames_embedded > 0
+    assert failed.frames_embedded >= added.frames_embedded  # the failed add had staged it all
+    assert store.title(added.title_id).frames == added.frames_added
 
 
 def test_re_adding_the_same_file_adds_nothing(lite0_embedder, store, videos):

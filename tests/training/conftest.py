@@ -1,4 +1,4 @@
-"""A small generated TITLE/EPISODE/frame tree shared by the training tests."""
+"""Shared training fixtures: a small generated frame tree and one short training run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from synthetic.dataset import write_image_tree
 from synthetic.titles import make_titles
+from tests.training.short_run import Run, interrupted_and_resumed_run
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +17,9 @@ def frame_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("frames")
     write_image_tree(root, make_titles(4, seed=3), 4, 8, size=(128, 72), seed=0)
     return root
+
+
+@pytest.fixture(scope="session")
+def run(frame_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The short run every end-to-end test reads (training, export, serving): trained once."""
+    return interrupted_and_resumed_run(frame_tree, tmp_path_factory.mktemp("run"))

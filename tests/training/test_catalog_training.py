@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from app.cli import main
 from index.store import FrameStore
@@ -29,7 +30,7 @@ FRAMES_PER_EPISODE = 4
 ODD_NAMES = ("Fate/Zero", ".hack//Sign")
 
 
-def _jpeg(image) -> bytes:
+def _jpeg(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
@@ -108,7 +109,14 @@ def test_cli_trains_from_catalog_then_evaluates_on_it(
             "--finetune-epochs", "0", "--workers", "1", "--val-fraction", "0.4"]  # fmt: skip
     code = main(["train", "--from-catalog", "--data-dir", str(data_dir), "--run-dir",
                  str(run_dir), "--no-evaluate", "--no-pretrained", *tiny])  # fmt: skip
-    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    # It ends by saying where the model and the report are.
+    last = printed.out.strip().splitlines()[-2:]
+    assert [line.split() for line in last] == [
+        ["model:", str(run_dir / "embedder.keras")],
+        ["report:", str(run_dir / "report.json")],
+    ]
     snapshot = run_dir / CATALOG_FRAMES_DIR
     report = json.loads((run_dir / "report.json").read_text())
     assert Path(report["data"]) == snapshot  # a resume reads the same frames again

@@ -73,6 +73,41 @@ def test_freezing_keeps_batchnorm_frozen(embedding: keras.Model) -> None:
     freeze_backbone(embedding)
 
 
+def test_fine_tune_step_leaves_batchnorm_statistics_alone(embedding: keras.Model) -> None:
+    """One real optimizer step after `unfreeze_backbone`: unfrozen convolutions and the head
+    learn, while BatchNorm (moving mean/variance and scale/offset) and frozen layers do not."""
+    backbone = embedding.layers[1]
+    frozen = len(backbone.layers) // 2
+    unfreeze_backbone(embedding, frozen_layers=frozen)
+    layers = backbone.layers
+    batchnorms = [x for x in layers if isinstance(x, keras.layers.BatchNormalization)]
+    conv_types = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+    convs = [x for x in layers[frozen:] if isinstance(x, conv_types)]
+    assert batchnorms and convs
+    watched = {
+        "batchnorm": [w for layer in batchnorms for w in layer.weights],
+        "frozen": [w for layer in layers[:frozen] for w in layer.weights],
+        "convs": [w for layer in convs for w in layer.weights],
+        "head": embedding.get_layer("projection").weights,
+    }
+    assert any("moving_mean" in w.path for w in watched["batchnorm"])
+    before = {key: [w.numpy().copy() for w in weights] for key, weights in watched.items()}
+
+    siamese = build_siamese_model(embedding)
+    siamese.compile(keras.optimizers.Adam(1e-2), ContrastiveLoss(1.0), jit_compile=False)
+    rng = np.random.default_rng(1)
+    images = rng.uniform(0, 255, (2, 8, 64, 64, 3)).astype(np.float32)
+    siamese.train_on_batch([images[0], images[1]], np.array([0, 1] * 4, np.float32))
+
+    def changed(key: str) -> list[bool]:
+        pairs = zip(before[key], watched[key], strict=True)
+        return [not np.array_equal(old, weight.numpy()) for old, weight in pairs]
+
+    assert not any(changed("batchnorm")) and not any(changed("frozen"))
+    assert all(changed("head")) and all(changed("convs"))
+    freeze_backbone(embedding)
+
+
 def test_contrastive_loss_falls(embedding: keras.Model, frame_tree: Path) -> None:
     samples = scan_image_tree(frame_tree)
     labels = np.array([sorted({s.title for s in samples}).index(s.title) for s in samples])

@@ -6,52 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 from model.registry import load_embedder
-from training.checkpoint import read_state
-from training.config import TrainConfig
+from tests.training.short_run import TINY_CONFIG, Run
 from training.evaluate import evaluate
 from training.train import TrainError, train
 
-CONFIG = TrainConfig(
-    input_size=64, embedding_dim=64, batch_size=16, steps_per_epoch=5, val_steps=2,
-    warmup_epochs=1, finetune_epochs=1, warmup_lr=2e-3, finetune_lr=2e-4, workers=2,
-)  # fmt: skip
 
-
-class Interrupt(keras.callbacks.Callback):
-    """Stands in for Ctrl-C right after the first epoch's checkpoint."""
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        raise KeyboardInterrupt
-
-
-class EpochRecorder(keras.callbacks.Callback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.epochs: list[int] = []
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.epochs.append(epoch)
-
-
-@pytest.fixture(scope="module")
-def run(frame_tree: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One short run, interrupted after epoch 1 and resumed: the result every test reads."""
-    run_dir = tmp_path_factory.mktemp("run")
-    with pytest.raises(KeyboardInterrupt):
-        train(frame_tree, run_dir, CONFIG, verbose=0, callbacks=[Interrupt()])
-    interrupted = read_state(run_dir)
-    recorder = EpochRecorder()
-    result = train(None, run_dir, resume=True, verbose=0, callbacks=[recorder])
-    return interrupted, recorder.epochs, result
-
-
-def test_interrupted_run_resumes_from_the_next_epoch(run) -> None:
+def test_interrupted_run_resumes_from_the_next_epoch(run: Run) -> None:
     interrupted, resumed_epochs, result = run
     assert interrupted["epoch"] == 1 and interrupted["checkpoint"] == "epoch-0001"
     assert resumed_epochs == [1]  # 0-based: only the second (fine-tune) epoch ran again
@@ -59,17 +24,17 @@ def test_interrupted_run_resumes_from_the_next_epoch(run) -> None:
     assert result.report["epochs_completed"] == 2
 
 
-def test_a_new_run_refuses_an_existing_run_dir(run, frame_tree: Path) -> None:
+def test_a_new_run_refuses_an_existing_run_dir(run: Run, frame_tree: Path) -> None:
     with pytest.raises(TrainError, match="--resume"):
-        train(frame_tree, run[2].run_dir, CONFIG, verbose=0)
+        train(frame_tree, run[2].run_dir, TINY_CONFIG, verbose=0)
 
 
-def test_validation_loss_falls(run) -> None:
+def test_validation_loss_falls(run: Run) -> None:
     report = run[2].report
     assert report["final_val_loss"] < report["initial_val_loss"]
 
 
-def test_exported_embedder_loads_and_embeds(run, model_cache_dir: Path) -> None:
+def test_exported_embedder_loads_and_embeds(run: Run, model_cache_dir: Path) -> None:
     embedder = load_embedder(str(run[2].model_path), model_cache_dir)
     assert (embedder.dim, embedder.input_size) == (64, 64)
     vectors = embedder.embed([Image.new("RGB", (160, 90), (200, 30, 30)), Image.new("L", (50, 50))])
@@ -77,7 +42,7 @@ def test_exported_embedder_loads_and_embeds(run, model_cache_dir: Path) -> None:
     assert np.linalg.norm(vectors, axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
 
 
-def test_fine_tuned_knn_beats_random_weights(run, frame_tree: Path, tmp_path: Path) -> None:
+def test_fine_tuned_knn_beats_random_weights(run: Run, frame_tree: Path, tmp_path: Path) -> None:
     report = evaluate(run[2].model_path, frame_tree, tmp_path, include_random=True)
     models = report["models"]
     top1 = {key: models[key]["clean_queries"]["top1_accuracy"] for key in models}

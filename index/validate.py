@@ -1,0 +1,98 @@
+"""Input checks for the frame store: bad arguments become InvalidInputError before any write."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from index.catalog import title_key
+from index.errors import InvalidInputError
+from index.types import FrameRecord, SourceRecord
+
+MAX_TITLE_CHARS = 300
+SOURCE_KINDS = ("video", "images")
+
+
+def positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 1:
+        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def int_id(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InvalidInputError(f"{name} must be an integer id, got {value!r}")
+    return int(value)
+
+
+def model_name_text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("model_name must be a non-empty string")
+    return value
+
+
+def unit_vectors(vectors: object, rows: int | None, dim: int, what: str) -> np.ndarray:
+    """A C-contiguous float32 (rows, dim) array with unit rows; rejects NaN, inf and zero rows."""
+    try:
+        data = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{what} must be a float array: {exc}") from exc
+    if data.ndim != 2 or data.shape[1] != dim or (rows is not None and data.shape[0] != rows):
+        expected = f"({rows if rows is not None else 'n'}, {dim})"
+        raise InvalidInputError(f"{what} must have shape {expected}, got {data.shape}")
+    if not np.isfinite(data).all():
+        raise InvalidInputError(f"{what} contain NaN or infinite values")
+    norms = np.linalg.norm(data, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise InvalidInputError(f"{what} contain all-zero rows, which have no direction")
+    return np.ascontiguousarray(data / norms, dtype=np.float32)
+
+
+def source_record(source: object) -> SourceRecord:
+    if not isinstance(source, SourceRecord):
+        raise InvalidInputError(f"source must be a SourceRecord, got {type(source).__name__}")
+    if not isinstance(source.title, str) or not title_key(source.title):
+        raise InvalidInputError("source.title must be a non-empty name")
+    if len(source.title) > MAX_TITLE_CHARS:
+        raise InvalidInputError(f"source.title is longer than {MAX_TITLE_CHARS} characters")
+    if source.kind not in SOURCE_KINDS:
+        raise InvalidInputError(f"source.kind must be one of {SOURCE_KINDS}, got {source.kind!r}")
+    if not isinstance(source.content_hash, str) or not source.content_hash:
+        raise InvalidInputError("source.content_hash must be a non-empty string")
+    if not isinstance(source.uri, str):
+        raise InvalidInputError("source.uri must be a string")
+    if source.episode is not None and not isinstance(source.episode, str):
+        raise InvalidInputError("source.episode must be a string or None")
+    return source
+
+
+def frame_records(frames: Sequence[object]) -> list[FrameRecord]:
+    checked = list(frames)
+    if not checked:
+        raise InvalidInputError("no frames to add")
+    for pos, frame in enumerate(checked):
+        if not isinstance(frame, FrameRecord):
+            raise InvalidInputError(f"frame {pos} is a {type(frame).__name__}, not a FrameRecord")
+        if not isinstance(frame.thumbnail, bytes | bytearray) or not frame.thumbnail:
+            raise InvalidInputError(f"frame {pos} has no thumbnail bytes")
+        if not isinstance(frame.content_hash, str) or not frame.content_hash:
+            raise InvalidInputError(f"frame {pos} has no content_hash")
+        ts = frame.timestamp
+        if ts is not None and (
+            isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts)
+        ):
+            raise InvalidInputError(f"frame {pos} timestamp must be a finite number or None")
+    return checked
+
+
+def first_of_each_hash(frames: Sequence[FrameRecord]) -> list[int]:
+    """Positions of the first frame of each content_hash: repeats within a source are dropped."""
+    seen: set[str] = set()
+    keep = []
+    for pos, frame in enumerate(frames):
+        if frame.content_hash not in seen:
+            seen.add(frame.content_hash)
+            keep.append(pos)
+    return keep
