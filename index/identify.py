@@ -32,16 +32,21 @@ from index.screenshot import query_views
 from index.types import Hit
 from model.base import Embedder
 
-# `bench/robustness.py --fits resize --sure 0.86,...,0.98` (16 queries per perturbation): recall@1
-# is the same as searching every view at all levels, but exact-frame accuracy on flipped queries
-# is 0.69 up to 0.95, 0.81 at 0.96, 0.94 at 0.97 and 1.00 only at 0.98: pooled features are nearly
-# mirror-invariant, so a flip scores 0.95-0.98 on the wrong moment of the right title. At 0.98
-# every perturbation is as good as with every view (crop70 0.375, subtitle 0.81, player_window
-# 0.81 exact), and 62% of those perturbed queries need the second pass (all crop70 and flip,
-# none downscale240); a clean screenshot of a catalogued moment scores above 0.98 and takes one.
+# `bench/robustness.py --fits resize --sure 0.90,0.92,0.98 --agreement 0.9,off` (16 queries per
+# perturbation). Similarity alone cannot tell a flip: pooled features are nearly mirror-invariant,
+# so a flipped query scores 0.95-0.98 on a wrong moment of the right title, and only a level of
+# 0.98 kept flips exact (1.00; 0.69 at 0.90), at the price of a second pass for 61% of perturbed
+# and 50% of clean 1280x720 queries. With the picture check (`index.flipcheck`: the best hit's
+# thumbnail must agree with the primary view at >= 0.90 and better than mirrored) the level drops
+# to 0.90: every perturbation is at least as good as with every view (flip 1.00, crop70 0.375,
+# player_window 0.81 exact; pillarbox 1.00 and subtitle 0.94 are better, since the mirror no
+# longer outvotes a right first answer), and 21% of queries take a second pass (every flip, 81%
+# of crop70, 19% of player_window), no clean one. Agreement measured on 160 queries: a right
+# first-pass hit 0.90-1.00 (clean, JPEG, tint, bars 0.96-1.00); a flip's hit at most 0.85, always
+# below its mirrored agreement (0.83-1.00); a 70% crop 0.33-0.92 (so it mostly gets every view).
 SURE_SIMILARITY = 0.90
 SURE_MARGIN = 0.25  # a clean query's vote is near unanimous (lead ~0.9); near-ties get every view
-SURE_AGREEMENT = 0.90  # TODO numbers
+SURE_AGREEMENT = 0.90
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +57,14 @@ class IdentifyParams:
     screenshots are answered by their primary view alone (the crop when bars or a player window
     were found, else the original). So the primary view is searched first, and the remaining
     views (the original, the mirror) are embedded in one batch and pooled only when that answer
-    is not sure: best similarity below `sure_similarity` or a confidence lead below
-    `sure_margin`. A flipped re-upload scores well under the level on its first pass (its mirror
-    is the one that matches), so it still gets the mirror. `bench/robustness.py --sure` measured
-    the level (see `SURE_SIMILARITY`). `sure_similarity=None` always searches every view.
+    is not sure: best similarity below `sure_similarity`, a confidence lead below `sure_margin`,
+    or a best hit whose stored thumbnail does not show the query's picture (a 32x18 grayscale
+    correlation below `sure_agreement`, or below that of the mirrored thumbnail). The picture
+    check (about 1 ms) is what lets the level sit at 0.90: a flipped re-upload scores high on a
+    wrong moment, but its thumbnail agrees only mirrored, so it still gets the mirror view.
+    `bench/robustness.py --sure --agreement` measured both (see `SURE_SIMILARITY`).
+    `sure_similarity=None` always searches every view; `sure_agreement=None` skips the picture
+    check (then only a level near 0.98 keeps flips exact).
     """
 
     search_k: int = 50  # frames fetched per query view

@@ -183,6 +183,23 @@ def test_clean_query_takes_one_pass_and_flipped_query_is_identified(catalog: Cat
     assert unseen.match is None and unseen.views_searched == 2
 
 
+def test_flipped_query_is_caught_by_the_picture_check(catalog: Catalog) -> None:
+    """A flip's first pass is similar enough to be sure, but its best hit's thumbnail agrees only
+    mirrored, so the mirror view is searched and finds the exact moment."""
+    style = catalog.titles[1]
+    for time in random.Random(8).sample(catalog.kept[style.name][1:-1], 2):
+        flip = PERTURBATIONS["flip"](render_frame(style, 2, time, SIZE), random.Random(0))
+        one_pass = IdentifyParams(sure_similarity=-1.0, sure_agreement=None)  # first pass only
+        first = Identifier(catalog.embedder, catalog.store, one_pass).identify(flip)
+        assert first.views_searched == 1
+        assert first.best_similarity >= catalog.identifier().params.sure_similarity
+
+        result = catalog.identifier().identify(flip)
+        assert result.views_searched == 2 and "flipcheck" in result.timings
+        assert result.match is not None and result.match.title == style.name
+        assert abs(result.match.timestamp - time) <= INTERVAL + 1e-3
+
+
 def test_bad_parameters_are_rejected() -> None:
     with pytest.raises(ValueError, match="search_k"):
         IdentifyParams(search_k=0)
@@ -192,3 +209,5 @@ def test_bad_parameters_are_rejected() -> None:
         IdentifyParams(sure_similarity=1.5)
     with pytest.raises(ValueError, match="sure_margin"):
         IdentifyParams(sure_margin=-0.1)
+    with pytest.raises(ValueError, match="sure_agreement"):
+        IdentifyParams(sure_agreement=1.5)
