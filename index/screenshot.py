@@ -54,36 +54,42 @@ def query_views(image: Image.Image, mirror: bool = True, crop: bool = True) -> l
 
 
 def _views(original: Image.Image) -> list[Image.Image]:
-    width, height = original.size
+    box = video_box(original)
+    return [original] if box is None else [original.crop(box), original]
+
+
+def video_box(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the video in `image` at full size; None: all of it.
+
+    Detection runs on a copy about `_ANALYSIS_WIDTH` wide, so a box is accurate to about one
+    pixel of that copy (width / 320 here); the caller crops the full-size image.
+    """
+    image = _rgb(image)
+    width, height = image.size
     if width < 16 or height < 16:
-        return [original]
-    small = _analysis_copy(original)
+        return None
+    small = _analysis_copy(image)
     scale = width / small.width
     pixels = np.asarray(small)
     # Centred bars explain a screenshot best; else a player window; else a one-sided dark bar.
     trimmed, centred = trim_box(pixels)
-    if trimmed is not None and centred:
-        return [original.crop(_scale_box(trimmed, scale, original.size)), original]
-    window = find_player_window(pixels)
-    if window is not None:
-        return [original.crop(_scale_box(window, scale, original.size)), original]
-    if trimmed is not None:
-        return [original.crop(_scale_box(trimmed, scale, original.size)), original]
-    return [original]
+    box = trimmed if trimmed is not None and centred else find_player_window(pixels) or trimmed
+    return None if box is None else _scale_box(box, scale, image.size)
 
 
 def _analysis_copy(original: Image.Image) -> Image.Image:
     """A copy about `_ANALYSIS_WIDTH` wide: the thresholds below are tuned in its pixels.
 
     `reduce` (a box filter by a whole factor) is several times cheaper than a filtered resize of
-    the full image; only what it leaves above ~1.25x the target width is resized, now cheaply.
+    the full image, and it keeps bar and window edges sharp; only when no whole factor lands
+    within 10% of the target width is the reduced copy resized, now cheaply.
     """
     width, height = original.size
-    small = original
-    factor = width // _ANALYSIS_WIDTH
-    if factor >= 2:
-        small = original.reduce(factor)
-    if small.width > _ANALYSIS_WIDTH * 1.25:
+    factor = max(1, round(width / _ANALYSIS_WIDTH))
+    if factor > 1 and width // factor < 0.9 * _ANALYSIS_WIDTH:
+        factor -= 1
+    small = original.reduce(factor) if factor > 1 else original
+    if small.width > 1.1 * _ANALYSIS_WIDTH:
         size = (_ANALYSIS_WIDTH, max(1, round(height * _ANALYSIS_WIDTH / width)))
         small = small.resize(size, Image.Resampling.BILINEAR)
     return small
@@ -109,8 +115,8 @@ def trim_box(pixels: np.ndarray) -> tuple[tuple[int, int, int, int] | None, bool
 
 
 def _bar_pair(lines: np.ndarray, reversed_lines: np.ndarray) -> tuple[int, int, bool]:
-    first, second = _flat_run(lines), _flat_run(reversed_lines)
     colours = np.median(lines[0], axis=0), np.median(reversed_lines[0], axis=0)
+    first, second = _flat_run(lines, colours[0]), _flat_run(reversed_lines, colours[1])
     if first and second:
         similar_size = abs(first - second) <= max(3, 0.25 * max(first, second))
         similar_colour = np.abs(colours[0] - colours[1]).max() <= _FLAT_TOLERANCE
@@ -120,52 +126,90 @@ def _bar_pair(lines: np.ndarray, reversed_lines: np.ndarray) -> tuple[int, int, 
     return (first if dark[0] else 0), (second if dark[1] else 0), False
 
 
-def _flat_run(pixels: np.ndarray) -> int:
-    """How many lines from the first one (axis 0) are bar: flat, in the first line's colour.
+def _flat_run(pixels: np.ndarray, colour: np.ndarray) -> int:
+    """How many lines from the first one (axis 0) are bar: flat, in `colour` (the first line's).
 
-    A bar is one colour line after line; a sky gradient drifts, so each line's median colour must
-    stay within `_BAR_DRIFT` of the first line's, and its pixels within `_FLAT_TOLERANCE` of it.
-    Most screenshots have no bar, so the first line is checked alone first, and the costly
-    medians are taken only of lines whose pixels are already near the colour.
+    Most screenshots have no bar, so the first line is checked alone first; after that, lines
+    are judged a chunk at a time (doubling) until the run is decided, since a bar rarely reaches
+    the `_MAX_TRIM` limit and judging a line costs more than deciding the run.
     """
-    colour = np.median(pixels[0], axis=0)
     if _share_near(pixels[:1], colour)[0] < _FLAT_SHARE:
         return 0
     limit = int(pixels.shape[0] * _MAX_TRIM)
-    lines = pixels[: limit + 1]
+    max_gap = max(3, pixels.shape[0] * 0.08)
+    known = min(limit + 1, max(16, (limit + 1) // 3))
+    while True:
+        run = _bar_run(_flat_lines(pixels[:known], colour), limit, max_gap)
+        if run is not None:
+            break
+        known = min(limit + 1, 2 * known)
+    run = min(run, limit)
+    return run if run >= max(2, pixels.shape[0] * 0.01) else 0
+
+
+def _flat_lines(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Which lines are bar: nearly all pixels near `colour`, and the line's median within drift.
+
+    A bar is one colour line after line; a sky gradient drifts, so each line's median colour must
+    stay within `_BAR_DRIFT` of the first line's, and its pixels within `_FLAT_TOLERANCE` of it.
+    The costly medians are taken only of lines whose pixels are already near the colour.
+    """
     flat = _share_near(lines, colour) >= _FLAT_SHARE
     near = np.flatnonzero(flat)
-    drift = np.abs(np.median(lines[near], axis=1) - colour).max(axis=-1)
-    flat[near] = drift <= _BAR_DRIFT
-    # A subtitle in a black bar breaks a few lines; keep trimming while the bar resumes soon after.
+    if near.size:
+        drift = np.abs(np.median(lines[near], axis=1) - colour).max(axis=-1)
+        flat[near] = drift <= _BAR_DRIFT
+    return flat
+
+
+def _bar_run(flat: np.ndarray, limit: int, max_gap: float) -> int | None:
+    """Length of the bar given the first lines' flags (up to `limit` + 1); None: need more lines.
+
+    A subtitle in a black bar breaks a few lines; the run goes on when the bar resumes within
+    `max_gap` lines and holds for two more.
+    """
+    known = len(flat)
+    complete = known > limit
     run = 0
     index = 0
-    max_gap = max(3, pixels.shape[0] * 0.08)
     while index <= limit:
+        if index >= known:
+            return None
         if flat[index]:
             run = index + 1
             index += 1
             continue
         gap_end = index
-        while gap_end <= limit and not flat[gap_end]:
+        while gap_end < known and not flat[gap_end]:
             gap_end += 1
-        if gap_end > limit or gap_end - index > max_gap or not flat[gap_end : gap_end + 2].all():
+        if gap_end - index > max_gap:
+            break  # the gap is at least this long whatever the lines after `known` are
+        if gap_end == known:
+            if complete:
+                break  # the gap runs past the limit
+            return None
+        if gap_end + 2 > known and not complete:
+            return None
+        if not flat[gap_end : gap_end + 2].all():
             break
         index = gap_end
-    run = min(run, limit)
-    return run if run >= max(2, pixels.shape[0] * 0.01) else 0
+    return run
 
 
 def _share_near(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """Share of each line's uint8 pixels within `_FLAT_TOLERANCE` of `colour` in every channel.
+    return _near(lines, colour).mean(axis=-1)
+
+
+def _near(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Which uint8 pixels are within `_FLAT_TOLERANCE` of `colour` in every channel.
 
     Integer pixels are near a (possibly half-integer) colour exactly when they lie in the whole
     numbers [ceil(c - t), floor(c + t)], so the test stays in uint8 with no float copy.
     """
     low = np.clip(np.ceil(colour - _FLAT_TOLERANCE), 0, 255).astype(np.uint8)
     high = np.clip(np.floor(colour + _FLAT_TOLERANCE), 0, 255).astype(np.uint8)
-    near = ((lines >= low) & (lines <= high)).all(axis=-1)
-    return near.mean(axis=-1)
+    inside = (pixels >= low) & (pixels <= high)
+    return inside[..., 0] & inside[..., 1] & inside[..., 2]
 
 
 def find_player_window(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -175,7 +219,8 @@ def find_player_window(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
     combination is scored with prefix sums, and a rectangle counts only when each of its four
     sides lies mostly on an edge, it is large, and its aspect ratio is a video's.
     """
-    grey3 = pixels.sum(axis=-1, dtype=np.int16)  # 3x the grey level, exact in integers
+    # 3x the grey level, exact in integers (adding channel planes beats a reduction over 3)
+    grey3 = pixels[..., 0].astype(np.int16) + pixels[..., 1] + pixels[..., 2]
     height, width = grey3.shape
     step = 3 * _EDGE_STEP
     row_edges = np.zeros((height, width), dtype=bool)  # edge between row y-1 and row y
@@ -186,56 +231,84 @@ def find_player_window(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
     cols = _edge_lines(col_edges.T, height)
     if len(rows) < 2 or len(cols) < 2:
         return None
-    row_sums = np.concatenate([np.zeros((height, 1)), np.cumsum(row_edges, axis=1)], axis=1)
-    col_sums = np.concatenate([np.zeros((1, width)), np.cumsum(col_edges, axis=0)], axis=0)
-    scored: list[tuple[float, tuple[int, int, int, int]]] = []
-    for top_index, top in enumerate(rows):
-        for bottom in rows[top_index + 1 :]:
-            box_height = bottom - top
-            if box_height < height * 0.3:
-                continue
-            for left_index, left in enumerate(cols):
-                for right in cols[left_index + 1 :]:
-                    box_width = right - left
-                    area = box_width * box_height / (width * height)
-                    if not _MIN_WINDOW_AREA <= area <= _MAX_WINDOW_AREA:
-                        continue
-                    aspect = box_width / box_height
-                    if not _ASPECT_RANGE[0] <= aspect <= _ASPECT_RANGE[1]:
-                        continue
-                    coverage = min(
-                        (row_sums[top, right] - row_sums[top, left]) / box_width,
-                        (row_sums[bottom, right] - row_sums[bottom, left]) / box_width,
-                        (col_sums[bottom, left] - col_sums[top, left]) / box_height,
-                        (col_sums[bottom, right] - col_sums[top, right]) / box_height,
-                    )
-                    if coverage < _SIDE_COVERAGE:
-                        continue
-                    # A side of the video ends at the video's corners; a line running on far past
-                    # them (browser chrome, a column of thumbnails) is the page's, not the video's.
-                    outside_width = max(1, width - box_width - 4)
-                    outside_height = max(1, height - box_height - 4)
-                    overhang = max(
-                        _outside(row_sums[top], left, right) / outside_width,
-                        _outside(row_sums[bottom], left, right) / outside_width,
-                        _outside(col_sums[:, left], top, bottom) / outside_height,
-                        _outside(col_sums[:, right], top, bottom) / outside_height,
-                    )
-                    if overhang <= _MAX_OVERHANG:
-                        score = area * coverage * _aspect_prior(aspect)
-                        scored.append((score, (left, top, right, bottom)))
-    scored.sort(key=lambda item: -item[0])
-    for _score, box in scored[:50]:
+    row_sums = np.zeros((height, width + 1), dtype=np.int32)
+    np.cumsum(row_edges, axis=1, out=row_sums[:, 1:])
+    col_sums = np.zeros((height + 1, width), dtype=np.int32)
+    np.cumsum(col_edges, axis=0, out=col_sums[1:])
+    for box in _ranked_boxes(rows, cols, row_sums, col_sums)[:50]:
         if _ui_sides(pixels, box) >= 3 and not _has_gutter(pixels, box):
             return box
     return None
 
 
-def _outside(prefix: np.ndarray, start: int, end: int) -> float:
-    """Edge pixels of a line (given as prefix sums) more than 2 px beyond [start, end)."""
-    before = prefix[max(0, start - 2)]
-    after = prefix[-1] - prefix[min(len(prefix) - 1, end + 2)]
-    return float(before + after)
+def _ranked_boxes(
+    rows: list[int], cols: list[int], row_sums: np.ndarray, col_sums: np.ndarray
+) -> list[tuple[int, int, int, int]]:
+    """Every (top, bottom) x (left, right) pair of edge lines that could be the video, best first.
+
+    Scored all at once on a grid (top/bottom pairs down, left/right pairs across) from the prefix
+    sums of edge pixels along each line; ties keep the order of the nested loops this replaces.
+    """
+    height, width = row_sums.shape[0], col_sums.shape[1]
+    top_index, bottom_index = np.triu_indices(len(rows), k=1)
+    tops, bottoms = np.asarray(rows)[top_index], np.asarray(rows)[bottom_index]
+    tall = bottoms - tops >= height * 0.3
+    tops, bottoms = tops[tall, None], bottoms[tall, None]
+    left_index, right_index = np.triu_indices(len(cols), k=1)
+    lefts, rights = np.asarray(cols)[None, left_index], np.asarray(cols)[None, right_index]
+    box_width, box_height = rights - lefts, bottoms - tops
+    area = box_width * box_height / (width * height)
+    aspect = box_width / box_height
+    coverage = np.minimum.reduce(
+        [
+            (row_sums[tops, rights] - row_sums[tops, lefts]) / box_width,
+            (row_sums[bottoms, rights] - row_sums[bottoms, lefts]) / box_width,
+            (col_sums[bottoms, lefts] - col_sums[tops, lefts]) / box_height,
+            (col_sums[bottoms, rights] - col_sums[tops, rights]) / box_height,
+        ]
+    )
+    # A side of the video ends at the video's corners; a line running on far past them (browser
+    # chrome, a column of thumbnails) is the page's, not the video's: edge pixels more than 2 px
+    # beyond the box along each side's line, over the length of line outside it.
+    before_left, after_right = np.maximum(0, lefts - 2), np.minimum(width, rights + 2)
+    before_top, after_bottom = np.maximum(0, tops - 2), np.minimum(height, bottoms + 2)
+    outside_width = np.maximum(1, width - box_width - 4)
+    outside_height = np.maximum(1, height - box_height - 4)
+    overhang = np.maximum.reduce(
+        [
+            _outside(row_sums, tops, before_left, after_right) / outside_width,
+            _outside(row_sums, bottoms, before_left, after_right) / outside_width,
+            _outside(col_sums.T, lefts, before_top, after_bottom) / outside_height,
+            _outside(col_sums.T, rights, before_top, after_bottom) / outside_height,
+        ]
+    )
+    plausible = (
+        (_MIN_WINDOW_AREA <= area)
+        & (area <= _MAX_WINDOW_AREA)
+        & (_ASPECT_RANGE[0] <= aspect)
+        & (aspect <= _ASPECT_RANGE[1])
+        & (coverage >= _SIDE_COVERAGE)
+        & (overhang <= _MAX_OVERHANG)
+    )
+    found_rows, found_cols = np.nonzero(plausible)  # row-major: the old loops' order
+    score = (area * coverage)[found_rows, found_cols] * _aspect_prior(aspect[plausible])
+    order = np.argsort(-score, kind="stable")
+    return [
+        (
+            int(lefts[0, found_cols[i]]),
+            int(tops[found_rows[i], 0]),
+            int(rights[0, found_cols[i]]),
+            int(bottoms[found_rows[i], 0]),
+        )
+        for i in order
+    ]
+
+
+def _outside(
+    sums: np.ndarray, line: np.ndarray, before: np.ndarray, after: np.ndarray
+) -> np.ndarray:
+    """Edge pixels of each `line` (rows of prefix `sums`) before `before` plus from `after` on."""
+    return sums[line, before] + sums[line, -1] - sums[line, after]
 
 
 def _has_gutter(pixels: np.ndarray, box: tuple[int, int, int, int]) -> bool:
@@ -249,14 +322,13 @@ def _has_gutter(pixels: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     if inner.shape[1] == 0:
         return False
     colours = np.median(inner, axis=0)
-    near = np.abs(inner - colours[None]).max(axis=-1) <= _FLAT_TOLERANCE
-    return bool((near.mean(axis=0) >= 0.97).any())
+    return bool((_near(inner, colours).mean(axis=0) >= 0.97).any())
 
 
-def _aspect_prior(aspect: float) -> float:
+def _aspect_prior(aspect: np.ndarray) -> np.ndarray:
     """Favour the shapes video comes in, so a box that swallows the control bar loses."""
-    distance = min(abs(np.log(aspect / standard)) for standard in _VIDEO_ASPECTS)
-    return float(np.exp(-8.0 * distance))
+    distance = np.min([np.abs(np.log(aspect / standard)) for standard in _VIDEO_ASPECTS], axis=0)
+    return np.exp(-8.0 * distance)
 
 
 def _ui_sides(pixels: np.ndarray, box: tuple[int, int, int, int]) -> int:
@@ -286,7 +358,7 @@ def _edge_lines(edges: np.ndarray, length: int, limit: int = 24) -> list[int]:
     Only the `limit` strongest survive, so the rectangle search stays small; neighbouring indices
     (an edge drawn over two lines by resampling) keep only the stronger one.
     """
-    strength = edges.sum(axis=1)
+    strength = np.count_nonzero(edges, axis=1)
     order = np.argsort(-strength)
     chosen: list[int] = []
     for index in order:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from index.screenshot import query_views
+from index.screenshot import _bar_run, query_views, video_box
 from synthetic.perturb import letterbox, pillarbox, player_window_with_box, subtitle
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
@@ -74,3 +74,52 @@ def test_odd_images_never_fail(image: Image.Image) -> None:
     views = query_views(image)
     assert views and all(view.mode == "RGB" and view.width >= 1 for view in views)
     assert views[0].size == image.size
+
+
+def _within(box: tuple[int, int, int, int] | None, truth: tuple[int, int, int, int], px: float):
+    return box is not None and all(abs(a - b) <= px for a, b in zip(box, truth, strict=True))
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_large_screenshots_are_analysed_small_and_cropped_to_a_pixel_of_the_copy(size) -> None:
+    """The box found on the ~320 px analysis copy lands within 2 of its pixels at full size."""
+    rng = random.Random(8)
+    slack = 2 * size[0] / 320
+    for index in range(4):
+        frame = render_frame(TITLES[index], 1, rng.uniform(0, 30), size)
+        for bars in (letterbox, pillarbox):
+            screenshot = bars(frame, rng)
+            left = (screenshot.width - frame.width) // 2
+            top = (screenshot.height - frame.height) // 2
+            truth = (left, top, left + frame.width, top + frame.height)
+            box = video_box(screenshot)
+            assert _within(box, truth, slack), (bars.__name__, index, box, truth)
+
+
+def test_large_player_windows_are_boxed_to_a_pixel_of_the_copy() -> None:
+    """Where the window is found at all (a heuristic, tested above), its box is that precise."""
+    rng = random.Random(9)
+    found = 0
+    for index in range(8):
+        frame = render_frame(TITLES[index % len(TITLES)], 2, rng.uniform(0, 30), (1280, 720))
+        screenshot, truth = player_window_with_box(frame, rng)
+        analysis_pixel = screenshot.width / 320
+        box = video_box(screenshot)
+        if _within(box, truth, 10 * analysis_pixel):
+            found += 1
+            assert _within(box, truth, 2 * analysis_pixel), (index, box, truth)
+    assert found >= 5, f"player window found in {found} of 8 screenshots"
+
+
+def test_bar_run_judged_in_chunks_matches_judging_every_line() -> None:
+    """`_flat_run` judges lines a chunk at a time; any decided answer must be the full one."""
+    rng = np.random.default_rng(4)
+    for _ in range(2000):
+        limit = int(rng.integers(4, 90))
+        flags = rng.random(limit + 1) < rng.uniform(0.2, 0.95)
+        flags[: int(rng.integers(0, limit))] = True  # a bar, then anything
+        full = _bar_run(flags, limit, max(3, limit * 0.18))
+        assert full is not None
+        for known in range(1, limit + 1):
+            partial = _bar_run(flags[:known], limit, max(3, limit * 0.18))
+            assert partial is None or partial == full, (flags.tolist(), known)
