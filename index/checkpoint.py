@@ -18,7 +18,6 @@ from index.vectors import SPACE, HnswVectors
 INDEX_FILE = "index.bin"
 META_FILE = "index.json"
 FORMAT_VERSION = 1
-_CHUNK = 8 << 20
 
 
 class CheckpointError(Exception):
@@ -41,11 +40,8 @@ def labels_digest(labels: np.ndarray) -> str:
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _fsync_file(path: Path) -> None:

@@ -18,6 +18,8 @@ import logging
 import numpy as np
 from PIL import Image, ImageOps
 
+from model.fit import to_rgb
+
 log = logging.getLogger(__name__)
 
 _ANALYSIS_WIDTH = 320  # detection runs on a small copy; boxes are scaled back to full size
@@ -42,7 +44,7 @@ def query_views(image: Image.Image, mirror: bool = True, crop: bool = True) -> l
 
     `crop=False` skips bar trimming and player-window detection (for side-by-side benchmarks).
     """
-    original = _rgb(image)
+    original = to_rgb(image)
     try:
         views = _views(original) if crop else [original]
     except Exception:  # noqa: BLE001 - a heuristic must never cost the user an answer
@@ -64,7 +66,7 @@ def video_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     Detection runs on a copy about `_ANALYSIS_WIDTH` wide, so a box is accurate to about one
     pixel of that copy (width / 320 here); the caller crops the full-size image.
     """
-    image = _rgb(image)
+    image = to_rgb(image)
     width, height = image.size
     if width < 16 or height < 16:
         return None
@@ -381,13 +383,3 @@ def _scale_box(
         max(1, min(width, round(right * scale))),
         max(1, min(height, round(bottom * scale))),
     )
-
-
-def _rgb(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")

@@ -10,8 +10,6 @@ from pathlib import Path
 from index.readers import is_image, is_video, parse_episode
 from index.types import SourceKind
 
-_HASH_CHUNK = 1 << 20
-
 
 @dataclass(frozen=True, slots=True)
 class SourcePlan:
@@ -113,11 +111,8 @@ def _images_plan(images: list[Path], episode: str | None, uri: str | None = None
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def source_hash(plan: SourcePlan) -> str:

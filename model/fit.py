@@ -42,11 +42,11 @@ def check_policy(policy: str) -> FitPolicy:
     return policy  # type: ignore[return-value]
 
 
-def _rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB for the network; transparency is flattened on black, as a player would show it."""
     if image.mode == "RGB":
         return image
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        # Flatten transparency on black, like a player's background, instead of dropping alpha.
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
@@ -63,7 +63,7 @@ def fit_image(image: Image.Image, size: int, policy: str = DEFAULT_FIT) -> Image
     width, height = image.size
     if width < 1 or height < 1:
         raise ValueError(f"image has no pixels ({width}x{height})")
-    image = _rgb(image)
+    image = to_rgb(image)
     if policy == "resize":
         return image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=_REDUCING_GAP)
     if policy == "center-crop":
