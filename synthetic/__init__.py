@@ -7,7 +7,7 @@ from synthetic.dataset import (
     write_image_tree,
     write_title_videos,
 )
-from synthetic.perturb import PERTURBATIONS, perturb, player_window_with_box
+from synthetic.perturb import PERTURBATIONS, apply_perturbations, player_window_with_box
 from synthetic.render import render_frame
 from synthetic.shots import Shot, episode_shots, shot_at
 from synthetic.titles import TitleStyle, make_title, make_titles
@@ -25,7 +25,7 @@ __all__ = [
     "frame_truth",
     "make_title",
     "make_titles",
-    "perturb",
+    "apply_perturbations",
     "player_window_with_box",
     "render_frame",
     "shot_at",

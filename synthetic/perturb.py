@@ -220,7 +220,7 @@ PERTURBATIONS: dict[str, Perturbation] = {
 }
 
 
-def perturb(
+def apply_perturbations(
     image: Image.Image, names: list[str] | tuple[str, ...], rng: random.Random
 ) -> Image.Image:
     """Applies the named perturbations in order; unknown names fail with the list of known ones."""

@@ -14,7 +14,7 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
-from synthetic import make_titles, perturb, render_frame
+from synthetic import apply_perturbations, make_titles, render_frame
 from synthetic.titles import TitleStyle
 from tests.app.conftest import make_settings
 from tests.app.media import jpeg_bytes
@@ -35,7 +35,7 @@ def _frames(style: TitleStyle, times: list[float]) -> list[tuple[str, tuple[str,
 
 
 def _query(style: TitleStyle, t: float) -> dict[str, tuple[str, bytes, str]]:
-    image: Image.Image = perturb(
+    image: Image.Image = apply_perturbations(
         render_frame(style, 1, t, (640, 360)), ["jpeg25"], random.Random(1)
     )
     return {"image": ("query.jpg", jpeg_bytes(image), "image/jpeg")}

@@ -19,7 +19,13 @@ from PIL import Image
 from app.services import build_services, open_store
 from index.readers import parse_episode
 from model.base import Embedder
-from synthetic import make_titles, perturb, render_frame, write_corrupt_video, write_episode
+from synthetic import (
+    apply_perturbations,
+    make_titles,
+    render_frame,
+    write_corrupt_video,
+    write_episode,
+)
 from synthetic.titles import TitleStyle
 from tests.app.conftest import LiveServer, live_server, make_settings
 from tests.app.media import jpeg_bytes
@@ -61,7 +67,7 @@ def _query(
     style: TitleStyle, episode: int, t: float, seed: int = 0, perturbations: tuple = ("jpeg25",)
 ) -> dict:
     image: Image.Image = render_frame(style, episode, t, SIZE)
-    image = perturb(image, list(perturbations), random.Random(seed))
+    image = apply_perturbations(image, list(perturbations), random.Random(seed))
     return {"image": ("screenshot.jpg", jpeg_bytes(image), "image/jpeg")}
 
 

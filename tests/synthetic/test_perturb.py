@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthetic.perturb import PERTURBATIONS, perturb, player_window_with_box
+from synthetic.perturb import PERTURBATIONS, apply_perturbations, player_window_with_box
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 
@@ -60,10 +60,10 @@ def test_player_window_puts_the_frame_in_a_larger_page(frame):
 
 
 def test_perturb_chains_and_rejects_unknown_names(frame):
-    out = perturb(frame, ["flip", "jpeg25", "player_window"], random.Random(0))
+    out = apply_perturbations(frame, ["flip", "jpeg25", "player_window"], random.Random(0))
     assert out.width > frame.width
     with pytest.raises(KeyError, match="unknown perturbation"):
-        perturb(frame, ["flip", "smudge"], random.Random(0))
+        apply_perturbations(frame, ["flip", "smudge"], random.Random(0))
 
 
 @pytest.mark.parametrize("image", [Image.new("L", (32, 18), 90), Image.new("RGBA", (5, 5)),
