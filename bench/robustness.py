@@ -5,6 +5,8 @@ frames the reader kept, perturbed. Configurations run side by side on the same q
 fit policy (resize, pad, center-crop) with query views (trim/player crop + mirror) on, and resize
 with views off. `--calibrate` also measures best-similarity distributions of (a) perturbed known
 frames and (b) unseen generated titles and scikit-image photos, to choose `min_similarity`.
+`--rerank off,0.02` adds the default adaptive config with the spatial re-rank off and at that
+`rerank_margin`, and prints the share of queries re-ranked and the ms per re-ranked query.
 `--sure 0.88,0.92` adds adaptive configs (primary view first, other views only when the first
 answer is below that `sure_similarity`, or its best hit's picture disagrees with the query, see
 `index.flipcheck`) beside "resize + views" (every view, always), and prints the share of queries
@@ -14,6 +16,7 @@ unperturbed 1280x720 screenshots.
 
     .venv/bin/python bench/robustness.py --titles 4 --episodes 2 --queries 16 --calibrate
     .venv/bin/python bench/robustness.py --fits resize --sure 0.90,0.92 --agreement 0.85,0.9,off
+    .venv/bin/python bench/robustness.py --fits resize --rerank off,0.02,0.0
 """
 
 from __future__ import annotations
@@ -95,22 +98,36 @@ def _queries(titles, videos, count: int, seed: int) -> dict[str, list[Query]]:
     return out
 
 
-Score = tuple[float, float, list[float], float]  # recall@1, exact frame, best sims, 2-pass share
+# recall@1, exact frame, best sims, 2-pass share, re-ranked share, re-rank seconds per re-ranked
+Score = tuple[float, float, list[float], float, float, float]
 
 
 def _score(identifier: Identifier, queries: list[Query]) -> Score:
-    right_title = exact = second_pass = 0
+    right_title = exact = second_pass = reranked = 0
+    rerank_s = 0.0
     sims = []
     for query in queries:
         result = identifier.identify(query.image, top_k=1)
         match = result.match
         sims.append(result.best_similarity)
         second_pass += result.views_searched > 1
+        if "rerank" in result.timings:
+            reranked += 1
+            rerank_s += result.timings["rerank"]
         if match is not None and match.title == query.style.name:
             right_title += 1
             same_episode = match.episode == str(query.episode)
             exact += same_episode and abs(match.timestamp - query.time) <= INTERVAL + 1e-3
-    return right_title / len(queries), exact / len(queries), sims, second_pass / len(queries)
+    count = len(queries)
+    per_rerank = rerank_s / reranked if reranked else 0.0
+    return (
+        right_title / count,
+        exact / count,
+        sims,
+        second_pass / count,
+        reranked / count,
+        per_rerank,
+    )
 
 
 def _unknown_images(count: int, seed: int) -> list[Image.Image]:
@@ -144,6 +161,11 @@ def main() -> None:
         default="",
         help="sure_agreement levels for each --sure level, 'off' for none (default: the default)",
     )
+    parser.add_argument(
+        "--rerank",
+        default="",
+        help="default adaptive configs: 'off' (no re-rank) or rerank_margin levels, e.g. off,0.02",
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args()
 
@@ -167,6 +189,9 @@ def main() -> None:
         for agree in agreements:
             params = IdentifyParams(**adaptive, sure_agreement=agree)
             configs.append(Config(f"sure {level}, agree {agree or 'off'}", "resize", params))
+    for level in filter(None, args.rerank.split(",")):
+        knobs = dict(rerank_candidates=0) if level == "off" else dict(rerank_margin=float(level))
+        configs.append(Config(f"rerank {level}", "resize", IdentifyParams(**OPEN, **knobs)))
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
@@ -222,6 +247,17 @@ def _print_table(results: dict[str, dict[str, Score]]) -> None:
     for name in names:
         cells = [f"{per[name][3]:.3f}" for per in results.values()]
         print(f"{'  ' + name:<14}" + "".join(f"{cell:>24}" for cell in cells))
+    shares = [float(np.mean([v[4] for v in per.values()])) for per in results.values()]
+    print(f"{'re-ranked':<14}" + "".join(f"{share:>24.3f}" for share in shares))
+    for name in names:
+        cells = [f"{per[name][4]:.3f}" for per in results.values()]
+        print(f"{'  ' + name:<14}" + "".join(f"{cell:>24}" for cell in cells))
+    costs = []
+    for per in results.values():
+        runs = [(v[4], v[5]) for v in per.values() if v[4] > 0]
+        weight = sum(share for share, _ in runs)
+        costs.append(1000 * sum(s * ms for s, ms in runs) / weight if weight else 0.0)
+    print(f"{'ms/re-ranked':<14}" + "".join(f"{ms:>24.2f}" for ms in costs))
 
 
 def _print_calibration(known: list[float], unknown: list[float]) -> None:

@@ -211,3 +211,34 @@ def test_bad_parameters_are_rejected() -> None:
         IdentifyParams(sure_margin=-0.1)
     with pytest.raises(ValueError, match="sure_agreement"):
         IdentifyParams(sure_agreement=1.5)
+    with pytest.raises(ValueError, match="rerank_candidates"):
+        IdentifyParams(rerank_candidates=-1)
+    with pytest.raises(ValueError, match="rerank_margin"):
+        IdentifyParams(rerank_margin=-0.1)
+
+
+def test_only_unsure_uncropped_queries_are_reranked(catalog: Catalog) -> None:
+    """The spatial re-rank runs after a second pass of a screenshot that needed no crop (70%
+    crops mostly), never on a sure clean query, nor on a found player window (its inexact edges
+    moved right answers); when it runs, the answer stays at the right title and moment."""
+    identifier = catalog.identifier()
+    style = catalog.titles[0]
+    reranked = windows = 0
+    for index, (_, time) in enumerate(_queries(catalog, 12, seed=9)):
+        frame = render_frame(style, 1, time, SIZE)
+        clean = identifier.identify(frame)
+        assert clean.views_searched == 1 and "rerank" not in clean.timings
+        rng = random.Random(index)
+        for how in ("crop70", "player_window"):
+            result = identifier.identify(PERTURBATIONS[how](frame, rng))
+            uncropped_second_pass = result.views_searched == 2
+            assert ("rerank" in result.timings) == uncropped_second_pass, (how, result.timings)
+            windows += how == "player_window" and result.views_searched == 3
+            if "rerank" in result.timings:
+                reranked += 1
+                assert result.match is not None and result.match.title == style.name
+                assert _same_moment(style, 1, result.match.timestamp, time, how)
+    assert reranked >= 3 and windows >= 1, (reranked, windows)
+    off = Identifier(catalog.embedder, catalog.store, IdentifyParams(rerank_candidates=0))
+    query = PERTURBATIONS["crop70"](render_frame(style, 1, 7.0, SIZE), random.Random(0))
+    assert "rerank" not in off.identify(query).timings
