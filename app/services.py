@@ -54,10 +54,15 @@ def build_services(settings: Settings, embedder: Embedder, store: FrameStore) ->
 
 def open_store(settings: Settings, embedder: Embedder) -> FrameStore:
     """Open (or create) the catalog in `settings.data_dir` for this embedder's vectors."""
+    return open_store_for(settings, embedder.name, embedder.dim)
+
+
+def open_store_for(settings: Settings, model_name: str, dim: int) -> FrameStore:
+    """Open the catalog for vectors of `model_name`; the CLI opens one without its embedder."""
     return FrameStore.open(
         settings.data_dir,
-        dim=embedder.dim,
-        model_name=embedder.name,
+        dim=dim,
+        model_name=model_name,
         m=settings.hnsw_m,
         ef_construction=settings.hnsw_ef_construction,
         ef=settings.hnsw_ef,

@@ -148,9 +148,8 @@ def decode_image(
         ) from error
     except UploadError:
         raise
-    except (
-        Exception
-    ) as error:  # PIL reports damage as OSError, SyntaxError, ValueError, EOFError...
+    # PIL reports damage as OSError, SyntaxError, ValueError, EOFError...
+    except Exception as error:
         raise UploadError(
             status.HTTP_400_BAD_REQUEST, f"{name!r} is damaged or truncated: {error}"
         ) from error

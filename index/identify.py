@@ -23,6 +23,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
@@ -32,6 +33,9 @@ from index.scenes import Scene, merge_scenes
 from index.screenshot import query_views
 from index.types import Hit
 from model.base import Embedder
+
+if TYPE_CHECKING:
+    from index.store import FrameStore
 
 # `bench/robustness.py --fits resize --sure 0.90,0.92,0.98 --agreement 0.9,off` (16 queries per
 # perturbation). Similarity alone cannot tell a flip: pooled features are nearly mirror-invariant,
@@ -166,12 +170,16 @@ class Identification:
 class Identifier:
     """Answers screenshots against a `FrameStore` with the embedder that built it."""
 
-    def __init__(self, embedder: Embedder, store, params: IdentifyParams | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, store: FrameStore, params: IdentifyParams | None = None
+    ) -> None:
         self.embedder = embedder
         self.store = store
         self.params = params or IdentifyParams()
 
     def identify(self, image: Image.Image, top_k: int = 5) -> Identification:
+        """Answer one screenshot; unknown (`match` None, with a `reason`) is an answer, not an
+        error, so only a bad `top_k` raises."""
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         params = self.params
@@ -186,12 +194,13 @@ class Identifier:
         if not hits:
             return Identification(None, [], [], [], None, "the catalog is empty", timings, 1)
         rest = views[1:] + ([ImageOps.mirror(views[0])] if params.mirror else [])
-        unsure = bool(rest) and not self._sure(views[0], hits, timings)
+        candidates = vote(hits, params.temperature)
+        unsure = bool(rest) and not self._sure(views[0], hits, candidates, timings)
         if unsure:
             per_view += self._search(rest, timings)
             hits = pool_hits(per_view, params.search_k)
+            candidates = vote(hits, params.temperature)
         searched = len(per_view)
-        candidates = vote(hits, params.temperature)
         scenes = merge_scenes(hits, params.scene_gap_s)
         best = hits[0].similarity
         result = Identification(
@@ -245,7 +254,7 @@ class Identifier:
             jpegs = [self.store.thumbnail(hit.frame_id) for hit in pool]
             if len(pool) < 2 or any(jpeg is None for jpeg in jpegs):
                 return match
-            direct, mirrored = agreement(signature(view), thumbnail_signature(jpegs[0]))
+            direct, mirrored = _picture_agreement(view, jpegs[0])
             scores = spatial_scores(view, jpegs, mirrored=mirrored > direct)
             best = int(scores.argmax())
             if best == 0 or scores[best] - scores[0] < self.params.rerank_margin:
@@ -263,14 +272,18 @@ class Identifier:
         finally:
             timings["rerank"] = time.perf_counter() - mark
 
-    def _sure(self, view: Image.Image, hits: list[Hit], timings: dict[str, float]) -> bool:
+    def _sure(
+        self,
+        view: Image.Image,
+        hits: list[Hit],
+        candidates: list[Candidate],
+        timings: dict[str, float],
+    ) -> bool:
         """Whether a first-pass answer is safe to return without searching the other views."""
         params = self.params
         if params.sure_similarity is None or hits[0].similarity < params.sure_similarity:
             return False
-        candidates = vote(hits, params.temperature)
-        runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
-        if candidates[0].confidence - runner_up < params.sure_margin:
+        if _lead(candidates) < params.sure_margin:
             return False
         if params.sure_agreement is None:
             return True
@@ -289,7 +302,7 @@ class Identifier:
         if jpeg is None:
             return False
         try:
-            direct, mirrored = agreement(signature(view), thumbnail_signature(jpeg))
+            direct, mirrored = _picture_agreement(view, jpeg)
         except (OSError, ValueError):
             return False
         return direct >= self.params.sure_agreement and direct > mirrored
@@ -346,11 +359,22 @@ def vote(hits: list[Hit], temperature: float) -> list[Candidate]:
     return candidates
 
 
+def _picture_agreement(view: Image.Image, jpeg: bytes) -> tuple[float, float]:
+    """(direct, mirrored) agreement of `view` with a stored thumbnail (`index.flipcheck`)."""
+    return agreement(signature(view), thumbnail_signature(jpeg))
+
+
+def _lead(candidates: list[Candidate]) -> float:
+    """Confidence lead of the first candidate over the runner-up (over 0 when it stands alone)."""
+    runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
+    return candidates[0].confidence - runner_up
+
+
 def _doubt(candidates: list[Candidate], best: float, params: IdentifyParams) -> str | None:
+    """Why the vote is not an answer (too far, or too close a race); None when it is one."""
     if best < params.min_similarity:
         return f"best similarity {best:.3f} is below {params.min_similarity:.3f}"
-    runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
-    margin = candidates[0].confidence - runner_up
+    margin = _lead(candidates)
     if margin < params.min_margin:
         return f"ambiguous: confidence lead {margin:.3f} is below {params.min_margin:.3f}"
     return None

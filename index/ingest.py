@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import Empty, Full, Queue
 from threading import Event, Thread
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -29,6 +29,9 @@ from index.readers import (
 from index.sources import IngestError, SourcePlan, plan_sources, source_hash
 from index.types import FrameRecord, SourceRecord
 from model.base import Embedder
+
+if TYPE_CHECKING:
+    from index.store import FrameStore
 
 # Called with the fraction of the work done and the number of frames embedded so far.
 Progress = Callable[[float, int], None]
@@ -101,7 +104,7 @@ class Ingestor:
     def __init__(
         self,
         embedder: Embedder,
-        store,
+        store: FrameStore,
         batch_size: int = 16,
         fps: float = 2.0,
         sampling: SamplingParams | None = None,
@@ -111,9 +114,7 @@ class Ingestor:
         self.embedder = embedder
         self.store = store
         self.batch_size = batch_size
-        if fps <= 0:
-            raise ValueError(f"fps must be positive, got {fps}")
-        self.sampling = replace(sampling or SamplingParams(), fps=fps)
+        self.sampling = _with_fps(sampling or SamplingParams(), fps)
 
     def ingest(
         self,
@@ -137,11 +138,7 @@ class Ingestor:
             raise ValueError("title must not be empty")
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        sampling = self.sampling
-        if fps is not None:
-            if fps <= 0:
-                raise ValueError(f"fps must be positive, got {fps}")
-            sampling = replace(sampling, fps=fps)
+        sampling = self.sampling if fps is None else _with_fps(self.sampling, fps)
         plans, errors = plan_sources(paths, episode)
         existing = self.store.find_title(title)
         report = IngestReport(title, existing.id if existing else None, errors=errors)
@@ -256,6 +253,13 @@ class Ingestor:
             yield _Batch(records, images, 1.0)
 
 
+def _with_fps(sampling: SamplingParams, fps: float) -> SamplingParams:
+    """`sampling` at `fps`, refused here so a bad rate fails before any file is read."""
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    return replace(sampling, fps=fps)
+
+
 def make_record(frame: SampledFrame) -> FrameRecord:
     """Mapper: pixel hash and JPEG thumbnail of a decoded frame."""
     image = frame.image
@@ -264,6 +268,7 @@ def make_record(frame: SampledFrame) -> FrameRecord:
 
 
 def encode_thumbnail(image: Image.Image, width: int = THUMBNAIL_WIDTH) -> bytes:
+    """JPEG at most `width` wide: enough for answers, the flip check and `index reembed`."""
     if image.width > width:
         height = max(1, round(image.height * width / image.width))
         image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)

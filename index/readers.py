@@ -151,7 +151,7 @@ def probe_duration(path: Path | str) -> float | None:
 _SKIPPABLE_CODECS = frozenset({"h264", "hevc"})
 
 
-def _skip_unsampled(stream, fps: float) -> None:
+def _skip_unsampled(stream: av.video.stream.VideoStream, fps: float) -> None:
     """Let the decoder drop non-reference frames when we sample far below the frame rate.
 
     Nothing depends on those frames, so skipping them never corrupts others, and timestamps stay
@@ -191,7 +191,9 @@ def _stream_origin(stream: av.video.stream.VideoStream) -> float:
     return float(stream.start_time * stream.time_base)
 
 
-def _frame_time(frame: av.VideoFrame, index: int, stream, origin: float) -> float:
+def _frame_time(
+    frame: av.VideoFrame, index: int, stream: av.video.stream.VideoStream, origin: float
+) -> float:
     if frame.time is not None:
         return max(0.0, frame.time - origin)
     # No timestamp at all (rare raw streams): fall back to counting at the nominal rate.
@@ -199,7 +201,9 @@ def _frame_time(frame: av.VideoFrame, index: int, stream, origin: float) -> floa
     return (index - 1) / float(rate)
 
 
-def _declared_duration(container, stream) -> float | None:
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:

@@ -36,6 +36,12 @@ def reconcile(
     Returns the index and whether the checkpoint on disk already matched the catalog.
     """
     catalog_ids = catalog.frame_ids()
+
+    def rebuild() -> tuple[HnswVectors, bool]:
+        return build_from_catalog(
+            catalog, identity.dim, m, ef_construction, ef, num_threads, catalog_ids.size
+        ), False
+
     try:
         vectors = load_checkpoint(directory, identity, ef=ef, num_threads=num_threads)
     except CheckpointError as exc:
@@ -43,9 +49,7 @@ def reconcile(
             logger.warning(
                 "rebuilding the index from the catalog (%d frames): %s", catalog_ids.size, exc
             )
-        return build_from_catalog(
-            catalog, identity.dim, m, ef_construction, ef, num_threads, catalog_ids.size
-        ), False
+        return rebuild()
     if (vectors.m, vectors.ef_construction) != (m, ef_construction):
         logger.info(
             "index keeps M=%d ef_construction=%d from its checkpoint (asked M=%d "
@@ -62,9 +66,7 @@ def reconcile(
     if np.intersect1d(missing, vectors.deleted_labels()).size:
         # A label hnswlib holds as deleted cannot be re-added safely: start over.
         logger.warning("index checkpoint has deleted labels the catalog still uses: rebuilding")
-        return build_from_catalog(
-            catalog, identity.dim, m, ef_construction, ef, num_threads, catalog_ids.size
-        ), False
+        return rebuild()
     if stale.size:
         vectors.remove(stale)
     for ids, batch in catalog.vectors_for(missing.tolist(), identity.dim):

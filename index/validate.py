@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import get_args
 
 import numpy as np
 
 from index.catalog import title_key
 from index.errors import InvalidInputError
-from index.types import FrameRecord, SourceRecord
+from index.types import FrameRecord, SourceKind, SourceRecord
 
 MAX_TITLE_CHARS = 300
-SOURCE_KINDS = ("video", "images")
+SOURCE_KINDS = get_args(SourceKind)
 
 
 def positive_int(name: str, value: object) -> int:

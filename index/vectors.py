@@ -40,7 +40,6 @@ class HnswVectors:
         self._num_threads = max(1, num_threads or os.cpu_count() or 1)
         self._index.set_num_threads(self._num_threads)
         # hnswlib does not persist ef: it must be set again after every load.
-        self._ef = ef
         self._index.set_ef(ef)
         all_labels = set(map(int, index.get_ids_list()))
         self._deleted = deleted & all_labels
@@ -133,7 +132,6 @@ class HnswVectors:
 
     def set_ef(self, ef: int) -> None:
         with self._lock.write():
-            self._ef = ef
             self._index.set_ef(ef)
 
     def add(self, labels: object, vectors: np.ndarray) -> None:

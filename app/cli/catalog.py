@@ -11,11 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from app.cli.errors import CliError
 from app.config import Settings
+
+if TYPE_CHECKING:  # imported lazily at run time: `--help` must not load TensorFlow
+    import numpy as np
+
+    from app.services import Services
+    from index.store import FrameStore
 
 _ADD_DESCRIPTION = """\
 Add videos and screenshots to the catalog.
@@ -103,7 +110,7 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
 
 
 @contextmanager
-def opened_services(settings: Settings) -> Iterator:
+def opened_services(settings: Settings) -> Iterator[Services]:
     """Model and catalog for one command, closed (index checkpointed) however the command ends."""
     from app.services import open_services
 
@@ -115,24 +122,17 @@ def opened_services(settings: Settings) -> Iterator:
 
 
 @contextmanager
-def opened_store(settings: Settings) -> Iterator:
+def opened_store(settings: Settings) -> Iterator[FrameStore | None]:
     """The catalog alone, opened with the model it was built with: listing and removing titles
     need no embedder, so they skip loading TensorFlow. None when the data dir has no catalog."""
+    from app.services import open_store_for
     from index.store import FrameStore
 
     stored = FrameStore.stored_model(settings.data_dir)
     if stored is None:
         yield None
         return
-    model_name, dim = stored
-    store = FrameStore.open(
-        settings.data_dir,
-        dim=dim,
-        model_name=model_name,
-        m=settings.hnsw_m,
-        ef_construction=settings.hnsw_ef_construction,
-        ef=settings.hnsw_ef,
-    )
+    store = open_store_for(settings, *stored)
     try:
         yield store
     finally:
@@ -226,7 +226,7 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
             f"was {store.model_name} (dim {store.dim})"
         )
 
-        def embed(thumbnails: list[bytes]):
+        def embed(thumbnails: list[bytes]) -> np.ndarray:
             images = [Image.open(io.BytesIO(data)).convert("RGB") for data in thumbnails]
             return embedder.embed(images)
 
