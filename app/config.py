@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     search_k: int = Field(
         _IDENTIFY.search_k, ge=1, le=1000, description="Frames fetched from the index per query."
     )
-    # Calibrated with `bench/robustness.py --calibrate` (see index/identify.py).
+    # Calibrated with `python -m bench.robustness --calibrate` (see index/identify.py).
     min_similarity: float = Field(
         _IDENTIFY.min_similarity,
         ge=-1,

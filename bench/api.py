@@ -8,7 +8,8 @@ Identification is adaptive (one view first, the others only when unsure), so bes
 one-image embed and the embed of every query view, the embed of the views a query actually used
 (in the passes it used) is timed: that is the floor identify cannot go below.
 
-Run: `.venv/bin/python -m bench.api` (100k frames) or `--frames 20000` for a quick run.
+Run from the repo root: `.venv/bin/python -m bench.api` (100k frames), or add `--frames 20000`
+for a quick run.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ def build_catalog(settings: Settings, embedder: Embedder, frames: int) -> dict[s
         services.close()
 
 
-def passes_used(settings: Settings, embedder: Embedder, images: list[Image.Image]) -> list:
+def passes_used(
+    settings: Settings, embedder: Embedder, images: list[Image.Image]
+) -> list[list[list[Image.Image]]]:
     """Per query, the view batches identify embeds (one pass, or two), from a local identifier."""
     services = build_services(settings, embedder, open_store(settings, embedder))
     try:

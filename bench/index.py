@@ -1,6 +1,7 @@
 """Frame-store benchmark: build, recall@k vs exact search, queries/s, disk bytes, save/open times.
 
-Run: `.venv/bin/python -m bench.index` (100k x 1280) or `--n 20000` for a quick run.
+Run from the repo root: `.venv/bin/python -m bench.index` (100k x 1280), or add `--n 20000` for a
+quick run.
 """
 
 from __future__ import annotations

@@ -3,20 +3,20 @@
 The ratio (ingest frames/s / embedder frames/s on the same frames, same batch size) says how much
 decoding, thumbnails, hashing and the store cost on top of the network; 1.0 means none.
 
-    .venv/bin/python bench/ingest.py --seconds 60 --batch-size 16
+Run from the repo root:
+
+    .venv/bin/python -m bench.ingest --seconds 60 --batch-size 16
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index.ingest import Ingestor  # noqa: E402
 from index.readers import SamplingParams, read_video  # noqa: E402

@@ -12,11 +12,11 @@ answer is below that `sure_similarity`, or its best hit's picture disagrees with
 `index.flipcheck`) beside "resize + views" (every view, always), and prints the share of queries
 that needed the second pass, to choose `IdentifyParams.sure_similarity`; `--agreement 0.85,off`
 runs each level with those `sure_agreement` levels instead of the default. The "clean" row is
-unperturbed 1280x720 screenshots.
+unperturbed 1280x720 screenshots. Run from the repo root:
 
-    .venv/bin/python bench/robustness.py --titles 4 --episodes 2 --queries 16 --calibrate
-    .venv/bin/python bench/robustness.py --fits resize --sure 0.90,0.92 --agreement 0.85,0.9,off
-    .venv/bin/python bench/robustness.py --fits resize --rerank off,0.02,0.0
+    .venv/bin/python -m bench.robustness --titles 4 --episodes 2 --queries 16 --calibrate
+    .venv/bin/python -m bench.robustness --fits resize --sure 0.90,0.92 --agreement 0.85,0.9,off
+    .venv/bin/python -m bench.robustness --fits resize --rerank off,0.02,0.0
 """
 
 from __future__ import annotations
@@ -25,14 +25,12 @@ import argparse
 import copy
 import os
 import random
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -68,7 +66,9 @@ class Config:
     params: IdentifyParams
 
 
-def _catalog(titles, episodes: int, seconds: float, folder: Path) -> dict[tuple[str, int], Path]:
+def _catalog(
+    titles: list[TitleStyle], episodes: int, seconds: float, folder: Path
+) -> dict[tuple[str, int], Path]:
     videos = {}
     for style in titles:
         for episode in range(1, episodes + 1):
@@ -78,7 +78,9 @@ def _catalog(titles, episodes: int, seconds: float, folder: Path) -> dict[tuple[
     return videos
 
 
-def _queries(titles, videos, count: int, seed: int) -> dict[str, list[Query]]:
+def _queries(
+    titles: list[TitleStyle], videos: dict[tuple[str, int], Path], count: int, seed: int
+) -> dict[str, list[Query]]:
     """Per perturbation, perturbed frames; "clean" is unperturbed 1280x720 screenshots."""
     kept = {key: [frame.timestamp for frame in read_video(path)] for key, path in videos.items()}
     by_name = {style.name: style for style in titles}

@@ -99,12 +99,12 @@ def build_efficientnet_lite(
     Convs use TF "same" padding: the checkpoint was converted from TF and its PyTorch model
     pads asymmetrically (Conv2dStaticSamePadding) exactly like TF, so no explicit padding.
     """
+    layers = keras.layers
     inputs = keras.Input((input_size, input_size, 3), name="rgb_0_255")
     # (x - 127) / 128, the TF Lite training normalisation (MEAN_RGB=127, STDDEV_RGB=128).
-    x = keras.layers.Rescaling(1 / 128, offset=-127 / 128, name="normalize")(inputs)
-    x = keras.layers.Conv2D(STEM_FILTERS, 3, 2, "same", use_bias=False, name="stem_conv")(x)
-    x = keras.layers.ReLU(6.0, name="stem_relu6")(_bn("stem_bn")(x))
-    layers = keras.layers
+    x = layers.Rescaling(1 / 128, offset=-127 / 128, name="normalize")(inputs)
+    x = layers.Conv2D(STEM_FILTERS, 3, 2, "same", use_bias=False, name="stem_conv")(x)
+    x = layers.ReLU(6.0, name="stem_relu6")(_bn("stem_bn")(x))
     for i, b in enumerate(blocks):
         shortcut = x
         p = f"block{i}_"
@@ -117,11 +117,11 @@ def build_efficientnet_lite(
         x = _bn(p + "project_bn")(x)
         if b.residual:
             x = layers.Add(name=p + "add")([x, shortcut])
-    x = keras.layers.Conv2D(HEAD_FILTERS, 1, use_bias=False, name="head_conv")(x)
-    x = keras.layers.ReLU(6.0, name="head_relu6")(_bn("head_bn")(x))
+    x = layers.Conv2D(HEAD_FILTERS, 1, use_bias=False, name="head_conv")(x)
+    x = layers.ReLU(6.0, name="head_relu6")(_bn("head_bn")(x))
     if include_top:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = keras.layers.Dense(1000, name="predictions")(x)
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dense(1000, name="predictions")(x)
     return keras.Model(inputs, x, name=name)
 
 

@@ -31,7 +31,7 @@ def _bucket(n: int, cap: int) -> int:
 
 
 def _tensorflow_forward(model: keras.Model, input_size: int) -> Forward:
-    """One `tf.function` with a fixed signature: traces once, safe to call concurrently."""
+    """One `tf.function`, safe to call from several threads at once."""
     import tensorflow as tf  # only on the TensorFlow backend: other backends may lack it
 
     spec = tf.TensorSpec((None, input_size, input_size, 3), tf.float32)
@@ -48,7 +48,7 @@ def _jax_forward(model: keras.Model, chunk_size: int) -> Forward:
     """
     import jax
 
-    def pure(trainable, non_trainable, x):
+    def pure(trainable: list, non_trainable: list, x: np.ndarray) -> jax.Array:
         outputs, _ = model.stateless_call(trainable, non_trainable, x, training=False)
         return outputs
 

@@ -7,13 +7,9 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
-from synthetic.titles import RGB, CharacterDesign, TitleStyle
+from synthetic.titles import RGB, CharacterDesign, TitleStyle, shade
 
 _SUPERSAMPLE = 2  # draw large, then shrink: PIL draws without anti-aliasing
-
-
-def _shade(color: RGB, factor: float) -> RGB:
-    return tuple(min(255, max(0, round(c * factor))) for c in color)  # type: ignore[return-value]
 
 
 class _Pen:
@@ -26,32 +22,32 @@ class _Pen:
         origin: tuple[float, float],
         line: int,
         outline: RGB,
-    ):
-        self.draw, self.unit, self.origin, self.line, self.outline = (
-            draw,
-            unit,
-            origin,
-            line,
-            outline,
-        )
+    ) -> None:
+        self.draw = draw
+        self.unit = unit
+        self.origin = origin
+        self.line = line
+        self.outline = outline
 
     def _xy(self, x: float, y: float) -> tuple[float, float]:
         return (self.origin[0] + x * self.unit, self.origin[1] + y * self.unit)
 
-    def ellipse(self, x0: float, y0: float, x1: float, y1: float, fill: RGB, lined: bool = True):
+    def ellipse(
+        self, x0: float, y0: float, x1: float, y1: float, fill: RGB, lined: bool = True
+    ) -> None:
         (a, b), (c, d) = self._xy(x0, y0), self._xy(x1, y1)
         width = self.line if lined else 0
         self.draw.ellipse(
             (a, b, c, d), fill=fill, outline=self.outline if lined else None, width=width
         )
 
-    def poly(self, points: list[tuple[float, float]], fill: RGB, lined: bool = True):
+    def poly(self, points: list[tuple[float, float]], fill: RGB, lined: bool = True) -> None:
         xy = [self._xy(x, y) for x, y in points]
         self.draw.polygon(
             xy, fill=fill, outline=self.outline if lined else None, width=self.line if lined else 0
         )
 
-    def line_(self, points: list[tuple[float, float]], fill: RGB, width: float):
+    def line_(self, points: list[tuple[float, float]], fill: RGB, width: float) -> None:
         self.draw.line(
             [self._xy(x, y) for x, y in points],
             fill=fill,
@@ -82,20 +78,20 @@ def _draw_back_hair(pen: _Pen, who: CharacterDesign, style: TitleStyle) -> None:
 
 def _draw_body(pen: _Pen, who: CharacterDesign, style: TitleStyle) -> None:
     y = lambda v: _body_y(style, v)  # noqa: E731 - local shorthand keeps the shape tables readable
-    dark, darker = _shade(who.outfit, 0.8), _shade(who.outfit, 0.62)
+    dark, darker = shade(who.outfit, 0.8), shade(who.outfit, 0.62)
     legs = who.skin if who.bottom == "skirt" else darker
     for side in (-1, 1):  # legs and shoes first: the clothes overlap their tops
         pen.poly([(side * 0.04, y(3.2)), (side * 0.3, y(3.2)), (side * 0.24, y(5.2)),
                   (side * 0.08, y(5.2))], legs)  # fmt: skip
         pen.ellipse(
-            side * 0.16 - 0.13, y(5.1), side * 0.16 + 0.15, y(5.45), _shade(who.outfit, 0.35)
+            side * 0.16 - 0.13, y(5.1), side * 0.16 + 0.15, y(5.45), shade(who.outfit, 0.35)
         )
     for side in (-1, 1):  # arms, then hands
         pen.poly([(side * 0.36, y(1.3)), (side * 0.56, y(1.42)), (side * 0.58, y(3.0)),
                   (side * 0.42, y(3.0))], who.outfit)  # fmt: skip
         pen.ellipse(side * 0.5 - 0.09, y(2.92), side * 0.5 + 0.09, y(3.22), who.skin)
     pen.poly([(-0.1, 0.9), (0.1, 0.9), (0.1, y(1.35)), (-0.1, y(1.35))], who.skin)
-    pen.poly([(-0.1, 1.0), (0.1, 1.0), (0.1, 1.12), (-0.1, 1.08)], _shade(who.skin, 0.85),
+    pen.poly([(-0.1, 1.0), (0.1, 1.0), (0.1, 1.12), (-0.1, 1.08)], shade(who.skin, 0.85),
              lined=False)  # fmt: skip  # chin shadow on the neck
     pen.poly([(-0.44, y(1.3)), (0.44, y(1.3)), (0.36, y(2.7)), (-0.36, y(2.7))], who.outfit)
     # Cel shadow down one side of the torso: the light always comes from the upper left.
@@ -136,9 +132,9 @@ def _draw_face(pen: _Pen, style: TitleStyle, who: CharacterDesign, mouth_open: b
         pen.ellipse(cx - w, cy - h, cx + w, cy + h, (255, 255, 255), lined=False)
         pen.ellipse(cx - w * 0.72, cy - h * 0.9, cx + w * 0.72, cy + h, who.eyes, lined=False)
         pen.ellipse(cx - w * 0.72, cy - h * 0.9, cx + w * 0.72, cy - h * 0.2,
-                    _shade(who.eyes, 0.6), lined=False)  # fmt: skip  # lid shadow
+                    shade(who.eyes, 0.6), lined=False)  # fmt: skip  # lid shadow
         pen.ellipse(cx - w * 0.32, cy - h * 0.35, cx + w * 0.32, cy + h * 0.45,
-                    _shade(who.eyes, 0.3), lined=False)  # fmt: skip  # pupil
+                    shade(who.eyes, 0.3), lined=False)  # fmt: skip  # pupil
         pen.ellipse(cx - w * 0.5, cy - h * 0.7, cx - w * 0.08, cy - h * 0.2, (255, 255, 255),
                     lined=False)  # fmt: skip  # highlight
         outer = cx + side * w * 1.15
@@ -148,8 +144,8 @@ def _draw_face(pen: _Pen, style: TitleStyle, who: CharacterDesign, mouth_open: b
                   0.012)  # fmt: skip
         brow_y = cy - h - 0.1
         pen.line_([(cx - side * w * 0.8, brow_y + 0.01), (cx + side * w, brow_y - 0.01)],
-                  _shade(who.hair, 0.5), 0.022)  # fmt: skip
-    pen.line_([(0.02, 0.77), (0.0, 0.8)], _shade(who.skin, 0.7), 0.02)  # nose
+                  shade(who.hair, 0.5), 0.022)  # fmt: skip
+    pen.line_([(0.02, 0.77), (0.0, 0.8)], shade(who.skin, 0.7), 0.02)  # nose
     if mouth_open:
         pen.ellipse(-0.06, 0.85, 0.06, 0.94, (150, 50, 60))
     else:
@@ -180,7 +176,7 @@ def _draw_front_hair(pen: _Pen, who: CharacterDesign) -> None:
     arc = [(0.54 * math.cos(a), 0.46 + 0.52 * math.sin(a))
            for a in (math.pi + math.pi * k / 16 for k in range(17))]  # fmt: skip
     pen.poly(arc + _bangs_hem(who.hair_style), who.hair)
-    pen.poly([(-0.34, 0.1), (-0.1, 0.02), (-0.02, 0.08), (-0.3, 0.18)], _shade(who.hair, 1.3),
+    pen.poly([(-0.34, 0.1), (-0.1, 0.02), (-0.02, 0.08), (-0.3, 0.18)], shade(who.hair, 1.3),
              lined=False)  # fmt: skip  # shine
 
 

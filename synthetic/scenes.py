@@ -9,17 +9,13 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-from synthetic.titles import RGB, TitleStyle
+from synthetic.titles import RGB, TitleStyle, shade
 
 PANORAMA_WIDTHS = 3  # a location is this many canvases wide; each shot views one slice of it
 
 
 def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
-
-
-def _shade(color: RGB, factor: float) -> RGB:
-    return tuple(min(255, max(0, round(c * factor))) for c in color)  # type: ignore[return-value]
 
 
 def _gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
@@ -29,7 +25,9 @@ def _gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
     return Image.fromarray(np.repeat(rows[:, None, :], w, axis=1).round().astype(np.uint8), "RGB")
 
 
-def _clouds(draw: ImageDraw.ImageDraw, rng: random.Random, w: int, h: int, style: TitleStyle):
+def _clouds(
+    draw: ImageDraw.ImageDraw, rng: random.Random, w: int, h: int, style: TitleStyle
+) -> None:
     light = _mix(style.sky_bottom, (255, 255, 255), 0.8)
     shadow = _mix(light, style.sky_top, 0.25)
     for _ in range(rng.randint(4, 9)):
@@ -62,7 +60,7 @@ def _sky(style: TitleStyle, rng: random.Random, w: int, h: int) -> Image.Image:
         x, r = rng.uniform(0, w), rng.uniform(0.2, 0.5) * h
         draw.ellipse((x - 2 * r, horizon - r * 0.5, x + 2 * r, horizon + r), fill=far)
     draw.rectangle((0, horizon + 0.05 * h, w, h), fill=style.ground)
-    draw.rectangle((0, horizon + 0.2 * h, w, h), fill=_shade(style.ground, 0.88))
+    draw.rectangle((0, horizon + 0.2 * h, w, h), fill=shade(style.ground, 0.88))
     pole_gap = rng.uniform(0.5, 0.9) * h  # telegraph poles and wires: an anime countryside staple
     tops = []
     for k in range(int(w / pole_gap) + 1):
@@ -90,12 +88,12 @@ def _room(style: TitleStyle, rng: random.Random, w: int, h: int) -> Image.Image:
     image = Image.new("RGB", (w, h), style.wall)
     draw = ImageDraw.Draw(image)
     floor_y = rng.uniform(0.68, 0.76) * h
-    draw.rectangle((0, 0, w, 0.06 * h), fill=_shade(style.wall, 0.85))
-    draw.rectangle((0, floor_y - 0.06 * h, w, floor_y), fill=_shade(style.wall, 0.75))
+    draw.rectangle((0, 0, w, 0.06 * h), fill=shade(style.wall, 0.85))
+    draw.rectangle((0, floor_y - 0.06 * h, w, floor_y), fill=shade(style.wall, 0.75))
     draw.rectangle((0, floor_y, w, h), fill=style.floor)
     for k in range(int(w / (0.12 * h)) + 1):  # floorboards
         x = k * 0.12 * h
-        draw.line([(x, floor_y), (x - 0.1 * h, h)], fill=_shade(style.floor, 0.85), width=2)
+        draw.line([(x, floor_y), (x - 0.1 * h, h)], fill=shade(style.floor, 0.85), width=2)
     x = rng.uniform(0.05, 0.3) * h
     while x < w:
         kind = rng.choice(("window", "window", "shelf", "poster", "door", "board"))
@@ -118,7 +116,7 @@ def _room(style: TitleStyle, rng: random.Random, w: int, h: int) -> Image.Image:
             )  # curtain
         elif kind == "shelf":
             top = rng.uniform(0.2, 0.35) * h
-            draw.rectangle((x, top, x + width, floor_y), fill=_shade(style.floor, 0.8))
+            draw.rectangle((x, top, x + width, floor_y), fill=shade(style.floor, 0.8))
             for row in range(3):
                 y0 = top + 0.03 * h + row * (floor_y - top) / 3
                 bx = x + 0.02 * h
@@ -141,7 +139,7 @@ def _room(style: TitleStyle, rng: random.Random, w: int, h: int) -> Image.Image:
                 (x + 0.05 * h, 0.26 * h, x + width - 0.05 * h, 0.4 * h), fill=(250, 250, 240)
             )
         elif kind == "door":
-            draw.rectangle((x, 0.12 * h, x + width, floor_y), fill=_shade(style.floor, 1.2))
+            draw.rectangle((x, 0.12 * h, x + width, floor_y), fill=shade(style.floor, 1.2))
             draw.ellipse(
                 (x + width * 0.8, 0.45 * h, x + width * 0.88, 0.5 * h), fill=(230, 200, 90)
             )
@@ -194,7 +192,7 @@ def _forest(style: TitleStyle, rng: random.Random, w: int, h: int) -> Image.Imag
     ground = rng.uniform(0.72, 0.8) * h
     pines = rng.random() < 0.5
     for layer, fade in enumerate((0.6, 0.3, 0.0)):
-        leaf = _mix(_shade(style.foliage, 1.0 - 0.15 * layer), style.sky_bottom, fade)
+        leaf = _mix(shade(style.foliage, 1.0 - 0.15 * layer), style.sky_bottom, fade)
         trunk = _mix((90, 60, 45), style.sky_bottom, fade)
         scale = 0.6 + 0.3 * layer
         x = rng.uniform(-0.1, 0.0) * h
@@ -221,12 +219,12 @@ def _forest(style: TitleStyle, rng: random.Random, w: int, h: int) -> Image.Imag
                     cy = base - th + rng.uniform(-0.4, 0.6) * r
                     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=leaf)
             x += rng.uniform(0.12, 0.3) * h * scale
-    draw.rectangle((0, ground, w, h), fill=_shade(style.foliage, 0.75))
+    draw.rectangle((0, ground, w, h), fill=shade(style.foliage, 0.75))
     for _ in range(int(w / (0.1 * h))):  # grass tufts
         gx, gy = rng.uniform(0, w), rng.uniform(ground + 0.03 * h, h)
         draw.polygon(
             [(gx - 0.015 * h, gy), (gx, gy - 0.04 * h), (gx + 0.015 * h, gy)],
-            fill=_shade(style.foliage, 0.6),
+            fill=shade(style.foliage, 0.6),
         )
     return image
 

@@ -104,6 +104,11 @@ def _hsv(h: float, s: float, v: float) -> RGB:
     return (round(r * 255), round(g * 255), round(b * 255))
 
 
+def shade(color: RGB, factor: float) -> RGB:
+    """`color` scaled by `factor` (darker below 1, lighter above), clipped to 0..255."""
+    return tuple(min(255, max(0, round(c * factor))) for c in color)  # type: ignore[return-value]
+
+
 def _jitter(color: RGB, rng: random.Random, amount: int) -> RGB:
     return tuple(min(255, max(0, c + rng.randint(-amount, amount))) for c in color)  # type: ignore[return-value]
 

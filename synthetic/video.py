@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 
 from synthetic.render import render_frame
-from synthetic.titles import TitleStyle
+from synthetic.titles import TitleStyle, make_title
 
 CORRUPT_KINDS = ("truncated", "cut", "garbage")
 
@@ -41,8 +43,12 @@ def video_codec() -> str:
 
 
 def _encode(
-    frames, target, fps: int, size: tuple[int, int], faststart: bool = False
-) -> None:  # frames: iterable of PIL images
+    frames: Iterable[Image.Image],
+    target: str,
+    fps: int,
+    size: tuple[int, int],
+    faststart: bool = False,
+) -> None:
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(target, "w", format="mp4", options=options) as container:
         codec = video_codec()
@@ -96,8 +102,6 @@ def write_corrupt_video(path: str | Path, kind: str = "truncated", seed: int = 0
     if kind == "garbage":
         path.write_bytes(rng.integers(0, 256, 64_000, dtype=np.uint8).tobytes())
         return path
-    from synthetic.titles import make_title
-
     style = make_title(0, 0)  # fixed content: only the garbage depends on the seed
     frames = (render_frame(style, 1, i / 12, (160, 96)) for i in range(48))
     # faststart rewrites the file to move the index to the front, so it needs a real file.

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image
 
-Perturbation = Callable[[Image.Image, random.Random], Image.Image]
+from synthetic.perturb import PERTURBATIONS, Perturbation
 
 
 def default_perturbations() -> Mapping[str, Perturbation]:
     """The screenshot perturbations of `synthetic.perturb`, shared with the robustness tests."""
-    from synthetic.perturb import PERTURBATIONS
-
     return PERTURBATIONS
 
 

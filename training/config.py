@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from model.fit import FIT_POLICIES
 
@@ -54,7 +54,7 @@ class TrainConfig:
             problems.append("input_size must be >= 32")
         if self.fit not in FIT_POLICIES:
             problems.append(f"fit must be one of {', '.join(FIT_POLICIES)}")
-        if self.sampling not in ("pairs", "pk"):
+        if self.sampling not in get_args(Sampling):
             problems.append("sampling must be 'pairs' or 'pk'")
         if self.margin <= 0 or self.embedding_dim < 1:
             problems.append("margin and embedding_dim must be positive")

@@ -279,6 +279,12 @@ def split_samples(
     return Split(titles=titles, train=train, val=val, test=test, mode=mode)
 
 
+def _indices_by_label(labels: Sequence[int]) -> dict[int, np.ndarray]:
+    """Sample indices of each label, labels in ascending order."""
+    label_arr = np.asarray(labels)
+    return {int(k): np.flatnonzero(label_arr == k) for k in np.unique(label_arr)}
+
+
 class PairSampler:
     """Streams balanced index pairs: Y=0 same title (similar), Y=1 different titles (dissimilar).
 
@@ -301,9 +307,7 @@ class PairSampler:
             raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction}")
         self.positive_fraction = positive_fraction
         self.cross_source_positives = cross_source_positives
-        self._by_label: dict[int, np.ndarray] = {}
-        for label in sorted(set(int(x) for x in labels)):
-            self._by_label[label] = np.flatnonzero(np.asarray(labels) == label)
+        self._by_label = _indices_by_label(labels)
         if len(self._by_label) < 2:
             raise DataError("pairs need at least 2 titles")
         self._sources = np.array([s if s is not None else f"#{i}" for i, s in enumerate(sources)])
@@ -347,8 +351,7 @@ class PKSampler:
     def __init__(self, labels: Sequence[int], titles_per_batch: int, frames_per_title: int) -> None:
         if titles_per_batch < 2 or frames_per_title < 2:
             raise ValueError("P x K batches need P >= 2 titles and K >= 2 frames per title")
-        label_arr = np.asarray(labels)
-        self._by_label = {int(k): np.flatnonzero(label_arr == k) for k in np.unique(label_arr)}
+        self._by_label = _indices_by_label(labels)
         if len(self._by_label) < 2:
             raise DataError("P x K batches need at least 2 titles")
         self.p = min(titles_per_batch, len(self._by_label))

@@ -86,8 +86,10 @@ def evaluate_split(
         raise ValueError("the split has no test frames to evaluate on")
     gallery_samples = split.train + split.val
     gallery_labels, query_labels = split.labels(gallery_samples), split.labels(split.test)
+    all_labels = np.concatenate([gallery_labels, query_labels])
     names = list(split.titles)
     by_source = all(mode == "source" for mode in split.mode.values())
+    sources = [s.source or s.name for s in gallery_samples + split.test]
     report: dict[str, Any] = {"split": split.report(), "models": {}}
     for key, embedder in embedders.items():
         gallery = embed_samples(embedder, gallery_samples)
@@ -100,12 +102,10 @@ def evaluate_split(
             "clean_queries": score(gallery, gallery_labels, clean, query_labels, names),
             "perturbed_queries": score(gallery, gallery_labels, perturbed, query_labels, names),
         }
+        everything = np.concatenate([gallery, clean])
         if by_source:
-            everything = np.concatenate([gallery, clean])
-            sources = [s.source or s.name for s in gallery_samples + split.test]
-            labels = np.concatenate([gallery_labels, query_labels])
             result["leave_source_out_top1"] = metrics.leave_source_out_accuracy(
-                everything, labels, sources
+                everything, all_labels, sources
             )
         if plots and out_dir is not None:
             from training.plots import plot_confusion, plot_tsne
@@ -123,8 +123,8 @@ def evaluate_split(
                 ),  # fmt: skip
                 "tsne": str(
                     plot_tsne(
-                        np.concatenate([gallery, clean]),
-                        np.concatenate([gallery_labels, query_labels]),
+                        everything,
+                        all_labels,
                         names,
                         out_dir / f"tsne_{key}.png",
                         f"{key}: t-SNE by title",

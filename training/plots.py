@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -14,8 +15,6 @@ class MissingExtraError(ImportError):
 
 
 def _require(module: str) -> ModuleType:
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from model.backbones import build_backbone
 from training.augment import QueryAugment
 from training.batches import PairBatches, PKBatches
 from training.checkpoint import (
+    CHECKPOINT_DIR,
     STATE_FILE,
     EpochCheckpoint,
     ResumableReduceLROnPlateau,
@@ -42,7 +42,6 @@ __all__ = ["TrainConfig", "TrainError", "TrainResult", "train"]
 MODEL_FILE = "embedder.keras"
 REPORT_FILE = "report.json"
 SPLIT_FILE = "split.json"
-log = logging.getLogger(__name__)
 
 
 class TrainError(RuntimeError):
@@ -120,7 +119,9 @@ class _NoStrategy:
         return contextlib.nullcontext()
 
 
-def _datasets(split: Split, config: TrainConfig) -> tuple[keras.utils.PyDataset, Any]:
+def _datasets(
+    split: Split, config: TrainConfig
+) -> tuple[keras.utils.PyDataset, keras.utils.PyDataset | None]:
     """Training batches (augmented, new each epoch) and fixed validation batches (or None)."""
     augment = QueryAugment(config.augment_probability) if config.augment_probability > 0 else None
     # Validation sees perturbed frames too, but the same ones every epoch.
@@ -245,7 +246,7 @@ def train(
         embedding = build_embedding_model(backbone, config.embedding_dim)
         trained = build_siamese_model(embedding) if config.sampling == "pairs" else embedding
     if state["checkpoint"]:
-        embedding.load_weights(run_dir / "checkpoints" / f"{state['checkpoint']}.weights.h5")
+        embedding.load_weights(run_dir / CHECKPOINT_DIR / f"{state['checkpoint']}.weights.h5")
     train_ds, val_ds = _datasets(split, config)
     monitor = "val_loss" if val_ds is not None else "loss"
     timer = StepTimer()
@@ -316,6 +317,7 @@ def _report(
     # Skip the first step of each fit: it includes graph tracing.
     steady = timer.durations[1:] if len(timer.durations) > 1 else timer.durations
     last = history[-1] if history else {}
+    devices = accelerators()
     return {
         "model": str(path),
         "data": state.get("data"),
@@ -329,8 +331,8 @@ def _report(
         "seconds_this_session": round(seconds, 2),
         "seconds_per_step_median": float(np.median(steady)) if steady else None,
         "steps_this_session": len(timer.durations),
-        "device": "GPU" if accelerators() else "CPU",
+        "device": "GPU" if devices else "CPU",
         "backend": keras.backend.backend(),
-        "accelerators": accelerators(),
+        "accelerators": devices,
         "seconds_per_epoch": timer.epoch_seconds,
     }
