@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,17 +227,15 @@ class CatalogTx:
         )
 
     def iter_staged(self, batch: int, dim: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        last = -1
-        while True:
-            rows = self.conn.execute(
+        def fetch(last: int, size: int) -> list[tuple]:
+            return self.conn.execute(
                 "SELECT frame_id, vector FROM reembed_vectors WHERE frame_id > ?"
                 " ORDER BY frame_id LIMIT ?",
-                (last, batch),
+                (last, size),
             ).fetchall()
-            if not rows:
-                return
+
+        for rows in _pages(fetch, batch):
             yield _unpack_vectors(rows, dim)
-            last = int(rows[-1][0])
 
     def apply_staged(self) -> None:
         self.conn.execute(
@@ -245,6 +243,14 @@ class CatalogTx:
             " (SELECT r.vector FROM reembed_vectors r WHERE r.frame_id = frames.id)"
         )
         self.conn.execute("DELETE FROM reembed_vectors")
+
+
+def _pages(fetch: Callable[[int, int], list[tuple]], batch: int) -> Iterator[list[tuple]]:
+    """Keyset pagination on the rows' first column (an id): no OFFSET scans, no long reads."""
+    last = -1
+    while rows := fetch(last, batch):
+        yield rows
+        last = int(rows[-1][0])
 
 
 def _unpack_vectors(rows: Sequence[tuple[int, bytes]], dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -427,44 +433,24 @@ class Catalog:
 
     def iter_vectors(self, batch: int, dim: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All (ids, vectors) in id order, one short read per batch (keyset pagination)."""
-        last = -1
-        while True:
-            with self.reader() as conn:
-                rows = conn.execute(
-                    "SELECT id, vector FROM frames WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
-                ).fetchall()
-            if not rows:
-                return
+        sql = "SELECT id, vector FROM frames WHERE id > ? ORDER BY id LIMIT ?"
+        for rows in self._read_pages(sql, batch):
             yield _unpack_vectors(rows, dim)
-            last = int(rows[-1][0])
 
     def iter_thumbnails(self, batch: int) -> Iterator[tuple[list[int], list[bytes]]]:
-        last = -1
-        while True:
-            with self.reader() as conn:
-                rows = conn.execute(
-                    "SELECT id, thumbnail FROM frames WHERE id > ? ORDER BY id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
-                return
+        sql = "SELECT id, thumbnail FROM frames WHERE id > ? ORDER BY id LIMIT ?"
+        for rows in self._read_pages(sql, batch):
             yield [int(r[0]) for r in rows], [bytes(r[1]) for r in rows]
-            last = int(rows[-1][0])
 
     def iter_labelled(self, batch: int) -> Iterator[list[LabelledFrame]]:
         """Frames with title and source in id order; each page is one short read, so a long
         consumer (training export) never holds a read transaction or all thumbnails at once."""
-        last = -1
-        while True:
-            with self.reader() as conn:
-                rows = conn.execute(
-                    "SELECT f.id, s.title_id, t.name, f.source_id, s.episode, f.timestamp,"
-                    " f.thumbnail FROM frames f JOIN sources s ON s.id = f.source_id"
-                    " JOIN titles t ON t.id = s.title_id WHERE f.id > ? ORDER BY f.id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
-                return
+        sql = (
+            "SELECT f.id, s.title_id, t.name, f.source_id, s.episode, f.timestamp,"
+            " f.thumbnail FROM frames f JOIN sources s ON s.id = f.source_id"
+            " JOIN titles t ON t.id = s.title_id WHERE f.id > ? ORDER BY f.id LIMIT ?"
+        )
+        for rows in self._read_pages(sql, batch):
             yield [
                 LabelledFrame(
                     frame_id=int(r[0]),
@@ -477,4 +463,13 @@ class Catalog:
                 )
                 for r in rows
             ]
-            last = int(rows[-1][0])
+
+    def _read_pages(self, sql: str, batch: int) -> Iterator[list[tuple]]:
+        """Pages of `sql` (taking `last id, limit`), each its own short read on a pooled
+        connection, so a slow consumer never holds a read transaction open."""
+
+        def fetch(last: int, size: int) -> list[tuple]:
+            with self.reader() as conn:
+                return conn.execute(sql, (last, size)).fetchall()
+
+        return _pages(fetch, batch)

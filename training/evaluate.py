@@ -81,7 +81,8 @@ def evaluate_split(
     plots: bool = True,
 ) -> dict[str, Any]:
     """Gallery = train + val frames (what would be indexed); queries = test frames, clean and
-    perturbed like screenshots. Figures per embedder go to `out_dir` when `plots` is set."""
+    perturbed like screenshots. Figures per embedder go to `out_dir` when `plots` is set; the
+    caller writes the returned report."""
     if not split.test:
         raise ValueError("the split has no test frames to evaluate on")
     gallery_samples = split.train + split.val
@@ -133,9 +134,6 @@ def evaluate_split(
                 ),  # fmt: skip
             }
         report["models"][key] = result
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 
@@ -196,5 +194,6 @@ def evaluate(
     )  # fmt: skip
     report = evaluate_split(split, embedders, Path(out_dir), config.seed, plots)
     report["model"] = str(model_path)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
