@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.identify import IdentifyParams
+from index.query.identify import IdentifyParams
 
 # The decision thresholds are calibrated in index/identify.py; taking them from there keeps one
 # source of truth. (IdentifyParams has slots, so its defaults are read from an instance.)

@@ -14,9 +14,9 @@ from app.config import Settings
 from app.jobs import JobQueue
 from app.metrics import AppMetrics
 from app.services import Services
-from index.identify import Identifier
-from index.ingest import Ingestor
-from index.store import FrameStore
+from index.ingest.ingestor import Ingestor
+from index.query.identify import Identifier
+from index.store.frame_store import FrameStore
 from model.base import Embedder
 
 T = TypeVar("T")

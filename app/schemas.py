@@ -12,7 +12,7 @@ JobState = Literal["queued", "running", "done", "failed"]
 class Match(BaseModel):
     """The identified title and, where the reference had them, the episode and second."""
 
-    model_config = ConfigDict(from_attributes=True)  # read from `index.identify.Match`
+    model_config = ConfigDict(from_attributes=True)  # read from `index.query.identify.Match`
 
     title_id: int
     title: str
@@ -25,7 +25,7 @@ class Match(BaseModel):
 
 
 class Candidate(BaseModel):
-    model_config = ConfigDict(from_attributes=True)  # read from `index.identify.Candidate`
+    model_config = ConfigDict(from_attributes=True)  # read from `index.query.identify.Candidate`
 
     title_id: int
     title: str

@@ -7,9 +7,9 @@ import os
 from dataclasses import dataclass
 
 from app.config import Settings
-from index.identify import Identifier, IdentifyParams
-from index.ingest import Ingestor
-from index.store import FrameStore
+from index.ingest.ingestor import Ingestor
+from index.query.identify import Identifier, IdentifyParams
+from index.store.frame_store import FrameStore
 from model.base import Embedder
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SamplingParams
+from index.ingest.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SamplingParams
 
 MediaKind = Literal["image", "video"]
 

@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.services import build_services, configure_inference_threads, open_store  # noqa: E402
-from index.screenshot import query_views  # noqa: E402
+from index.query.screenshot import query_views  # noqa: E402
 from index.types import FrameRecord, SourceRecord  # noqa: E402
 from model.base import Embedder  # noqa: E402
 from model.registry import load_embedder  # noqa: E402

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from index.checkpoint import INDEX_FILE
-from index.store import FrameStore
+from index.store.checkpoint import INDEX_FILE
+from index.store.frame_store import FrameStore
 from index.types import FrameRecord, SourceRecord
 
 SOURCE_FRAMES = 1000  # frames per add(): one episode-sized source

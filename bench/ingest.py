@@ -18,9 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from index.ingest import Ingestor  # noqa: E402
-from index.readers import SamplingParams, read_video  # noqa: E402
-from index.store import FrameStore  # noqa: E402
+from index.ingest.ingestor import Ingestor  # noqa: E402
+from index.ingest.readers import SamplingParams, read_video  # noqa: E402
+from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
 from synthetic.titles import make_title  # noqa: E402
 from synthetic.video import write_episode  # noqa: E402

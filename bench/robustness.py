@@ -9,8 +9,9 @@ frames and (b) unseen generated titles and scikit-image photos, to choose `min_s
 `rerank_margin`, and prints the share of queries re-ranked and the ms per re-ranked query.
 `--sure 0.88,0.92` adds adaptive configs (primary view first, other views only when the first
 answer is below that `sure_similarity`, or its best hit's picture disagrees with the query, see
-`index.flipcheck`) beside "resize + views" (every view, always), and prints the share of queries
-that needed the second pass, to choose `IdentifyParams.sure_similarity`; `--agreement 0.85,off`
+`index.query.flipcheck`) beside "resize + views" (every view, always), and prints the share of
+queries that needed the second pass, to choose `IdentifyParams.sure_similarity`;
+`--agreement 0.85,off`
 runs each level with those `sure_agreement` levels instead of the default. The "clean" row is
 unperturbed 1280x720 screenshots. Run from the repo root:
 
@@ -35,10 +36,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from index.identify import Identifier, IdentifyParams  # noqa: E402
-from index.ingest import Ingestor  # noqa: E402
-from index.readers import read_video  # noqa: E402
-from index.store import FrameStore  # noqa: E402
+from index.ingest.ingestor import Ingestor  # noqa: E402
+from index.ingest.readers import read_video  # noqa: E402
+from index.query.identify import Identifier, IdentifyParams  # noqa: E402
+from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
 from synthetic.perturb import PERTURBATIONS  # noqa: E402
 from synthetic.render import render_frame  # noqa: E402

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `--help` must not load TensorF
     import numpy as np
 
     from app.services import Services
-    from index.store import FrameStore
+    from index.store.frame_store import FrameStore
 
 _ADD_DESCRIPTION = """\
 Add videos and screenshots to the catalog.
@@ -126,7 +126,7 @@ def opened_store(settings: Settings) -> Iterator[FrameStore | None]:
     """The catalog alone, opened with the model it was built with: listing and removing titles
     need no embedder, so they skip loading TensorFlow. None when the data dir has no catalog."""
     from app.services import open_store_for
-    from index.store import FrameStore
+    from index.store.frame_store import FrameStore
 
     stored = FrameStore.stored_model(settings.data_dir)
     if stored is None:
@@ -249,7 +249,7 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_identify(args: argparse.Namespace, settings: Settings) -> int:
     from app.routes.identify import to_response
-    from index.readers import read_image
+    from index.ingest.readers import read_image
 
     top_k = args.top_k if args.top_k is not None else settings.top_k
     if not 1 <= top_k <= 50:

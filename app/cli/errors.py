@@ -39,7 +39,7 @@ def user_error_message(error: BaseException) -> str | None:
 # looked up only if their module was imported, so `--help` never pays for loading TensorFlow.
 _LIBRARY_USER_ERRORS = (
     ("index.errors", "StoreError"),
-    ("index.readers", "UnreadableMediaError"),
+    ("index.ingest.readers", "UnreadableMediaError"),
     ("model.registry", "UnknownEmbedderError"),
     ("model.exported", "ExportError"),
     ("PIL", "UnidentifiedImageError"),

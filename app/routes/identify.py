@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from app.deps import IdentifierDep, MetricsDep, OffloadDep, SettingsDep
 from app.schemas import Candidate, ErrorOut, IdentifyResponse, Match, Neighbor
 from app.uploads import read_query_image
-from index.identify import Identification
+from index.query.identify import Identification
 
 router = APIRouter(tags=["identify"])
 

@@ -16,7 +16,7 @@ from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
 from app.jobs import JobOutcome, Progress
 from app.schemas import ErrorOut, JobAccepted, TitleAdded, TitleOut
 from app.uploads import new_spool_dir, spool_and_validate
-from index.ingest import Ingestor, IngestReport
+from index.ingest.ingestor import Ingestor, IngestReport
 
 router = APIRouter(tags=["titles"])
 write_router = APIRouter(

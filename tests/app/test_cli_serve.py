@@ -92,7 +92,7 @@ def _writable(directory: Path) -> bool:
 def test_catalog_of_another_model_is_refused_in_one_line(
     tmp_path: Path, model_cache_dir: Path, capsys
 ) -> None:
-    from index.store import FrameStore
+    from index.store.frame_store import FrameStore
 
     data_dir = tmp_path / "data"
     FrameStore.open(data_dir, dim=8, model_name="someone-elses-model").close()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from app.cli import main
-from index.store import FrameStore
+from index.store.frame_store import FrameStore
 from index.types import FrameRecord, SourceRecord
 from synthetic.render import render_frame
 from synthetic.titles import make_titles

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.readers import is_image, is_video, parse_episode
+from index.ingest.readers import is_image, is_video, parse_episode
 from index.types import SourceKind
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.vectors import MIN_CAPACITY, HnswVectors
+from index.store.vectors import MIN_CAPACITY, HnswVectors
 from tests.index.storekit import brute_force_top_k, clustered, recall_at_k, unit
 
 DIM = 24

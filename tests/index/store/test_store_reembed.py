@@ -14,12 +14,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from index.checkpoint import META_FILE
-from index.store import FrameStore, InvalidInputError, ModelMismatchError, ReembedIncompleteError
+from index.store.checkpoint import META_FILE
+from index.store.frame_store import (
+    FrameStore,
+    InvalidInputError,
+    ModelMismatchError,
+    ReembedIncompleteError,
+)
 from tests.index.storekit import clustered, frames, source
 
 OLD_DIM, NEW_DIM = 24, 16
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def pixel_embed(thumbnails: list[bytes]) -> np.ndarray:
@@ -87,11 +92,11 @@ def test_crash_after_the_switch_rebuilds_the_index_for_the_new_model(
     script = textwrap.dedent(
         f"""
         import os
-        import index.store
-        from index.store import FrameStore
-        from tests.index.test_store_reembed import pixel_embed
+        import index.store.frame_store
+        from index.store.frame_store import FrameStore
+        from tests.index.store.test_store_reembed import pixel_embed
         # die right after the catalog switch commits, before the checkpoint is written
-        index.store.FrameStore.save = lambda self: os._exit(0)
+        index.store.frame_store.FrameStore.save = lambda self: os._exit(0)
         store = FrameStore.open({str(path)!r}, dim={OLD_DIM}, model_name="old")
         store.reembed(pixel_embed, model_name="pixels", dim={NEW_DIM})
         raise SystemExit("reembed returned without saving")

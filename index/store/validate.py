@@ -8,8 +8,8 @@ from typing import get_args
 
 import numpy as np
 
-from index.catalog import title_key
 from index.errors import InvalidInputError
+from index.store.catalog import title_key
 from index.types import FrameRecord, SourceKind, SourceRecord
 
 MAX_TITLE_CHARS = 300

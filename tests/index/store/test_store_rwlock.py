@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from index.rwlock import ReadWriteLock
+from index.store.rwlock import ReadWriteLock
 
 
 def test_readers_share_the_lock() -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from index.flipcheck import SIGNATURE_SIZE, agreement, signature, thumbnail_signature
-from index.identify import SURE_AGREEMENT
-from index.ingest import encode_thumbnail
+from index.ingest.ingestor import encode_thumbnail
+from index.query.flipcheck import SIGNATURE_SIZE, agreement, signature, thumbnail_signature
+from index.query.identify import SURE_AGREEMENT
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 

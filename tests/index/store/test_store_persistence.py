@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.catalog import CatalogTx
-from index.checkpoint import INDEX_FILE, META_FILE
-from index.store import FrameStore, ModelMismatchError, StoreError
+from index.store.catalog import CatalogTx
+from index.store.checkpoint import INDEX_FILE, META_FILE
+from index.store.frame_store import FrameStore, ModelMismatchError, StoreError
 from tests.index.storekit import clustered, frames, source
 
 DIM = 24
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 A = clustered(60, DIM, 15, seed=1)
 B = clustered(40, DIM, 10, seed=2)
 
@@ -49,7 +49,7 @@ def crash_after(path: Path, body: str) -> None:
             f"""
         import os
         import numpy as np
-        from index.store import FrameStore
+        from index.store.frame_store import FrameStore
         from tests.index.storekit import clustered, frames, source
         A = clustered(60, {DIM}, 15, seed=1)
         B = clustered(40, {DIM}, 10, seed=2)

@@ -8,7 +8,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from index.rwlock import ReadWriteLock
+from index.store.rwlock import ReadWriteLock
 
 SPACE = "cosine"
 MIN_CAPACITY = 1024

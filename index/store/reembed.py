@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from index.catalog import Catalog
-from index.checkpoint import CheckpointIdentity
 from index.errors import ReembedIncompleteError
-from index.reconcile import BUILD_BATCH
-from index.validate import unit_vectors
-from index.vectors import MIN_CAPACITY, HnswVectors
+from index.store.catalog import Catalog
+from index.store.reconcile import BUILD_BATCH
+from index.store.state import IndexState
+from index.store.validate import unit_vectors
+from index.store.vectors import MIN_CAPACITY, HnswVectors
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class IndexState:
-    """Index and the model its vectors come from, swapped as one by a re-embed."""
-
-    vectors: HnswVectors
-    model_name: str
-    dim: int
-    generation: int
-
-    @property
-    def identity(self) -> CheckpointIdentity:
-        return CheckpointIdentity(
-            dim=self.dim, model_name=self.model_name, generation=self.generation
-        )
 
 
 def stage_vectors(

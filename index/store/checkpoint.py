@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.vectors import SPACE, HnswVectors
+from index.store.vectors import SPACE, HnswVectors
 
 INDEX_FILE = "index.bin"
 META_FILE = "index.json"

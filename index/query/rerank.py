@@ -186,7 +186,7 @@ def spatial_scores(
 ) -> np.ndarray:
     """How well `view` (flipped when `mirrored`) sits somewhere inside each thumbnail: located on
     the coarse grid, scored on the fine one. One orientation for all candidates, so a mirror
-    cannot favour one of them; the caller decides it (e.g. with `index.flipcheck`)."""
+    cannot favour one of them; the caller decides it (e.g. with `index.query.flipcheck`)."""
     if not jpegs:
         return np.zeros(0)
     if mirrored:

@@ -7,8 +7,8 @@ import random
 import numpy as np
 from PIL import Image
 
-from index.ingest import encode_thumbnail
-from index.rerank import spatial_scores
+from index.ingest.ingestor import encode_thumbnail
+from index.query.rerank import spatial_scores
 from synthetic.perturb import crop70
 from synthetic.render import render_frame
 from synthetic.shots import Shot, episode_shots

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from index.identify import Identifier
-from index.ingest import Ingestor
-from index.readers import read_video
-from index.store import FrameStore
+from index.ingest.ingestor import Ingestor
+from index.ingest.readers import read_video
+from index.query.identify import Identifier
+from index.store.frame_store import FrameStore
 from synthetic.perturb import crop70, jpeg25
 from synthetic.render import render_frame
 from synthetic.titles import make_titles

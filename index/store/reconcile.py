@@ -7,15 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from index.catalog import Catalog
-from index.checkpoint import (
+from index.store.catalog import Catalog
+from index.store.checkpoint import (
     INDEX_FILE,
     META_FILE,
     CheckpointError,
     CheckpointIdentity,
     load_checkpoint,
 )
-from index.vectors import MIN_CAPACITY, HnswVectors
+from index.store.vectors import MIN_CAPACITY, HnswVectors
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ Checkpoint policy: a save rewrites the whole index file (~0.5 GB at 100k x 1280)
 done per add. It is done by `save()`/`close()`, after a repair at open, and automatically once the
 unsaved changes reach max(`checkpoint_min_changes`, 10% of the index).
 
-Pieces live beside it: input checks in `index.validate`, the repair at open in `index.reconcile`,
-the model switch of a re-embed in `index.reembed`, the checkpoint files in `index.checkpoint`.
+Pieces live beside it in `index.store`: input checks in `validate`, the repair at open in
+`reconcile`, the model switch of a re-embed in `reembed`, the checkpoint files in `checkpoint`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from index.catalog import CATALOG_FILE, Catalog
-from index.checkpoint import INDEX_FILE, CheckpointIdentity, save_checkpoint
 from index.errors import (
     InvalidInputError,
     ModelMismatchError,
@@ -32,9 +30,20 @@ from index.errors import (
     StoreClosedError,
     StoreError,
 )
-from index.reconcile import reconcile as _reconcile
-from index.reembed import IndexState as _IndexState
-from index.reembed import embedded_batches, stage_vectors, switch_model
+from index.store.catalog import CATALOG_FILE, Catalog
+from index.store.checkpoint import INDEX_FILE, CheckpointIdentity, save_checkpoint
+from index.store.reconcile import reconcile
+from index.store.reembed import embedded_batches, stage_vectors, switch_model
+from index.store.state import IndexState
+from index.store.validate import (
+    first_of_each_hash,
+    frame_records,
+    int_id,
+    model_name_text,
+    positive_int,
+    source_record,
+    unit_vectors,
+)
 from index.types import (
     AddResult,
     FrameRecord,
@@ -44,15 +53,6 @@ from index.types import (
     StoreStats,
     TitleInfo,
 )
-
-# The checks keep their old private names so the class body reads as before the split.
-from index.validate import first_of_each_hash as _first_of_each_hash
-from index.validate import frame_records as _check_frames
-from index.validate import int_id as _int_id
-from index.validate import model_name_text as _check_model_name
-from index.validate import positive_int as _positive_int
-from index.validate import source_record as _check_source
-from index.validate import unit_vectors as _check_vectors
 
 __all__ = [
     "FrameStore",
@@ -77,7 +77,7 @@ class FrameStore:
         self,
         data_dir: Path,
         catalog: Catalog,
-        state: _IndexState,
+        state: IndexState,
         *,
         num_threads: int | None,
         checkpoint_min_changes: int,
@@ -88,7 +88,7 @@ class FrameStore:
         self._num_threads = num_threads
         self._checkpoint_min_changes = checkpoint_min_changes
         self._save_mutex = threading.Lock()
-        self._saved_state: _IndexState | None = None
+        self._saved_state: IndexState | None = None
         self._closed = False
 
     # -- opening --------------------------------------------------------------------------------
@@ -107,13 +107,13 @@ class FrameStore:
         checkpoint_min_changes: int = 2000,
     ) -> FrameStore:
         """Open (or create) the store in `data_dir` for vectors of `model_name` with `dim`."""
-        dim = _positive_int("dim", dim)
-        m = _positive_int("m", m)
-        ef_construction = _positive_int("ef_construction", ef_construction)
-        ef = _positive_int("ef", ef)
+        dim = positive_int("dim", dim)
+        m = positive_int("m", m)
+        ef_construction = positive_int("ef_construction", ef_construction)
+        ef = positive_int("ef", ef)
         if num_threads is not None:
-            num_threads = _positive_int("num_threads", num_threads)
-        model_name = _check_model_name(model_name)
+            num_threads = positive_int("num_threads", num_threads)
+        model_name = model_name_text(model_name)
         directory = Path(data_dir)
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -123,20 +123,20 @@ class FrameStore:
         try:
             generation = cls._claim_model(catalog, directory, model_name, dim)
             identity = CheckpointIdentity(dim=dim, model_name=model_name, generation=generation)
-            vectors, loaded_clean = _reconcile(
+            vectors, loaded_clean = reconcile(
                 catalog, directory, identity, m, ef_construction, ef, num_threads
             )
             store = cls(
                 directory,
                 catalog,
-                _IndexState(
+                IndexState(
                     vectors=vectors,
                     model_name=model_name,
                     dim=dim,
                     generation=generation,
                 ),
                 num_threads=num_threads,
-                checkpoint_min_changes=_positive_int(
+                checkpoint_min_changes=positive_int(
                     "checkpoint_min_changes", checkpoint_min_changes
                 ),
             )
@@ -202,11 +202,11 @@ class FrameStore:
         catalog is exactly as before and the labels added to hnswlib are marked deleted.
         """
         self._check_open()
-        source = _check_source(source)
-        checked = _check_frames(frames)
+        source = source_record(source)
+        checked = frame_records(frames)
         state = self._state
-        data = _check_vectors(vectors, len(checked), state.dim, "vectors")
-        keep = _first_of_each_hash(checked)
+        data = unit_vectors(vectors, len(checked), state.dim, "vectors")
+        keep = first_of_each_hash(checked)
         kept_frames = [checked[i] for i in keep]
         data = data[keep]
         labels: np.ndarray | None = None
@@ -241,7 +241,7 @@ class FrameStore:
         self._check_open()
         try:
             with self._catalog.transaction() as tx:
-                frame_ids = tx.delete_title(_int_id("title_id", title_id))
+                frame_ids = tx.delete_title(int_id("title_id", title_id))
         except sqlite3.Error as exc:
             raise StoreError(f"catalog write failed, nothing was removed: {exc}") from exc
         if frame_ids is None:
@@ -261,9 +261,9 @@ class FrameStore:
     def search(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
         """Per query row, up to k nearest frames best first; similarity = 1 - cosine distance."""
         self._check_open()
-        k = _positive_int("k", k)
+        k = positive_int("k", k)
         state = self._state
-        queries = _check_vectors(vectors, None, state.dim, "query vectors")
+        queries = unit_vectors(vectors, None, state.dim, "query vectors")
         if queries.shape[0] == 0:
             return []
         labels, distances = state.vectors.search(queries, k)
@@ -295,7 +295,7 @@ class FrameStore:
 
     def title(self, title_id: int) -> TitleInfo | None:
         self._check_open()
-        return self._catalog.title(_int_id("title_id", title_id))
+        return self._catalog.title(int_id("title_id", title_id))
 
     def find_title(self, name: str) -> TitleInfo | None:
         """Case-insensitive lookup by name."""
@@ -306,7 +306,7 @@ class FrameStore:
 
     def thumbnail(self, frame_id: int) -> bytes | None:
         self._check_open()
-        return self._catalog.thumbnail(_int_id("frame_id", frame_id))
+        return self._catalog.thumbnail(int_id("frame_id", frame_id))
 
     def iter_labelled_frames(self, batch: int = 256) -> Iterator[list[LabelledFrame]]:
         """Every frame with its title, source, episode, timestamp and thumbnail, in id order,
@@ -316,7 +316,7 @@ class FrameStore:
         is a separate read, so frames added or removed while iterating may or may not appear.
         """
         self._check_open()
-        return self._catalog.iter_labelled(_positive_int("batch", batch))
+        return self._catalog.iter_labelled(positive_int("batch", batch))
 
     def stats(self) -> StoreStats:
         self._check_open()
@@ -347,7 +347,7 @@ class FrameStore:
     def iter_frames(self, batch: int = 256) -> Iterator[tuple[list[int], list[bytes]]]:
         """(frame ids, JPEG thumbnails) in id order, `batch` at a time, for `index reembed`."""
         self._check_open()
-        return self._catalog.iter_thumbnails(_positive_int("batch", batch))
+        return self._catalog.iter_thumbnails(positive_int("batch", batch))
 
     def replace_vectors(
         self,
@@ -363,12 +363,12 @@ class FrameStore:
         ReembedIncompleteError and the store keeps its old model. Returns the frame count.
         """
         self._check_open()
-        dim = _positive_int("dim", dim)
-        model_name = _check_model_name(model_name)
+        dim = positive_int("dim", dim)
+        model_name = model_name_text(model_name)
         stage_vectors(self._catalog, batches, dim)
         old = self._state
 
-        def install(new: _IndexState) -> None:
+        def install(new: IndexState) -> None:
             self._state = new
 
         try:

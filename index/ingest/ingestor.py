@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from PIL import Image
 
-from index.readers import (
+from index.ingest.readers import (
     SampledFrame,
     SamplingParams,
     UnreadableMediaError,
@@ -26,12 +26,12 @@ from index.readers import (
     read_image,
     read_video,
 )
-from index.sources import IngestError, SourcePlan, plan_sources, source_hash
+from index.ingest.sources import IngestError, SourcePlan, plan_sources, source_hash
 from index.types import FrameRecord, SourceRecord
 from model.base import Embedder
 
 if TYPE_CHECKING:
-    from index.store import FrameStore
+    from index.store.frame_store import FrameStore
 
 # Called with the fraction of the work done and the number of frames embedded so far.
 Progress = Callable[[float, int], None]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.store import FrameStore
+from index.store.frame_store import FrameStore
 from tests.index.storekit import clustered, frames, source
 
 DIM = 32

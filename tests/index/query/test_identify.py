@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from index.identify import Identifier, IdentifyParams
-from index.ingest import Ingestor
-from index.readers import read_video
-from index.store import FrameStore
+from index.ingest.ingestor import Ingestor
+from index.ingest.readers import read_video
+from index.query.identify import Identifier, IdentifyParams
+from index.store.frame_store import FrameStore
 from synthetic.perturb import PERTURBATIONS
 from synthetic.render import render_frame
 from synthetic.shots import shot_at

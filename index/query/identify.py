@@ -27,21 +27,21 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
-from index.flipcheck import agreement, signature, thumbnail_signature
-from index.rerank import spatial_scores
-from index.scenes import Scene, merge_scenes
-from index.screenshot import query_views
+from index.query.flipcheck import agreement, signature, thumbnail_signature
+from index.query.rerank import spatial_scores
+from index.query.scenes import Scene, merge_scenes
+from index.query.screenshot import query_views
 from index.types import Hit
 from model.base import Embedder
 
 if TYPE_CHECKING:
-    from index.store import FrameStore
+    from index.store.frame_store import FrameStore
 
 # `bench/robustness.py --fits resize --sure 0.90,0.92,0.98 --agreement 0.9,off` (16 queries per
 # perturbation). Similarity alone cannot tell a flip: pooled features are nearly mirror-invariant,
 # so a flipped query scores 0.95-0.98 on a wrong moment of the right title, and only a level of
 # 0.98 kept flips exact (1.00; 0.69 at 0.90), at the price of a second pass for 61% of perturbed
-# and 50% of clean 1280x720 queries. With the picture check (`index.flipcheck`: the best hit's
+# and 50% of clean 1280x720 queries. With the picture check (`index.query.flipcheck`: the best hit's
 # thumbnail must agree with the primary view at >= 0.90 and better than mirrored) the level drops
 # to 0.90: every perturbation is at least as good as with every view (flip 1.00, crop70 0.375,
 # player_window 0.81 exact; pillarbox 1.00 and subtitle 0.94 are better, since the mirror no
@@ -75,7 +75,7 @@ class IdentifyParams:
     `sure_similarity=None` always searches every view; `sure_agreement=None` skips the picture
     check (then only a level near 0.98 keeps flips exact).
 
-    Spatial re-rank (`index.rerank`): an unsure answer of a screenshot that needed no crop (a
+    Spatial re-rank (`index.query.rerank`): an unsure answer of a screenshot that needed no crop (a
     70% crop, mostly) moves to the winning title's frame, among its `rerank_candidates` best,
     whose thumbnail best contains the query in pixels, if that beats the chosen frame's spatial
     score by `rerank_margin`. `bench/robustness.py --fits resize --rerank off,0.02,0.0` (16
@@ -238,8 +238,9 @@ class Identifier:
         self, view: Image.Image, match: Match, hits: list[Hit], timings: dict[str, float]
     ) -> Match:
         """The match moved to the winning title's frame that best contains `view` in pixels
-        (`index.rerank`), when it beats the embedding's frame by `rerank_margin`; the title never
-        changes. Mirroring is decided once, by the flip check's signatures of the chosen frame.
+        (`index.query.rerank`), when it beats the embedding's frame by `rerank_margin`; the title
+        never changes. Mirroring is decided once, by the flip check's signatures of the chosen
+        frame.
         Sets `timings["rerank"]`. Any failure (a missing or unreadable thumbnail) keeps the
         embedding's answer: the re-rank refines, it never costs an answer.
         """
@@ -360,7 +361,7 @@ def vote(hits: list[Hit], temperature: float) -> list[Candidate]:
 
 
 def _picture_agreement(view: Image.Image, jpeg: bytes) -> tuple[float, float]:
-    """(direct, mirrored) agreement of `view` with a stored thumbnail (`index.flipcheck`)."""
+    """(direct, mirrored) agreement of `view` with a stored thumbnail (`index.query.flipcheck`)."""
     return agreement(signature(view), thumbnail_signature(jpeg))
 
 

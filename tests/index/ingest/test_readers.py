@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from index.readers import (
+from index.ingest.readers import (
     SamplingParams,
     UnreadableMediaError,
     parse_episode,
     read_image,
     read_video,
 )
-from index.sources import plan_sources, source_hash
+from index.ingest.sources import plan_sources, source_hash
 from synthetic.titles import make_title
 from synthetic.video import write_corrupt_video, write_episode
 

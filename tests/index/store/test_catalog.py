@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.catalog import CATALOG_FILE, Catalog, title_key
 from index.errors import SchemaVersionError
+from index.store.catalog import CATALOG_FILE, Catalog, title_key
 from tests.index.storekit import frames, source, unit
 
 

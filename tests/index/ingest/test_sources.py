@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from index.ingest import Ingestor
-from index.sources import plan_sources, source_hash
-from index.store import FrameStore
+from index.ingest.ingestor import Ingestor
+from index.ingest.sources import plan_sources, source_hash
+from index.store.frame_store import FrameStore
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 

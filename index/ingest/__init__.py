@@ -1,0 +1,1 @@
+"""Ingestion: read frames from files, embed them, write them to the store."""

@@ -1,0 +1,1 @@
+"""The query: screenshot views, search, vote, re-rank and scenes (`Identifier`)."""

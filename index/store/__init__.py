@@ -1,0 +1,1 @@
+"""The store: SQLite catalog + vector index, kept consistent across crashes (`FrameStore`)."""
