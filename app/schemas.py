@@ -25,7 +25,7 @@ class Match(BaseModel):
 
 
 class Candidate(BaseModel):
-    model_config = ConfigDict(from_attributes=True)  # read from `index.query.identify.Candidate`
+    model_config = ConfigDict(from_attributes=True)  # read from `index.query.vote.Candidate`
 
     title_id: int
     title: str

@@ -1,1 +1,1 @@
-"""The query: screenshot views, search, vote, re-rank and scenes (`Identifier`)."""
+"""The query: screenshot views, search, vote (`vote`), re-rank, scenes and `Identifier`."""

@@ -19,9 +19,7 @@ views (original, mirror) only when that answer is not sure. See `IdentifyParams`
 
 from __future__ import annotations
 
-import math
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -31,6 +29,7 @@ from index.query.flipcheck import agreement, signature, thumbnail_signature
 from index.query.rerank import spatial_scores
 from index.query.scenes import Scene, merge_scenes
 from index.query.screenshot import query_views
+from index.query.vote import Candidate, doubt, pictures_agree, pool_hits, sure_by_vote, vote
 from index.types import Hit
 from model.base import Embedder
 
@@ -126,17 +125,6 @@ class IdentifyParams:
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
-    """A title in the vote; `confidence` is its vote share tempered by its best similarity."""
-
-    title_id: int
-    title: str
-    confidence: float
-    votes: float
-    similarity: float  # its best frame's similarity
-
-
-@dataclass(frozen=True, slots=True)
 class Match:
     """The answer: the winning title and, from its best scene, the episode and second."""
 
@@ -212,7 +200,7 @@ class Identifier:
             timings=timings,
             views_searched=searched,
         )
-        reason = _doubt(candidates, best, params)
+        reason = doubt(candidates, best, params.min_similarity, params.min_margin)
         if reason is not None:
             return replace(result, reason=reason)
         winner = candidates[0]
@@ -282,9 +270,9 @@ class Identifier:
     ) -> bool:
         """Whether a first-pass answer is safe to return without searching the other views."""
         params = self.params
-        if params.sure_similarity is None or hits[0].similarity < params.sure_similarity:
-            return False
-        if _lead(candidates) < params.sure_margin:
+        if not sure_by_vote(
+            hits[0].similarity, candidates, params.sure_similarity, params.sure_margin
+        ):
             return False
         if params.sure_agreement is None:
             return True
@@ -306,7 +294,7 @@ class Identifier:
             direct, mirrored = _picture_agreement(view, jpeg)
         except (OSError, ValueError):
             return False
-        return direct >= self.params.sure_agreement and direct > mirrored
+        return pictures_agree(direct, mirrored, self.params.sure_agreement)
 
     def _search(self, views: list[Image.Image], timings: dict[str, float]) -> list[list[Hit]]:
         """Embed `views` in one batch and search each; adds to the embed and search timings."""
@@ -319,63 +307,6 @@ class Identifier:
         return per_view
 
 
-def pool_hits(per_view: list[list[Hit]], limit: int) -> list[Hit]:
-    """One list of hits over all query views: each frame once, at its best similarity."""
-    best: dict[int, Hit] = {}
-    for hits in per_view:
-        for hit in hits:
-            kept = best.get(hit.frame_id)
-            if kept is None or hit.similarity > kept.similarity:
-                best[hit.frame_id] = hit
-    return sorted(best.values(), key=lambda hit: -hit.similarity)[:limit]
-
-
-def vote(hits: list[Hit], temperature: float) -> list[Candidate]:
-    """Titles ranked by soft votes: sum of exp((sim - best) / T) over each title's hits.
-
-    Frames near the best similarity count about 1, those 3T below count 0.05: a title wins by
-    having several close frames, while a crowd of mediocre frames of another title cannot outvote
-    one near-exact frame. Confidence = vote share x the title's best similarity (clipped to
-    [0, 1]), so a unanimous but distant vote still reads as unsure.
-    """
-    top = hits[0].similarity
-    votes: dict[int, float] = defaultdict(float)
-    best: dict[int, Hit] = {}
-    for hit in hits:
-        votes[hit.title_id] += math.exp((hit.similarity - top) / temperature)
-        if hit.title_id not in best:  # hits arrive best first
-            best[hit.title_id] = hit
-    total = sum(votes.values())
-    candidates = [
-        Candidate(
-            title_id=title_id,
-            title=best[title_id].title,
-            confidence=(weight / total) * min(1.0, max(0.0, best[title_id].similarity)),
-            votes=weight,
-            similarity=best[title_id].similarity,
-        )
-        for title_id, weight in votes.items()
-    ]
-    candidates.sort(key=lambda candidate: (-candidate.confidence, -candidate.similarity))
-    return candidates
-
-
 def _picture_agreement(view: Image.Image, jpeg: bytes) -> tuple[float, float]:
     """(direct, mirrored) agreement of `view` with a stored thumbnail (`index.query.flipcheck`)."""
     return agreement(signature(view), thumbnail_signature(jpeg))
-
-
-def _lead(candidates: list[Candidate]) -> float:
-    """Confidence lead of the first candidate over the runner-up (over 0 when it stands alone)."""
-    runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
-    return candidates[0].confidence - runner_up
-
-
-def _doubt(candidates: list[Candidate], best: float, params: IdentifyParams) -> str | None:
-    """Why the vote is not an answer (too far, or too close a race); None when it is one."""
-    if best < params.min_similarity:
-        return f"best similarity {best:.3f} is below {params.min_similarity:.3f}"
-    margin = _lead(candidates)
-    if margin < params.min_margin:
-        return f"ambiguous: confidence lead {margin:.3f} is below {params.min_margin:.3f}"
-    return None
