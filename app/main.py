@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import warn_if_open
 from app.config import Settings
 from app.deps import Offload
+from app.errors import install_error_handlers
 from app.jobs import JobQueue
 from app.metrics import AppMetrics, MetricsMiddleware
 from app.routes import frames, health, identify, jobs, titles
@@ -25,7 +25,6 @@ from app.uploads import (
     UploadLimitMiddleware,
     clear_spool,
 )
-from index.errors import InvalidInputError
 
 # Enough threads to decode one upload while another is embedded; TensorFlow already uses every
 # core inside one call, so more would only queue in memory.
@@ -84,7 +83,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         },
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_exception_handler(InvalidInputError, _invalid_input)
+    install_error_handlers(app)
 
     app.include_router(identify.router)
     app.include_router(titles.router)
@@ -93,7 +92,3 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(frames.router)
     app.include_router(health.router)
     return app
-
-
-async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(error)}, status_code=status.HTTP_400_BAD_REQUEST)

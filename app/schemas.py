@@ -181,10 +181,16 @@ class Health(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """Shape of every 4xx answer other than 422."""
+    """Shape of every 4xx answer, 422 included (`app.errors`)."""
 
-    detail: str
+    detail: str = Field(description="What is wrong, for people.")
+    code: str = Field(
+        description="Stable and machine-readable: e.g. not_found, too_large, invalid_request, "
+        "url_refused."
+    )
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"detail": "not a readable image: cannot identify"}]}
+        json_schema_extra={
+            "examples": [{"detail": "'shot.jpg' is not a readable image", "code": "bad_request"}]
+        }
     )

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from fastapi import HTTPException, UploadFile, status
+from fastapi import UploadFile, status
 from fastapi.responses import JSONResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import ApiError, error_response
 from index.ingest.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SamplingParams
 
 MediaKind = Literal["image", "video"]
@@ -32,7 +33,7 @@ _VIDEO_SIGNATURES = ((4, b"ftyp"), (0, b"\x1a\x45\xdf\xa3"), (8, b"AVI "), (0, b
 _VIDEO_PREFIXES = (b"FLV", b"OggS")
 
 
-class UploadError(HTTPException):
+class UploadError(ApiError):
     """A client mistake in an upload; becomes a 4xx answer with a message."""
 
 
@@ -283,6 +284,4 @@ class UploadLimitMiddleware:
 def _refuse(limit: int) -> JSONResponse:
     error = too_large("the request body", limit)
     # Connection: close, since the unread body would otherwise be taken for the next request.
-    return JSONResponse(
-        {"detail": error.detail}, status_code=error.status_code, headers={"Connection": "close"}
-    )
+    return error_response(error.status_code, error.detail, headers={"Connection": "close"})

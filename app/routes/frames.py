@@ -6,9 +6,10 @@ from fastapi import APIRouter, HTTPException, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import StoreDep
+from app.errors import VALIDATION_RESPONSE
 from app.schemas import ErrorOut
 
-router = APIRouter(tags=["identify"])
+router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
 
 
 @router.get(

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from app.deps import IdentifierDep, MetricsDep, OffloadDep, SettingsDep
+from app.errors import VALIDATION_RESPONSE
 from app.schemas import Candidate, ErrorOut, IdentifyResponse, Match, Neighbor
 from app.uploads import read_query_image
 from index.query.identify import Identification
 
-router = APIRouter(tags=["identify"])
+router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
 
 _ERRORS = {
     400: {"model": ErrorOut, "description": "Not an image, or damaged or truncated."},

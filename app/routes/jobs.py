@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from app.deps import JobsDep
+from app.errors import VALIDATION_RESPONSE
 from app.schemas import ErrorOut, JobStatus
 
-router = APIRouter(tags=["titles"])
+router = APIRouter(tags=["titles"], responses=VALIDATION_RESPONSE)
 
 
 @router.get(

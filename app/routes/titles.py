@@ -13,14 +13,18 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import WriteRoute, bearer_scheme
 from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
+from app.errors import VALIDATION_RESPONSE
 from app.jobs import JobOutcome, Progress
 from app.schemas import ErrorOut, JobAccepted, TitleAdded, TitleOut
 from app.uploads import new_spool_dir, spool_and_validate
 from index.ingest.ingestor import Ingestor, IngestReport
 
-router = APIRouter(tags=["titles"])
+router = APIRouter(tags=["titles"], responses=VALIDATION_RESPONSE)
 write_router = APIRouter(
-    tags=["titles"], route_class=WriteRoute, dependencies=[Depends(bearer_scheme)]
+    tags=["titles"],
+    route_class=WriteRoute,
+    dependencies=[Depends(bearer_scheme)],
+    responses=VALIDATION_RESPONSE,
 )
 
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No title with this id."}}

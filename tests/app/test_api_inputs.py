@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.errors import STATUS_CODES
 from app.main import create_app
 from synthetic import make_titles, render_frame, write_corrupt_video, write_episode
 from tests.app.conftest import make_settings
@@ -65,6 +66,7 @@ def test_identify_refuses_bad_uploads(
     answer = client.post("/identify", files={"image": ("shot.jpg", data, content_type)})
     assert answer.status_code == status, answer.text
     assert says.lower() in answer.json()["detail"].lower()
+    assert answer.json()["code"] == STATUS_CODES[status]
 
 
 def test_oversize_upload_is_refused_without_a_content_length(client: TestClient) -> None:
@@ -94,13 +96,14 @@ def test_oversize_upload_is_refused_without_a_content_length(client: TestClient)
     ("form", "missing"),
     [({}, "image"), ({"top_k": "0"}, "top_k"), ({"top_k": "51"}, "top_k")],
 )
-def test_identify_validation_errors_keep_fastapi_shape(
+def test_identify_validation_errors_have_the_one_error_shape(
     client: TestClient, frame: Image.Image, form: dict[str, str], missing: str
 ) -> None:
     files = None if missing == "image" else {"image": ("a.jpg", jpeg_bytes(frame), "image/jpeg")}
     answer = client.post("/identify", data=form, files=files)
     assert answer.status_code == 422
-    assert any(error["loc"][-1] == missing for error in answer.json()["detail"])
+    assert answer.json()["code"] == "invalid_request"
+    assert answer.json()["detail"].startswith(f"{missing}: ")
 
 
 def test_identify_on_an_empty_catalog_is_unknown(client: TestClient, frame: Image.Image) -> None:
@@ -140,7 +143,8 @@ def test_add_validation_errors(
     files = [("files", ("a.jpg", jpeg_bytes(frame), "image/jpeg"))] if with_file else None
     answer = client.post("/titles", data=form, files=files)
     assert answer.status_code == 422
-    assert any(error["loc"][-1] == missing for error in answer.json()["detail"])
+    assert answer.json() == {"detail": answer.json()["detail"], "code": "invalid_request"}
+    assert answer.json()["detail"].startswith(f"{missing}: ")
     _assert_catalog_empty(client)
 
 
