@@ -12,8 +12,14 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 
 from app.config import Settings
+from app.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
+
+# Every write route documents the key's refusal.
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "A key is required and missing or wrong."},
+}
 
 # Declares the scheme in OpenAPI (the lock at /docs); the check itself is WriteRoute's.
 bearer_scheme = HTTPBearer(auto_error=False, description="Set SHAZAM_API_KEY to require it.")
@@ -47,8 +53,12 @@ class WriteRoute(APIRoute):
         return guarded
 
 
+def has_write_key(settings: Settings) -> bool:
+    return settings.api_key is not None
+
+
 def warn_if_open(settings: Settings) -> None:
-    if settings.api_key is None:
+    if not has_write_key(settings):
         log.warning(
             "SHAZAM_API_KEY is not set: ANYONE who can reach this server can add and delete "
             "titles. Set it before exposing the server beyond localhost."

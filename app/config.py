@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     api_key: SecretStr | None = Field(None, description="Bearer key required for writes when set.")
+    allow_open_writes: bool = Field(
+        False, description="Allow serving on a non-loopback address with no write key."
+    )
 
     max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0, description="Per uploaded file.")
     max_image_pixels: int = Field(40_000_000, gt=0, description="Decompression-bomb guard.")

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.deps import Offload
 from app.errors import install_error_handlers
 from app.jobs import JobQueue
+from app.methods import ImplicitMethodsMiddleware
 from app.metrics import AppMetrics, MetricsMiddleware
 from app.routes import frames, health, identify, jobs, titles
 from app.services import Services, open_services
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             await run_in_threadpool(job_queue.close)
             executor.shutdown(wait=True)
+            # Checkpoint now, whoever owns the services: a stop must never leave a stale index.
+            await run_in_threadpool(ready.store.save)
             if owned:
                 ready.close()
 
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
+    app.add_middleware(ImplicitMethodsMiddleware)
 
     app.include_router(identify.router)
     app.include_router(titles.router)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 JobState = Literal["queued", "running", "done", "failed"]
+
+# SQLite row ids are signed 64-bit: a larger id in a path is a 422, never an overflow (a 500).
+RowId = Annotated[int, Path(ge=0, le=2**63 - 1, description="Id as listed by the API.")]
 
 
 class Match(BaseModel):

@@ -52,13 +52,18 @@ def build_services(settings: Settings, embedder: Embedder, store: FrameStore) ->
     )
 
 
-def open_store(settings: Settings, embedder: Embedder) -> FrameStore:
+def open_store(settings: Settings, embedder: Embedder, *, read_only: bool = False) -> FrameStore:
     """Open (or create) the catalog in `settings.data_dir` for this embedder's vectors."""
-    return open_store_for(settings, embedder.name, embedder.dim)
+    return open_store_for(settings, embedder.name, embedder.dim, read_only=read_only)
 
 
-def open_store_for(settings: Settings, model_name: str, dim: int) -> FrameStore:
-    """Open the catalog for vectors of `model_name`; the CLI opens one without its embedder."""
+def open_store_for(
+    settings: Settings, model_name: str, dim: int, *, read_only: bool = False
+) -> FrameStore:
+    """Open the catalog for vectors of `model_name`; the CLI opens one without its embedder.
+
+    Writers hold the data dir's lock (one per catalog); `read_only` neither locks nor writes.
+    """
     return FrameStore.open(
         settings.data_dir,
         dim=dim,
@@ -66,6 +71,7 @@ def open_store_for(settings: Settings, model_name: str, dim: int) -> FrameStore:
         m=settings.hnsw_m,
         ef_construction=settings.hnsw_ef_construction,
         ef=settings.hnsw_ef,
+        read_only=read_only,
     )
 
 
@@ -94,11 +100,11 @@ def configure_inference_threads(settings: Settings) -> None:
     log.info("TensorFlow threads: %d intra-op, %d inter-op", intra, cores)
 
 
-def open_services(settings: Settings) -> Services:
+def open_services(settings: Settings, *, read_only: bool = False) -> Services:
     """Load the model named by `settings.model` and open the catalog it indexes."""
     from model.registry import load_embedder  # heavy (TensorFlow); only when really needed
 
     configure_inference_threads(settings)
     embedder = load_embedder(settings.model, settings.resolved_cache_dir)
     log.info("loaded embedder %s (dim %d)", embedder.name, embedder.dim)
-    return build_services(settings, embedder, open_store(settings, embedder))
+    return build_services(settings, embedder, open_store(settings, embedder, read_only=read_only))

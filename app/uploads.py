@@ -167,8 +167,10 @@ def check_video(path: Path, name: str) -> None:
     except UploadError:
         raise
     except Exception as error:
+        # PyAV's message quotes the spooled file's server path: give the reason only.
+        reason = getattr(error, "strerror", None) or type(error).__name__
         raise UploadError(
-            status.HTTP_400_BAD_REQUEST, f"{name!r} is not a readable video: {error}"
+            status.HTTP_400_BAD_REQUEST, f"{name!r} is not a readable video: {reason}"
         ) from error
 
 

@@ -7,6 +7,10 @@ class StoreError(Exception):
     """Base class for every failure of the frame catalog or the vector index."""
 
 
+class StoreLockedError(StoreError):
+    """Another process is writing this data dir (one writer per catalog)."""
+
+
 class StoreClosedError(StoreError):
     """The store was closed; open it again."""
 

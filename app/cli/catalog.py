@@ -110,11 +110,14 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
 
 
 @contextmanager
-def opened_services(settings: Settings) -> Iterator[Services]:
-    """Model and catalog for one command, closed (index checkpointed) however the command ends."""
+def opened_services(settings: Settings, *, read_only: bool = False) -> Iterator[Services]:
+    """Model and catalog for one command, closed (index checkpointed) however the command ends.
+
+    Writers take the data dir's lock, so a write beside a running server is refused; a
+    `read_only` command never rewrites the index under one."""
     from app.services import open_services
 
-    services = open_services(settings)
+    services = open_services(settings, read_only=read_only)
     try:
         yield services
     finally:
@@ -122,7 +125,7 @@ def opened_services(settings: Settings) -> Iterator[Services]:
 
 
 @contextmanager
-def opened_store(settings: Settings) -> Iterator[FrameStore | None]:
+def opened_store(settings: Settings, *, read_only: bool = False) -> Iterator[FrameStore | None]:
     """The catalog alone, opened with the model it was built with: listing and removing titles
     need no embedder, so they skip loading TensorFlow. None when the data dir has no catalog."""
     from app.services import open_store_for
@@ -132,7 +135,7 @@ def opened_store(settings: Settings) -> Iterator[FrameStore | None]:
     if stored is None:
         yield None
         return
-    store = open_store_for(settings, *stored)
+    store = open_store_for(settings, *stored, read_only=read_only)
     try:
         yield store
     finally:
@@ -180,7 +183,7 @@ def _add_jobs(paths: list[Path], title: str | None) -> list[tuple[str, list[Path
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
-    with opened_store(settings) as store:
+    with opened_store(settings, read_only=True) as store:
         titles = store.titles() if store else []
         model_name = store.model_name if store else None
     if args.json:
@@ -257,7 +260,7 @@ def run_identify(args: argparse.Namespace, settings: Settings) -> int:
     if not args.image.is_file():
         raise CliError(f"no such image: {args.image}")
     image = read_image(args.image)
-    with opened_services(settings) as services:
+    with opened_services(settings, read_only=True) as services:
         started = time.perf_counter()
         answer = services.identifier.identify(image, top_k)
         took_ms = (time.perf_counter() - started) * 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
 import socket
 import tempfile
 from pathlib import Path
@@ -55,6 +56,7 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Check what can be checked cheaply, load the model and catalog once (a catalog built
     with another model is refused here, in one line), seed the demo if wanted, then serve."""
+    check_writes_guarded(settings)
     check_data_dir(settings.data_dir)
     check_port_free(settings.host, settings.port)
 
@@ -79,6 +81,28 @@ def run_prepare_model(args: argparse.Namespace, settings: Settings) -> int:
     print(f"model {embedder.name} ready (dim {embedder.dim}, input {embedder.input_size} px)")
     print(f"cache: {cache_dir}")
     return 0
+
+
+def check_writes_guarded(settings: Settings) -> None:
+    """Refuse to open writes without a key to anything but this machine, unless told to."""
+    from app.auth import has_write_key
+
+    if settings.allow_open_writes or has_write_key(settings) or is_loopback(settings.host):
+        return
+    raise CliError(
+        f"refusing to listen on {settings.host} with no write key: anyone who can reach it could "
+        "add and delete titles. Set SHAZAM_API_KEY (or SHAZAM_API_KEYS_FILE), listen on "
+        "127.0.0.1, or set SHAZAM_ALLOW_OPEN_WRITES=true if that is really what you want"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
 
 
 def check_data_dir(data_dir: Path) -> None:

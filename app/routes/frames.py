@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import StoreDep
 from app.errors import VALIDATION_RESPONSE
-from app.schemas import ErrorOut
+from app.schemas import ErrorOut, RowId
 
 router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
         404: {"model": ErrorOut, "description": "No frame with this id."},
     },
 )
-async def frame_thumbnail(frame_id: int, store: StoreDep) -> Response:
+async def frame_thumbnail(frame_id: RowId, store: StoreDep) -> Response:
     thumbnail = await run_in_threadpool(store.thumbnail, frame_id)
     if thumbnail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no frame with id {frame_id}")

@@ -11,27 +11,27 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, Upl
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import WriteRoute, bearer_scheme
+from app.auth import WRITE_ERRORS, WriteRoute, bearer_scheme
 from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
 from app.errors import VALIDATION_RESPONSE
 from app.jobs import JobOutcome, Progress
-from app.schemas import ErrorOut, JobAccepted, TitleAdded, TitleOut
+from app.schemas import ErrorOut, JobAccepted, RowId, TitleAdded, TitleOut
 from app.uploads import new_spool_dir, spool_and_validate
 from index.ingest.ingestor import Ingestor, IngestReport
+from index.store.validate import label_text
 
 router = APIRouter(tags=["titles"], responses=VALIDATION_RESPONSE)
 write_router = APIRouter(
     tags=["titles"],
     route_class=WriteRoute,
     dependencies=[Depends(bearer_scheme)],
-    responses=VALIDATION_RESPONSE,
+    responses={**VALIDATION_RESPONSE, **WRITE_ERRORS},
 )
 
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No title with this id."}}
 _ADD_ERRORS = {
     202: {"model": JobAccepted, "description": "A video is being added; poll /jobs/{job_id}."},
     400: {"model": ErrorOut, "description": "A file is not a readable image or video."},
-    401: {"model": ErrorOut, "description": "SHAZAM_API_KEY is set and the key is missing."},
     409: {"model": ErrorOut, "description": "These files are already in the catalog."},
     413: {"model": ErrorOut, "description": "A file is over the size or pixel limit."},
     415: {"model": ErrorOut, "description": "A file is neither an image nor a video."},
@@ -46,7 +46,7 @@ async def list_titles(store: StoreDep) -> list[TitleOut]:
 
 
 @router.get("/titles/{title_id}", response_model=TitleOut, responses=_NOT_FOUND)
-async def get_title(title_id: int, store: StoreDep) -> TitleOut:
+async def get_title(title_id: RowId, store: StoreDep) -> TitleOut:
     title = await run_in_threadpool(store.title, title_id)
     if title is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
@@ -66,7 +66,9 @@ async def add_title(
             min_length=1, max_length=200, pattern=r"\S", description="Title; matched ignoring case."
         ),
     ],
-    files: Annotated[list[UploadFile], File(description="Screenshots and/or episode videos.")],
+    files: Annotated[
+        list[UploadFile], File(min_length=1, description="Screenshots and/or episode videos.")
+    ],
     settings: SettingsDep,
     ingestor: IngestorDep,
     jobs: JobsDep,
@@ -80,7 +82,9 @@ async def add_title(
     job id; the video is ingested in the background, one job at a time. Either way the add is
     all-or-nothing: if any file fails, the catalog is left exactly as it was.
     """
-    name, episode = name.strip(), (episode or "").strip() or None
+    # Checked before any byte is spooled; the answer gives the name back as it is stored.
+    name = label_text("the title name", name)
+    episode = label_text("the episode", episode, 100) if episode and episode.strip() else None
     # Spooling writes and removes up to 32 x 25 MB: disk work, kept off the event loop.
     spool_dir = await offload(new_spool_dir, settings.data_dir)
     remove_spool = functools.partial(shutil.rmtree, spool_dir, ignore_errors=True)
@@ -123,7 +127,7 @@ async def add_title(
 @write_router.delete(
     "/titles/{title_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND
 )
-async def delete_title(title_id: int, store: StoreDep) -> Response:
+async def delete_title(title_id: RowId, store: StoreDep) -> Response:
     """Remove a title and its frames; it is gone from identify answers when this returns."""
     if not await run_in_threadpool(store.remove_title, title_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")

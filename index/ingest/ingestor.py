@@ -181,7 +181,8 @@ class Ingestor:
             with timer.stage("hash"):
                 content_hash = source_hash(plan)
         except OSError as error:
-            report.errors.append(IngestError(plan.uri, f"cannot read file ({error})"))
+            reason = error.strerror or type(error).__name__  # not str(error): it quotes the path
+            report.errors.append(IngestError(plan.uri, f"cannot read file ({reason})"))
             return None
         if self.store.has_source(content_hash):
             report.sources_skipped += 1

@@ -35,6 +35,8 @@ class UnreadableMediaError(Exception):
     """A file that cannot be decoded; carries the path so reports can name it."""
 
     def __init__(self, path: Path | str, reason: str) -> None:
+        # Decoders quote the full path; reports go to HTTP clients, who get the file name only.
+        reason = reason.replace(str(path), Path(path).name)
         super().__init__(f"{Path(path).name}: {reason}")
         self.path = Path(path)
         self.reason = reason

@@ -65,7 +65,9 @@ def title_key(name: str) -> str:
 
 
 def clean_title(name: str) -> str:
-    return " ".join(name.split())
+    """The name as stored and shown: NFKC (full-width and compatibility forms folded), runs of
+    white space made one space. `validate.title_name` has already refused control characters."""
+    return " ".join(unicodedata.normalize("NFKC", name).split())
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from index.errors import (
     InvalidInputError,
@@ -44,6 +45,7 @@ from index.store.validate import (
     source_record,
     unit_vectors,
 )
+from index.store.writer_lock import take_writer_lock
 from index.types import (
     AddResult,
     FrameRecord,
@@ -81,8 +83,10 @@ class FrameStore:
         *,
         num_threads: int | None,
         checkpoint_min_changes: int,
+        writer_lock: FileLock | None,
     ) -> None:
         self.data_dir = data_dir
+        self._writer_lock = writer_lock  # None: opened read-only
         self._catalog = catalog
         self._state = state
         self._num_threads = num_threads
@@ -105,8 +109,14 @@ class FrameStore:
         ef: int = 128,
         num_threads: int | None = None,
         checkpoint_min_changes: int = 2000,
+        read_only: bool = False,
     ) -> FrameStore:
-        """Open (or create) the store in `data_dir` for vectors of `model_name` with `dim`."""
+        """Open (or create) the store in `data_dir` for vectors of `model_name` with `dim`.
+
+        A writer holds the data dir's OS lock until `close()`; a second writer (another server,
+        a CLI add beside a server) gets StoreLockedError. `read_only` takes no lock and never
+        writes the index file, so it may look at a catalog a running server holds.
+        """
         dim = positive_int("dim", dim)
         m = positive_int("m", m)
         ef_construction = positive_int("ef_construction", ef_construction)
@@ -117,8 +127,14 @@ class FrameStore:
         directory = Path(data_dir)
         try:
             directory.mkdir(parents=True, exist_ok=True)
+            lock = None if read_only else take_writer_lock(directory)
+        except OSError as exc:
+            raise StoreError(f"cannot open the catalog in {directory}: {exc}") from exc
+        try:
             catalog = Catalog(directory / CATALOG_FILE)
         except (OSError, sqlite3.Error) as exc:
+            if lock is not None:
+                lock.release()
             raise StoreError(f"cannot open the catalog in {directory}: {exc}") from exc
         try:
             generation = cls._claim_model(catalog, directory, model_name, dim)
@@ -139,11 +155,14 @@ class FrameStore:
                 checkpoint_min_changes=positive_int(
                     "checkpoint_min_changes", checkpoint_min_changes
                 ),
+                writer_lock=lock,
             )
         except BaseException:
             catalog.close()
+            if lock is not None:
+                lock.release()
             raise
-        if loaded_clean:
+        if loaded_clean or read_only:
             store._saved_state = store._state
         else:
             try:
@@ -191,6 +210,11 @@ class FrameStore:
         if self._closed:
             raise StoreClosedError("the frame store is closed")
 
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self._writer_lock is None:
+            raise StoreError("the catalog was opened read-only")
+
     # -- writes ---------------------------------------------------------------------------------
 
     def add(
@@ -201,7 +225,7 @@ class FrameStore:
         Frames repeating a content_hash within the source are skipped. On any failure the
         catalog is exactly as before and the labels added to hnswlib are marked deleted.
         """
-        self._check_open()
+        self._check_writable()
         source = source_record(source)
         checked = frame_records(frames)
         state = self._state
@@ -238,7 +262,7 @@ class FrameStore:
 
     def remove_title(self, title_id: int) -> bool:
         """Delete a title, its sources and frames; its frames leave `search` before this returns."""
-        self._check_open()
+        self._check_writable()
         try:
             with self._catalog.transaction() as tx:
                 frame_ids = tx.delete_title(int_id("title_id", title_id))
@@ -362,7 +386,7 @@ class FrameStore:
         index) is one transaction and happens only if every frame got a vector, otherwise
         ReembedIncompleteError and the store keeps its old model. Returns the frame count.
         """
-        self._check_open()
+        self._check_writable()
         dim = positive_int("dim", dim)
         model_name = model_name_text(model_name)
         stage_vectors(self._catalog, batches, dim)
@@ -407,8 +431,10 @@ class FrameStore:
     # -- persistence ----------------------------------------------------------------------------
 
     def save(self) -> None:
-        """Checkpoint the hnswlib index atomically (skipped when nothing changed)."""
+        """Checkpoint the hnswlib index atomically (skipped when nothing changed or read-only)."""
         self._check_open()
+        if self._writer_lock is None:
+            return
         with self._save_mutex:
             state = self._state
             if self._saved_state is state and state.vectors.changes_since_save == 0:
@@ -442,6 +468,8 @@ class FrameStore:
         finally:
             self._closed = True
             self._catalog.close()
+            if self._writer_lock is not None:
+                self._writer_lock.release()
 
     def __enter__(self) -> FrameStore:
         return self

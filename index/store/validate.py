@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import get_args
 
 import numpy as np
 
 from index.errors import InvalidInputError
-from index.store.catalog import title_key
+from index.store.catalog import clean_title
 from index.types import FrameRecord, SourceKind, SourceRecord
 
 MAX_TITLE_CHARS = 300
+# Control, format (zero-width, bidi overrides), surrogate and private-use characters: invisible
+# or able to rewrite a terminal or a page, never part of a real title.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
 SOURCE_KINDS = get_args(SourceKind)
 
 
@@ -26,6 +30,25 @@ def int_id(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise InvalidInputError(f"{name} must be an integer id, got {value!r}")
     return int(value)
+
+
+def label_text(what: str, value: object, max_chars: int = MAX_TITLE_CHARS) -> str:
+    """A title (or episode) as it will be stored: NFKC-normalised, single-spaced, non-empty, with
+    no control or invisible characters (NUL, ANSI escapes, newlines, U+200B, RTL override...)."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string")
+    hidden = next((ch for ch in value if unicodedata.category(ch) in _HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        raise InvalidInputError(
+            f"{what} contains the control or invisible character U+{ord(hidden):04X}; "
+            "use printable characters only"
+        )
+    cleaned = clean_title(value)
+    if not cleaned:
+        raise InvalidInputError(f"{what} must contain a visible character")
+    if len(cleaned) > max_chars:
+        raise InvalidInputError(f"{what} is longer than {max_chars} characters")
+    return cleaned
 
 
 def model_name_text(value: object) -> str:
@@ -54,10 +77,7 @@ def unit_vectors(vectors: object, rows: int | None, dim: int, what: str) -> np.n
 def source_record(source: object) -> SourceRecord:
     if not isinstance(source, SourceRecord):
         raise InvalidInputError(f"source must be a SourceRecord, got {type(source).__name__}")
-    if not isinstance(source.title, str) or not title_key(source.title):
-        raise InvalidInputError("source.title must be a non-empty name")
-    if len(source.title) > MAX_TITLE_CHARS:
-        raise InvalidInputError(f"source.title is longer than {MAX_TITLE_CHARS} characters")
+    label_text("the title", source.title)
     if source.kind not in SOURCE_KINDS:
         raise InvalidInputError(f"source.kind must be one of {SOURCE_KINDS}, got {source.kind!r}")
     if not isinstance(source.content_hash, str) or not source.content_hash:

@@ -106,3 +106,43 @@ def test_catalog_of_another_model_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert status == 1 and "Traceback" not in err
     assert "someone-elses-model" in err and "reembed" in err
+
+
+def test_open_writes_on_a_public_address_are_refused(serve, tmp_path: Path) -> None:
+    status, err = serve("--host", "0.0.0.0", "--port", "1", "--data-dir", str(tmp_path / "d"))
+    assert status == 1
+    assert "SHAZAM_API_KEY" in err and "SHAZAM_ALLOW_OPEN_WRITES=true" in err
+    assert not (tmp_path / "d").exists(), "refused before touching the data dir"
+
+
+def test_open_writes_pass_the_check_when_allowed_or_keyed(
+    serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the write check, the next check (a taken port) is what stops it."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        monkeypatch.setenv("SHAZAM_ALLOW_OPEN_WRITES", "true")
+        status, err = serve("--host", "0.0.0.0", "--port", port, "--data-dir", str(tmp_path / "a"))
+        assert status == 1 and "already in use" in err
+        monkeypatch.delenv("SHAZAM_ALLOW_OPEN_WRITES")
+        monkeypatch.setenv("SHAZAM_API_KEY", "k" * 20)
+        status, err = serve("--host", "0.0.0.0", "--port", port, "--data-dir", str(tmp_path / "b"))
+        assert status == 1 and "already in use" in err
+
+
+def test_cli_write_beside_a_holder_is_refused_and_reads_still_work(tmp_path: Path, capsys) -> None:
+    from index.store.frame_store import FrameStore
+
+    data_dir = tmp_path / "data"
+    holder = FrameStore.open(data_dir, dim=8, model_name="m")  # as a running server would
+    try:
+        status = main(["index", "remove", "Anything", "--data-dir", str(data_dir)])
+        err = capsys.readouterr().err
+        assert status == 1 and "Traceback" not in err
+        assert "in use by another shazam-anime process" in err and "POST /titles" in err
+        assert main(["index", "list", "--data-dir", str(data_dir)]) == 0
+        assert "is empty" in capsys.readouterr().out
+    finally:
+        holder.close()
