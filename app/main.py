@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import warn_if_open
 from app.config import Settings
 from app.deps import Offload
+from app.docs import offline_app
 from app.errors import install_error_handlers
 from app.jobs import JobQueue
 from app.methods import ImplicitMethodsMiddleware
 from app.metrics import AppMetrics, MetricsMiddleware
-from app.routes import frames, health, identify, jobs, titles
+from app.routes import frames, health, identify, jobs, page, titles
 from app.services import Services, open_services
 from app.uploads import (
     FORM_OVERHEAD_BYTES,
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if owned:
                 ready.close()
 
-    app = FastAPI(
+    app = offline_app(
         title="ShazamAnime",
         version="0.1.0",
         description=DESCRIPTION,
@@ -95,4 +96,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(jobs.router)
     app.include_router(frames.router)
     app.include_router(health.router)
+    app.include_router(page.router)
+    app.mount(page.ASSETS_PATH, page.assets(), name="web")
     return app

@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Browser, sync_playwright
 
 from app.config import Settings
 from app.main import create_app
 from app.services import Services, build_services, open_store
 from model.base import Embedder
+from tests.app.browser import chromium_path, launch
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -79,3 +81,15 @@ def live_server(settings: Settings, services: Services) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium; the page tests skip, saying why, where it is not installed."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("chromium is not installed (apt-get install chromium): no real browser")
+    with sync_playwright() as playwright:
+        running = launch(playwright, executable)
+        yield running
+        running.close()

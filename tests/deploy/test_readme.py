@@ -44,6 +44,13 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert _setup_commands()[1] in ci.splitlines()
 
 
+def test_ci_installs_the_browser_before_the_tests() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "apt-get install" in ci and "chromium" in ci
+    assert ci.index("chromium") < ci.index(_setup_commands()[1])
+    assert "playwright install" not in ci
+
+
 def test_configuration_table_lists_exactly_the_settings() -> None:
     table = set(re.findall(r"^\| `(SHAZAM_[A-Z0-9_]+)` \|", README, flags=re.M))
     assert table == settings_env_names()

@@ -1,0 +1,76 @@
+// Calls to the service's own HTTP API (same origin); every error becomes one readable line.
+
+const KEY = "shazam-api-key";
+
+export function apiKey() {
+  return sessionStorage.getItem(KEY) || "";
+}
+
+export function setApiKey(value) {
+  if (value) sessionStorage.setItem(KEY, value);
+  else sessionStorage.removeItem(KEY);
+}
+
+function authHeaders() {
+  const key = apiKey();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+// The API answers 4xx with {"detail": text} (422: a list of field errors).
+export function errorText(status, body) {
+  const detail = body && body.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((item) => item.msg).join("; ");
+  return `the server answered ${status}`;
+}
+
+async function call(path, options = {}) {
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch {
+    throw new Error("the server cannot be reached");
+  }
+  if (response.status === 204) return null;
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(errorText(response.status, body));
+  return body;
+}
+
+// `query` is a File/Blob (multipart field `image`) or an http(s) address (form field `url`).
+export function identify(query) {
+  const form = new FormData();
+  if (typeof query === "string") form.append("url", query);
+  else form.append("image", query, query.name || "pasted.png");
+  return call("/identify", { method: "POST", body: form });
+}
+
+export const listTitles = () => call("/titles");
+export const jobStatus = (jobId) => call(`/jobs/${encodeURIComponent(jobId)}`);
+export const deleteTitle = (titleId) =>
+  call(`/titles/${titleId}`, { method: "DELETE", headers: authHeaders() });
+
+// XMLHttpRequest rather than fetch: only it reports upload progress. Resolves with
+// {status, body}: 201 (images, already searchable) or 202 (a video job to follow).
+export function addTitle(form, onUpload) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", "/titles");
+    for (const [name, value] of Object.entries(authHeaders())) {
+      request.setRequestHeader(name, value);
+    }
+    request.responseType = "json";
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) onUpload(event.loaded / event.total);
+    };
+    request.onerror = () => reject(new Error("the server cannot be reached"));
+    request.onload = () => {
+      if (request.status >= 200 && request.status < 300) {
+        resolve({ status: request.status, body: request.response });
+      } else {
+        reject(new Error(errorText(request.status, request.response)));
+      }
+    };
+    request.send(form);
+  });
+}

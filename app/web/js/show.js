@@ -1,0 +1,212 @@
+// Renders one /identify answer: the verdict, the query beside the matched frame, the preview
+// clip, and the other scenes, titles and nearest frames. Fields the server does not send are
+// simply left out, so older and newer servers both render.
+
+import { el } from "./dom.js";
+import {
+  confidenceWords,
+  describe,
+  episodeText,
+  percent,
+  timeRange,
+} from "./format.js";
+
+const REASONS = {
+  no_close_frame: "Nothing in the catalog looks close enough to this picture.",
+  ambiguous: "Two or more titles are about equally close, so none is named.",
+  empty_catalog: "The catalog is empty: add a title first.",
+};
+
+const thumbnailOf = (frameId) => `/frames/${frameId}/thumbnail`;
+
+export function showPending(querySrc) {
+  const section = document.getElementById("answer");
+  section.hidden = false;
+  section.dataset.state = "pending";
+  setStatus("Looking…");
+  document.getElementById("verdict").replaceChildren();
+  document.getElementById("others").replaceChildren();
+  document.getElementById("reference").hidden = true;
+  hideClip();
+  const query = document.getElementById("query-image");
+  query.src = querySrc;
+}
+
+export function showError(message) {
+  const section = document.getElementById("answer");
+  section.hidden = false;
+  section.dataset.state = "error";
+  setStatus(`Could not identify: ${message}`, true);
+}
+
+export function showAnswer(answer) {
+  const section = document.getElementById("answer");
+  const match = answer.match;
+  section.dataset.state = match ? "match" : "unknown";
+  setStatus(`Answered in ${Math.round(answer.took_ms)} ms.`);
+  const verdict = document.getElementById("verdict");
+  verdict.replaceChildren(match ? matchVerdict(match) : unknownVerdict(answer));
+  showReference(match, answer.neighbors || []);
+  showClip(match && match.clip_url);
+  const others = document.getElementById("others");
+  const parts = [
+    resultList(answer.results || [], Boolean(match)),
+    candidateList(answer.candidates || [], match),
+    neighborGallery(answer.neighbors || [], !match),
+  ];
+  others.replaceChildren(...parts.filter(Boolean));
+}
+
+function setStatus(text, isError = false) {
+  const status = document.getElementById("status");
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+}
+
+function matchVerdict(match) {
+  const at = match.at ?? match.timestamp;
+  const where = [episodeText(match.episode), timeRange(match.from, at, match.to)]
+    .filter(Boolean)
+    .join(" · ");
+  const aliases = Array.isArray(match.aliases) && match.aliases.length
+    ? `also known as ${match.aliases.join(", ")}`
+    : "";
+  return el(
+    "div",
+    { className: "verdict known", "data-title-id": match.title_id },
+    el("p", { className: "answer-title" }, match.title, match.year ? ` (${match.year})` : ""),
+    aliases && el("p", { className: "aliases" }, aliases),
+    where && el("p", { className: "where" }, where),
+    el(
+      "p",
+      { className: "confidence" },
+      el("strong", {}, capitalise(confidenceWords(match.confidence))),
+      ` · confidence ${percent(match.confidence)} (${match.confidence.toFixed(2)})`,
+      ` · similarity ${match.similarity.toFixed(3)}`,
+    ),
+    match.kind && el("p", { className: "kind" }, `Kind of answer: ${describe(match.kind)}`),
+    match.view && el("p", { className: "view" }, `Matched on: ${describe(match.view)}`),
+    match.source_name && el("p", { className: "source" }, `From ${match.source_name}`),
+  );
+}
+
+function unknownVerdict(answer) {
+  const code = answer.reason_code || "";
+  const why = REASONS[code] || answer.reason || "Nothing in the catalog is close enough.";
+  return el(
+    "div",
+    { className: "verdict unknown", "data-reason": code || null },
+    el("p", { className: "answer-title" }, "Unknown"),
+    el("p", { className: "why" }, why),
+    answer.reason && answer.reason !== why && el("p", { className: "detail" }, answer.reason),
+    el("p", { className: "hint" }, "The nearest frames in the catalog are shown below."),
+  );
+}
+
+// The matched frame: its own preview, else its thumbnail by id, else the best neighbour of the
+// matched title (older servers name the frame only among the neighbours).
+function showReference(match, neighbors) {
+  const figure = document.getElementById("reference");
+  if (!match) {
+    figure.hidden = true;
+    return;
+  }
+  const best = neighbors.find((hit) => hit.title_id === match.title_id);
+  const frameId = match.frame_id ?? (best && best.frame_id);
+  const src = match.preview_url || (frameId !== undefined ? thumbnailOf(frameId) : null);
+  figure.hidden = !src;
+  if (!src) return;
+  document.getElementById("reference-image").src = src;
+  const at = match.at ?? match.timestamp;
+  document.getElementById("reference-caption").textContent = [
+    "Matched frame",
+    episodeText(match.episode),
+    timeRange(undefined, at, undefined),
+  ].filter(Boolean).join(" · ");
+}
+
+function showClip(url) {
+  const video = document.getElementById("clip");
+  if (!url) {
+    hideClip();
+    return;
+  }
+  video.src = url;
+  video.hidden = false;
+}
+
+function hideClip() {
+  const video = document.getElementById("clip");
+  video.removeAttribute("src");
+  video.hidden = true;
+}
+
+// trace.moe-style scene list; the first result is the match itself when there is one.
+function resultList(results, skipFirst) {
+  const rest = skipFirst ? results.slice(1) : results;
+  if (!rest.length) return null;
+  const items = rest.map((result) =>
+    el(
+      "li",
+      { className: "result" },
+      result.preview_url && el("img", { src: result.preview_url, alt: "", loading: "lazy" }),
+      el(
+        "span",
+        {},
+        el("strong", {}, result.title),
+        " ",
+        [episodeText(result.episode), timeRange(result.from, result.at, result.to)]
+          .filter(Boolean)
+          .join(" · "),
+        ` · similarity ${result.similarity.toFixed(3)}`,
+      ),
+    ),
+  );
+  return el(
+    "div",
+    { id: "results" },
+    el("h3", {}, skipFirst ? "Other scenes" : "Closest scenes"),
+    el("ol", {}, items),
+  );
+}
+
+function candidateList(candidates, match) {
+  const rest = candidates.filter((candidate) => !match || candidate.title_id !== match.title_id);
+  if (!rest.length) return null;
+  const items = rest.map((candidate) =>
+    el("li", {}, `${candidate.title} · ${percent(candidate.confidence)}`),
+  );
+  return el(
+    "div",
+    { id: "candidates" },
+    el("h3", {}, match ? "Other titles" : "Titles in the vote"),
+    el("ol", {}, items),
+  );
+}
+
+function neighborGallery(neighbors, open) {
+  if (!neighbors.length) return null;
+  const figures = neighbors.map((hit) =>
+    el(
+      "figure",
+      { className: "neighbor" },
+      el("img", { src: thumbnailOf(hit.frame_id), alt: `${hit.title}`, loading: "lazy" }),
+      el(
+        "figcaption",
+        {},
+        [hit.title, episodeText(hit.episode), timeRange(undefined, hit.timestamp, undefined)]
+          .filter(Boolean)
+          .join(" · "),
+        ` · ${hit.similarity.toFixed(3)}`,
+      ),
+    ),
+  );
+  return el(
+    "details",
+    { id: "neighbors", open },
+    el("summary", {}, "Nearest frames"),
+    el("div", { className: "gallery" }, figures),
+  );
+}
+
+const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
