@@ -12,13 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.config import Settings
 from app.main import create_app
 from app.services import Services, build_services, open_store
 from model.base import Embedder
-from tests.app.browser import chromium_path, launch
+from tests.app.browser import chromium_path, launch, open_page, watched_page
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -83,6 +83,21 @@ def live_server(settings: Settings, services: Services) -> Iterator[LiveServer]:
         server.stop()
 
 
+@contextmanager
+def serving(
+    settings: Settings, embedder: Embedder, stock: Callable[[Services], None] | None = None
+) -> Iterator[LiveServer]:
+    """A live server on fresh services; `stock` fills the catalog before it starts."""
+    services = build_services(settings, embedder, open_store(settings, embedder))
+    try:
+        if stock is not None:
+            stock(services)
+        with live_server(settings, services) as running:
+            yield running
+    finally:
+        services.close()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's headless Chromium; the page tests skip, saying why, where it is not installed."""
@@ -93,3 +108,13 @@ def browser() -> Iterator[Browser]:
         running = launch(playwright, executable)
         yield running
         running.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
+    """A fresh tab on the module's `server`, its scripts loaded; it must stay on this machine
+    and log no script errors."""
+    with watched_page(browser) as (tab, watch):
+        open_page(tab, server.url)
+        yield tab
+        watch.assert_clean()

@@ -27,7 +27,7 @@ from synthetic import (
     write_episode,
 )
 from synthetic.titles import TitleStyle
-from tests.app.conftest import LiveServer, live_server, make_settings
+from tests.app.conftest import LiveServer, live_server, make_settings, serving
 from tests.app.media import jpeg_bytes
 
 VIDEO_NAME = "Show - 03.mp4"
@@ -56,11 +56,8 @@ def videos(tmp_path_factory: pytest.TempPathFactory, styles: list[TitleStyle]) -
 def server(
     tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder
 ) -> Iterator[LiveServer]:
-    settings = make_settings(tmp_path_factory.mktemp("data"))
-    services = build_services(settings, lite0_embedder, open_store(settings, lite0_embedder))
-    with live_server(settings, services) as running:
+    with serving(make_settings(tmp_path_factory.mktemp("data")), lite0_embedder) as running:
         yield running
-    services.close()
 
 
 def _query(

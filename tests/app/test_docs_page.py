@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 from app.docs import with_file_pickers
 from model.base import Embedder
 from tests.app.browser import watched_page
-from tests.app.conftest import LiveServer, live_server, make_settings
+from tests.app.conftest import LiveServer, make_settings, serving
 
 FILE_FIELD = {"type": "string", "contentMediaType": "application/octet-stream"}
 
@@ -21,13 +21,8 @@ FILE_FIELD = {"type": "string", "contentMediaType": "application/octet-stream"}
 def server(
     tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder
 ) -> Iterator[LiveServer]:
-    from app.services import build_services, open_store
-
-    settings = make_settings(tmp_path_factory.mktemp("docs-data"))
-    services = build_services(settings, lite0_embedder, open_store(settings, lite0_embedder))
-    with live_server(settings, services) as running:
+    with serving(make_settings(tmp_path_factory.mktemp("docs-data")), lite0_embedder) as running:
         yield running
-    services.close()
 
 
 def _file_fields(openapi: dict) -> list[tuple[str, str]]:

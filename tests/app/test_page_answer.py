@@ -19,12 +19,12 @@ from playwright.sync_api import Browser, Page, expect
 from skimage import data as skimage_data
 
 from app.config import Settings
-from app.services import build_services, open_store
+from app.services import Services
 from model.base import Embedder
 from synthetic import apply_perturbations, make_titles, render_frame, write_episode
 from synthetic.titles import TitleStyle
 from tests.app.browser import drop_file, open_page, paste_file, watched_page
-from tests.app.conftest import LiveServer, live_server, make_settings
+from tests.app.conftest import LiveServer, make_settings, serving
 from tests.app.media import jpeg_bytes, png_bytes
 
 EPISODE = "2"
@@ -47,24 +47,17 @@ def server(
 ) -> Iterator[LiveServer]:
     """Two generated titles, one episode each, ingested before the server starts."""
     folder = tmp_path_factory.mktemp("page-videos")
+
+    def stock(services: Services) -> None:
+        for style in styles:
+            video = folder / f"{style.name}.mp4"
+            write_episode(style, int(EPISODE), video, seconds=SECONDS, fps=8, size=SIZE)
+            report = services.ingestor.ingest(style.name, [video], episode=EPISODE)
+            assert report.frames_added > 0 and not report.errors
+
     settings = make_settings(tmp_path_factory.mktemp("page-data"), **URL_SETTINGS)
-    services = build_services(settings, lite0_embedder, open_store(settings, lite0_embedder))
-    for style in styles:
-        video = folder / f"{style.name}.mp4"
-        write_episode(style, int(EPISODE), video, seconds=SECONDS, fps=8, size=SIZE)
-        report = services.ingestor.ingest(style.name, [video], episode=EPISODE)
-        assert report.frames_added > 0 and not report.errors
-    with live_server(settings, services) as running:
+    with serving(settings, lite0_embedder, stock) as running:
         yield running
-    services.close()
-
-
-@pytest.fixture
-def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
-    with watched_page(browser) as (tab, watch):
-        open_page(tab, server.url)
-        yield tab
-        watch.assert_clean()
 
 
 def _screenshot(style: TitleStyle, t: float, perturbation: str = "jpeg25") -> bytes:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.services import build_services, open_store
+from app.services import Services
 from model.base import Embedder
 from synthetic import make_titles, render_frame, write_episode
 from synthetic.titles import TitleStyle
 from tests.app.browser import open_page, watched_page
-from tests.app.conftest import LiveServer, live_server, make_settings
+from tests.app.conftest import LiveServer, make_settings, serving
 
 KEY = "page-test-key"
 SIZE = (480, 270)
@@ -40,24 +40,17 @@ def server(
 ) -> Iterator[LiveServer]:
     """A keyed server whose catalog starts with one title added from screenshots."""
     folder = tmp_path_factory.mktemp("catalog-shots")
+
+    def stock(services: Services) -> None:
+        shots = []
+        for t in (1.0, 4.0, 7.0):
+            shots.append(folder / f"shot-{t:g}.png")
+            render_frame(styles[0], 1, t, SIZE).save(shots[-1])
+        assert services.ingestor.ingest(styles[0].name, shots, episode="1").frames_added == 3
+
     settings = make_settings(tmp_path_factory.mktemp("catalog-data"), api_key=KEY)
-    services = build_services(settings, lite0_embedder, open_store(settings, lite0_embedder))
-    shots = []
-    for t in (1.0, 4.0, 7.0):
-        shots.append(folder / f"shot-{t:g}.png")
-        render_frame(styles[0], 1, t, SIZE).save(shots[-1])
-    assert services.ingestor.ingest(styles[0].name, shots, episode="1").frames_added == 3
-    with live_server(settings, services) as running:
+    with serving(settings, lite0_embedder, stock) as running:
         yield running
-    services.close()
-
-
-@pytest.fixture
-def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
-    with watched_page(browser) as (tab, watch):
-        open_page(tab, server.url)
-        yield tab
-        watch.assert_clean()
 
 
 def _titles(server: LiveServer) -> dict[str, dict]:

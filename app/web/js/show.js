@@ -162,12 +162,7 @@ function resultList(results, skipFirst) {
       ),
     ),
   );
-  return el(
-    "div",
-    { id: "results" },
-    el("h3", {}, skipFirst ? "Other scenes" : "Closest scenes"),
-    el("ol", {}, items),
-  );
+  return rankedList("results", skipFirst ? "Other scenes" : "Closest scenes", items);
 }
 
 function candidateList(candidates, match) {
@@ -176,13 +171,11 @@ function candidateList(candidates, match) {
   const items = rest.map((candidate) =>
     el("li", {}, `${candidate.title} · ${percent(candidate.confidence)}`),
   );
-  return el(
-    "div",
-    { id: "candidates" },
-    el("h3", {}, match ? "Other titles" : "Titles in the vote"),
-    el("ol", {}, items),
-  );
+  return rankedList("candidates", match ? "Other titles" : "Titles in the vote", items);
 }
+
+const rankedList = (id, heading, items) =>
+  el("div", { id }, el("h3", {}, heading), el("ol", {}, items));
 
 function neighborGallery(neighbors, open) {
   if (!neighbors.length) return null;
