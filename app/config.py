@@ -34,8 +34,14 @@ class Settings(BaseSettings):
         False, description="Allow serving on a non-loopback address with no write key."
     )
 
-    max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0, description="Per uploaded file.")
+    max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0, description="Per uploaded image.")
+    max_video_bytes: int = Field(
+        4 * 1024**3, gt=0, description="Per uploaded video (streamed to disk, never held)."
+    )
     max_image_pixels: int = Field(40_000_000, gt=0, description="Decompression-bomb guard.")
+    max_image_bytes: int = Field(
+        100 * 1024 * 1024, gt=0, description="Most memory one image may take decoded."
+    )
 
     hnsw_m: int = Field(16, ge=4, le=128)
     hnsw_ef_construction: int = Field(200, ge=10)

@@ -82,8 +82,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(
         UploadLimitMiddleware,
         limits={
-            "/identify": settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
-            "/titles": settings.max_upload_bytes * MAX_FILES_PER_ADD + FORM_OVERHEAD_BYTES,
+            "/identify": (
+                settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
+                "SHAZAM_MAX_UPLOAD_BYTES",
+            ),
+            # One add may carry one video as large as allowed, or a full batch of images.
+            "/titles": (
+                max(settings.max_video_bytes, settings.max_upload_bytes * MAX_FILES_PER_ADD)
+                + FORM_OVERHEAD_BYTES,
+                "SHAZAM_MAX_VIDEO_BYTES",
+            ),
         },
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import tempfile
@@ -10,12 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+import numpy as np
 from fastapi import UploadFile, status
 from fastapi.responses import JSONResponse
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageMode, ImageOps, UnidentifiedImageError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.config import Settings
 from app.errors import ApiError, error_response
 from index.ingest.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SamplingParams
 
@@ -38,44 +39,77 @@ class UploadError(ApiError):
 
 
 @dataclass(frozen=True)
+class UploadLimits:
+    """What one upload may cost, from settings; each 413 names the setting to raise."""
+
+    image_bytes: int
+    video_bytes: int
+    pixels: int
+    decoded_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> UploadLimits:
+        return cls(
+            image_bytes=settings.max_upload_bytes,
+            video_bytes=settings.max_video_bytes,
+            pixels=settings.max_image_pixels,
+            decoded_bytes=settings.max_image_bytes,
+        )
+
+
+@dataclass(frozen=True)
 class SpooledUpload:
     path: Path
     kind: MediaKind
     filename: str
 
 
-def too_large(what: str, limit: int) -> UploadError:
-    return UploadError(status.HTTP_413_CONTENT_TOO_LARGE, f"{what} is over the {limit}-byte limit")
+def too_large(what: str, limit: int, setting: str) -> UploadError:
+    return UploadError(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"{what} is over the {limit}-byte limit (the server's {setting})",
+    )
 
 
-def check_size(upload: UploadFile, max_bytes: int) -> None:
-    """Per-file limit; the route's body limit has already stopped reading an oversize request."""
-    if upload.size is not None and upload.size > max_bytes:
-        raise too_large(f"file {upload.filename!r}", max_bytes)
+def _check_size(upload: UploadFile, kind: MediaKind, limits: UploadLimits) -> None:
+    """Per-file limit by kind; the route's body limit has already stopped an oversize request."""
+    limit, setting = (
+        (limits.image_bytes, "SHAZAM_MAX_UPLOAD_BYTES")
+        if kind == "image"
+        else (limits.video_bytes, "SHAZAM_MAX_VIDEO_BYTES")
+    )
+    if upload.size is not None and upload.size > limit:
+        raise too_large(f"{kind} {upload.filename!r}", limit, setting)
 
 
 def _declared_type(upload: UploadFile) -> str:
     return (upload.content_type or "").split(";")[0].strip().lower()
 
 
-def _looks_like_video(head: bytes) -> bool:
-    if any(head[offset : offset + len(sig)] == sig for offset, sig in _VIDEO_SIGNATURES):
-        return True
-    return head.startswith(_VIDEO_PREFIXES) or (len(head) > 188 and head[0] == head[188] == 0x47)
-
-
-def _looks_like_image(head: bytes) -> bool:
+def _sniff(stream: BinaryIO) -> MediaKind | None:
+    """Image if Pillow can open it (header only; AVIF, HEIF-less WebP of any size...), else video
+    if it starts like a container PyAV reads; None when it is neither."""
+    stream.seek(0)
     try:
-        with Image.open(io.BytesIO(head)):
-            return True
+        with Image.open(stream):
+            return "image"
     except Image.DecompressionBombError:
-        return True  # an image, if a hostile one: decoding refuses it with a clear 413
+        return "image"  # an image, if a hostile one: decoding refuses it with a clear 413
     except Exception:
-        return False
+        pass
+    finally:
+        stream.seek(0)
+    head = stream.read(512)
+    stream.seek(0)
+    if any(head[offset : offset + len(sig)] == sig for offset, sig in _VIDEO_SIGNATURES):
+        return "video"
+    if head.startswith(_VIDEO_PREFIXES) or (len(head) > 188 and head[0] == head[188] == 0x47):
+        return "video"
+    return None
 
 
 def classify(upload: UploadFile, *, allow_video: bool) -> MediaKind:
-    """Image or video, from the declared type when it is specific, else from the first bytes.
+    """Image or video, from the declared type when it is specific, else from the content.
 
     A declared type that is neither (text/plain, application/pdf) is a 415; bytes that turn out
     not to decode are a 400 later, with the decoder's reason.
@@ -87,16 +121,13 @@ def classify(upload: UploadFile, *, allow_video: bool) -> MediaKind:
     elif declared.startswith("video/"):
         kind = "video"
     elif declared in _UNSNIFFED_TYPES:
-        head = _read_head(upload.file)
-        if _looks_like_video(head):
-            kind = "video"
-        elif _looks_like_image(head):
-            kind = "image"
-        else:
+        sniffed = _sniff(upload.file)
+        if sniffed is None:
             raise UploadError(
                 status.HTTP_400_BAD_REQUEST,
                 f"{upload.filename or 'upload'!r} is neither an image nor a video we can read",
             )
+        kind = sniffed
     else:
         raise UploadError(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -111,34 +142,41 @@ def classify(upload: UploadFile, *, allow_video: bool) -> MediaKind:
     return kind
 
 
-def _read_head(stream: BinaryIO, size: int = 64 * 1024) -> bytes:
-    stream.seek(0)
-    head = stream.read(size)
-    stream.seek(0)
-    return head
-
-
 def decode_image(
-    stream: BinaryIO, *, max_pixels: int, name: str = "upload", min_width: int | None = None
+    stream: BinaryIO, limits: UploadLimits, *, name: str = "upload", width: int | None = None
 ) -> Image.Image:
-    """Fully decode to RGB, refusing oversize dimensions before any pixel is allocated.
+    """Decode to RGB, refusing oversize dimensions and decoded bytes before any pixel is
+    allocated (a 300 KB 16-bit RGBA PNG can ask for hundreds of MB).
 
-    With `min_width`, a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8) still at least
-    that wide: several times faster, and the network sees a 224-260 px square anyway.
+    With `width`, a large image comes back about that wide, reduced as early as its format
+    allows: a JPEG at the smallest DCT scale still at least that wide (decoded smaller, several
+    times faster), any other format by an integer `reduce` right after decoding, before the
+    orientation and colour conversions copy it.
     """
     stream.seek(0)
     try:
         with Image.open(stream) as image:
-            width, height = image.size
-            if width * height > max_pixels:
+            w, h = image.size
+            if w * h > limits.pixels:
                 raise UploadError(
                     status.HTTP_413_CONTENT_TOO_LARGE,
-                    f"{name!r} is {width}x{height} pixels, over the {max_pixels}-pixel limit",
+                    f"{name!r} is {w}x{h} pixels, over the {limits.pixels}-pixel limit "
+                    "(the server's SHAZAM_MAX_IMAGE_PIXELS)",
                 )
-            if min_width is not None and width > min_width:
-                image.draft("RGB", (min_width, max(1, height * min_width // width)))
+            if width is not None and w > width:
+                image.draft("RGB", (width, max(1, h * width // w)))
+            decoded = _decoded_bytes(image)
+            if decoded > limits.decoded_bytes:
+                raise UploadError(
+                    status.HTTP_413_CONTENT_TOO_LARGE,
+                    f"{name!r} would take {decoded} bytes decoded ({w}x{h} {image.mode}), over "
+                    f"the {limits.decoded_bytes}-byte limit (the server's SHAZAM_MAX_IMAGE_BYTES)",
+                )
             image.load()  # a truncated or corrupt file fails here, not later in a worker
-            return ImageOps.exif_transpose(image).convert("RGB")
+            picture: Image.Image = image
+            if width is not None and picture.width >= 2 * width:
+                picture = picture.reduce(picture.width // width)
+            return ImageOps.exif_transpose(picture).convert("RGB")
     except Image.DecompressionBombError as error:
         raise UploadError(
             status.HTTP_413_CONTENT_TOO_LARGE, f"{name!r} refused as a decompression bomb: {error}"
@@ -154,6 +192,14 @@ def decode_image(
         raise UploadError(
             status.HTTP_400_BAD_REQUEST, f"{name!r} is damaged or truncated: {error}"
         ) from error
+
+
+def _decoded_bytes(image: Image.Image) -> int:
+    """Bytes the decoded pixels take in memory, at the size the decoder will produce."""
+    mode = ImageMode.getmode(image.mode)
+    item = np.dtype(mode.typestr).itemsize if mode.typestr else 1
+    width, height = image.size
+    return width * height * len(mode.bands) * item
 
 
 def check_video(path: Path, name: str) -> None:
@@ -187,28 +233,23 @@ def clear_spool(data_dir: Path) -> None:
 
 
 def spool_and_validate(
-    uploads: list[UploadFile], spool_dir: Path, *, max_bytes: int, max_pixels: int
+    uploads: list[UploadFile], spool_dir: Path, limits: UploadLimits
 ) -> list[SpooledUpload]:
     """Check every file before anything is written to the catalog, so one bad file adds nothing.
 
     Blocking (disk and decoding): run it off the event loop.
     """
-    if len(uploads) > MAX_FILES_PER_ADD:
-        raise UploadError(
-            status.HTTP_400_BAD_REQUEST,
-            f"{len(uploads)} files in one add; at most {MAX_FILES_PER_ADD}",
-        )
     spooled: list[SpooledUpload] = []
     for number, upload in enumerate(uploads):
         name = upload.filename or f"file {number + 1}"
-        check_size(upload, max_bytes)
         kind = classify(upload, allow_video=True)
+        _check_size(upload, kind, limits)
         # One folder per file keeps the original name (the ingestor reads episodes from names)
         # without two uploads of the same name colliding.
         folder = spool_dir / f"{number:03d}"
         folder.mkdir()
         if kind == "image":
-            image = decode_image(upload.file, max_pixels=max_pixels, name=name)
+            image = decode_image(upload.file, limits, name=name)
             path = folder / _safe_name(name, IMAGE_EXTENSIONS, ".png")
             if path.suffix == ".png" and not name.lower().endswith(".png"):
                 image.save(path, format="PNG")  # a format the reader does not take: store lossless
@@ -235,15 +276,11 @@ def _safe_name(name: str, extensions: frozenset[str], fallback: str) -> str:
     return stem + (suffix if suffix in extensions else fallback)
 
 
-def read_query_image(upload: UploadFile, *, max_bytes: int, max_pixels: int) -> Image.Image:
+def read_query_image(upload: UploadFile, limits: UploadLimits) -> Image.Image:
     """The screenshot of an identify request, decoded, or a 4xx saying what is wrong with it."""
-    check_size(upload, max_bytes)
-    classify(upload, allow_video=False)
+    _check_size(upload, classify(upload, allow_video=False), limits)
     return decode_image(
-        upload.file,
-        max_pixels=max_pixels,
-        name=upload.filename or "image",
-        min_width=QUERY_DECODE_WIDTH,
+        upload.file, limits, name=upload.filename or "image", width=QUERY_DECODE_WIDTH
     )
 
 
@@ -254,20 +291,21 @@ class UploadLimitMiddleware:
     chunked or lying client is cut off by the count. Errors are the API's usual JSON 413.
     """
 
-    def __init__(self, app: ASGIApp, limits: dict[str, int]) -> None:
+    def __init__(self, app: ASGIApp, limits: dict[str, tuple[int, str]]) -> None:
         self.app = app
-        self.limits = limits  # path -> most bytes one POST body may carry
+        self.limits = limits  # path -> (most bytes one POST body may carry, the setting behind)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = None
+        rule = None
         if scope["type"] == "http" and scope["method"] == "POST":
-            limit = self.limits.get(scope["path"])
-        if limit is None:
+            rule = self.limits.get(scope["path"])
+        if rule is None:
             await self.app(scope, receive, send)
             return
+        limit, setting = rule
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await _refuse(limit)(scope, receive, send)
+            await _refuse(limit, setting)(scope, receive, send)
             return
         received = 0
 
@@ -277,13 +315,13 @@ class UploadLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise too_large("the request body", limit)
+                    raise too_large("the request body", limit, setting)
             return message
 
         await self.app(scope, counted_receive, send)
 
 
-def _refuse(limit: int) -> JSONResponse:
-    error = too_large("the request body", limit)
+def _refuse(limit: int, setting: str) -> JSONResponse:
+    error = too_large("the request body", limit, setting)
     # Connection: close, since the unread body would otherwise be taken for the next request.
     return error_response(error.status_code, error.detail, headers={"Connection": "close"})

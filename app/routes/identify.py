@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from app.deps import IdentifierDep, MetricsDep, OffloadDep, SettingsDep
 from app.errors import VALIDATION_RESPONSE
 from app.schemas import Candidate, ErrorOut, IdentifyResponse, Match, Neighbor
-from app.uploads import read_query_image
+from app.uploads import UploadLimits, read_query_image
 from index.query.identify import Identification
 
 router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
@@ -35,12 +35,7 @@ async def identify(
 ) -> IdentifyResponse:
     """Identify the anime of a screenshot; `match` is null when nothing is close enough."""
     started = time.perf_counter()
-    picture = await offload(
-        read_query_image,
-        image,
-        max_bytes=settings.max_upload_bytes,
-        max_pixels=settings.max_image_pixels,
-    )
+    picture = await offload(read_query_image, image, UploadLimits.of(settings))
     result = await offload(identifier.identify, picture, top_k or settings.top_k)
     metrics.record_identify(result.match is not None)
     return to_response(result, took_ms=(time.perf_counter() - started) * 1000)

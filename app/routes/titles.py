@@ -16,7 +16,7 @@ from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
 from app.errors import VALIDATION_RESPONSE
 from app.jobs import JobOutcome, Progress
 from app.schemas import ErrorOut, JobAccepted, RowId, TitleAdded, TitleOut
-from app.uploads import new_spool_dir, spool_and_validate
+from app.uploads import MAX_FILES_PER_ADD, UploadLimits, new_spool_dir, spool_and_validate
 from index.ingest.ingestor import Ingestor, IngestReport
 from index.store.validate import label_text
 
@@ -58,6 +58,8 @@ async def get_title(title_id: RowId, store: StoreDep) -> TitleOut:
     status_code=status.HTTP_201_CREATED,
     response_model=TitleAdded,
     responses=_ADD_ERRORS,
+    # Counted as the body streams: the 33rd file part is refused before it is read.
+    form_limits={"max_files": MAX_FILES_PER_ADD, "max_fields": 8},
 )
 async def add_title(
     name: Annotated[
@@ -93,8 +95,7 @@ async def add_title(
             spool_and_validate,
             files,
             spool_dir,
-            max_bytes=settings.max_upload_bytes,
-            max_pixels=settings.max_image_pixels,
+            UploadLimits.of(settings),
         )
     except BaseException:
         await offload(remove_spool)

@@ -4,17 +4,22 @@ document matching what the server does."""
 
 from __future__ import annotations
 
+import select
+import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+import psutil
 import pytest
 
 from app.services import build_services, open_store
 from model.base import Embedder
 from synthetic import make_titles, render_frame, write_corrupt_video
 from tests.app.conftest import LiveServer, live_server, make_settings
-from tests.app.media import jpeg_bytes
+from tests.app.media import jpeg_bytes, rgba16_png
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +150,61 @@ def test_openapi_documents_the_refusals(client: httpx.Client) -> None:
     body = spec["paths"]["/titles"]["post"]["requestBody"]["content"]["multipart/form-data"]
     ref = body["schema"]["$ref"].rsplit("/", 1)[1]
     assert spec["components"]["schemas"][ref]["properties"]["files"]["minItems"] == 1
+
+
+def test_a_16_bit_rgba_png_under_the_pixel_limit_costs_no_memory(client: httpx.Client) -> None:
+    """6000x6600 is under the 40 Mpx limit but would take 158 MB decoded: six at once are
+    refused from the header, and the server (this process) does not grow."""
+    data = rgba16_png(6000, 6600)
+    process = psutil.Process()
+    before = process.memory_info().rss
+
+    def send(_: int) -> httpx.Response:
+        return client.post("/identify", files={"image": ("big.png", data, "image/png")})
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, range(6)))
+    assert {answer.status_code for answer in answers} == {413}
+    assert "SHAZAM_MAX_IMAGE_BYTES" in answers[0].json()["detail"]
+    assert process.memory_info().rss - before < 100 * 1024 * 1024
+
+
+def test_too_many_files_are_refused_while_the_body_streams(server: LiveServer) -> None:
+    """1000 parts of 100 KB are announced; the answer comes after about 33 of them are sent."""
+    part = b"\xff" * 100_000
+    boundary = "hardening-boundary"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nMany\r\n').encode()
+    total = len(head) + 1000 * (len(part) + 200)
+    url = urlsplit(server.url)
+    sent_parts = 0
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(
+            (
+                f"POST /titles HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {total}\r\n\r\n"
+            ).encode()
+            + head
+        )
+        answer = b""
+        for number in range(1000):
+            part_head = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                f'filename="{number}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+            try:
+                sock.sendall(part_head + part + b"\r\n")
+            except OSError:
+                break  # the server closed the connection after answering
+            sent_parts += 1
+            if select.select([sock], [], [], 0.01)[0]:
+                break
+        sock.settimeout(10)
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"Maximum number of files is 32" in answer or b"files" in answer
+    assert sent_parts < 200, f"the server read {sent_parts} parts before refusing"
