@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.jobs = job_queue
         app.state.offload = Offload(executor)
         app.state.metrics = metrics
+        if ready.identifier.title_head is not None:
+            ready.identifier.title_head.refresh()  # fit the title model off the start path
         try:
             yield
         finally:

@@ -14,16 +14,23 @@ RowId = Annotated[int, Path(ge=0, le=2**63 - 1, description="Id as listed by the
 
 
 class Match(BaseModel):
-    """The identified title and, where the reference had them, the episode and second."""
+    """The identified title and, for a frame match, the episode and second where the reference
+    had them. A title match has neither: no frame was close, the title model recognised it."""
 
     model_config = ConfigDict(from_attributes=True)  # read from `index.query.identify.Match`
 
+    kind: Literal["frame", "title"] = Field(
+        "frame",
+        description="frame: a catalogued frame matched (episode, timestamp); "
+        "title: no frame was close, the per-title model named the title only.",
+    )
     title_id: int
     title: str
     confidence: float = Field(
-        description="Vote share of the title times its best similarity, 0..1."
+        description="frame: vote share of the title times its best similarity; "
+        "title: the title model's probability. 0..1."
     )
-    similarity: float = Field(description="Cosine similarity of the best reference frame.")
+    similarity: float = Field(description="Cosine similarity of the title's best frame.")
     episode: str | None = None
     timestamp: float | None = Field(None, description="Seconds from the start of the episode.")
 
@@ -66,6 +73,7 @@ class IdentifyResponse(BaseModel):
             "examples": [
                 {
                     "match": {
+                        "kind": "frame",
                         "title_id": 3,
                         "title": "Starlit Meadow",
                         "confidence": 0.91,
@@ -162,12 +170,20 @@ class TitleOut(BaseModel):
     )
 
 
+class TitleHeadStatus(BaseModel):
+    """The per-title model behind title answers; it refits in the background after changes."""
+
+    current: bool = Field(description="Fitted on the catalog as it is now.")
+    titles: int = Field(description="Titles the fitted model knows.")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     titles: int
     frames: int
     model: str
     dim: int
+    title_head: TitleHeadStatus
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -178,6 +194,7 @@ class Health(BaseModel):
                     "frames": 48210,
                     "model": "efficientnet-lite0",
                     "dim": 1280,
+                    "title_head": {"current": True, "titles": 12},
                 }
             ]
         }

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from index.ingest.ingestor import Ingestor
 from index.query.identify import Identifier, IdentifyParams
+from index.query.titlehead import TitleHead
 from index.store.frame_store import FrameStore
 from model.base import Embedder
 
@@ -26,7 +27,9 @@ class Services:
     ingestor: Ingestor
 
     def close(self) -> None:
-        """Checkpoint the vector index and release the catalog."""
+        """Checkpoint the vector index and release the catalog (after a running head refit)."""
+        if self.identifier.title_head is not None:
+            self.identifier.title_head.wait()
         self.store.close()
 
 
@@ -45,7 +48,7 @@ def build_services(settings: Settings, embedder: Embedder, store: FrameStore) ->
         settings=settings,
         embedder=embedder,
         store=store,
-        identifier=Identifier(embedder, store, identify_params(settings)),
+        identifier=Identifier(embedder, store, identify_params(settings), TitleHead(store)),
         ingestor=Ingestor(
             embedder, store, batch_size=settings.embed_batch_size, fps=settings.sample_fps
         ),

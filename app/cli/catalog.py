@@ -261,6 +261,8 @@ def run_identify(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"no such image: {args.image}")
     image = read_image(args.image)
     with opened_services(settings, read_only=True) as services:
+        if services.identifier.title_head is not None:
+            services.identifier.title_head.refit()  # one query per process: fit before it
         started = time.perf_counter()
         answer = services.identifier.identify(image, top_k)
         took_ms = (time.perf_counter() - started) * 1000

@@ -6,17 +6,27 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import EmbedderDep, MetricsDep, StoreDep
-from app.schemas import Health
+from app.deps import EmbedderDep, IdentifierDep, MetricsDep, StoreDep
+from app.schemas import Health, TitleHeadStatus
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", response_model=Health)
-async def health(store: StoreDep, embedder: EmbedderDep) -> Health:
+async def health(store: StoreDep, embedder: EmbedderDep, identifier: IdentifierDep) -> Health:
     stats = await run_in_threadpool(store.stats)
+    head = identifier.title_head
+    model = head.model if head is not None else None  # a stale head starts its refit here
     return Health(
-        status="ok", titles=stats.titles, frames=stats.frames, model=embedder.name, dim=embedder.dim
+        status="ok",
+        titles=stats.titles,
+        frames=stats.frames,
+        model=embedder.name,
+        dim=embedder.dim,
+        title_head=TitleHeadStatus(
+            current=head is not None and head.current,
+            titles=len(model.names) if model is not None else 0,
+        ),
     )
 
 

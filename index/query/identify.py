@@ -21,19 +21,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 from PIL import Image, ImageOps
 
 from index.query.flipcheck import agreement, signature, thumbnail_signature
 from index.query.rerank import spatial_scores
 from index.query.scenes import Scene, merge_scenes
 from index.query.screenshot import query_views
+from index.query.titlehead import decide
 from index.query.vote import Candidate, doubt, pictures_agree, pool_hits, sure_by_vote, vote
 from index.types import Hit
 from model.base import Embedder
 
 if TYPE_CHECKING:
+    from index.query.titlehead import TitleHead
     from index.store.frame_store import FrameStore
 
 # `bench/robustness.py --fits resize --sure 0.90,0.92,0.98 --agreement 0.9,off` (16 queries per
@@ -55,6 +58,10 @@ SURE_AGREEMENT = 0.90
 # seed 3): see `IdentifyParams` for what the re-rank moved and what it costs.
 RERANK_CANDIDATES = 10
 RERANK_MARGIN = 0.02
+# Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, generated
+# titles, leave-episode-out, calibrated to <= 4% wrong and >= 96% of withheld titles unknown).
+MIN_TITLE_CONFIDENCE = 0.80
+MIN_TITLE_SIMILARITY = 0.84
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,10 @@ class IdentifyParams:
     sure_agreement: float | None = SURE_AGREEMENT  # ...and the best hit's picture agrees this well
     rerank_candidates: int = RERANK_CANDIDATES  # winner's best frames re-ranked in pixels; <2: off
     rerank_margin: float = RERANK_MARGIN  # spatial score lead needed to move the timestamp
+    # A title-level answer (no episode or time) when no frame is close: the head's probability
+    # and the best similarity of that title's frames among the hits must both reach these.
+    min_title_confidence: float = MIN_TITLE_CONFIDENCE
+    min_title_similarity: float = MIN_TITLE_SIMILARITY
 
     def __post_init__(self) -> None:
         if self.search_k < 1:
@@ -122,11 +133,24 @@ class IdentifyParams:
             raise ValueError(f"rerank_candidates must be >= 0, got {self.rerank_candidates}")
         if not 0.0 <= self.rerank_margin <= 2.0:
             raise ValueError(f"rerank_margin must be in [0, 2], got {self.rerank_margin}")
+        if not 0.0 <= self.min_title_confidence <= 1.0:
+            raise ValueError(
+                f"min_title_confidence must be in [0, 1], got {self.min_title_confidence}"
+            )
+        if not -1.0 <= self.min_title_similarity <= 1.0:
+            raise ValueError(
+                f"min_title_similarity must be in [-1, 1], got {self.min_title_similarity}"
+            )
+
+
+MatchKind = Literal["frame", "title"]
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The answer: the winning title and, from its best scene, the episode and second."""
+    """The answer: the winning title and, for a frame match, from its best scene, the episode
+    and second. A title match (`kind="title"`, from `index.query.titlehead`) names the title
+    only: no frame was close enough to say where in it the screenshot comes from."""
 
     title_id: int
     title: str
@@ -134,8 +158,9 @@ class Match:
     similarity: float
     episode: str | None
     timestamp: float | None
-    frame_id: int
-    source_id: int
+    frame_id: int | None
+    source_id: int | None
+    kind: MatchKind = "frame"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +184,16 @@ class Identifier:
     """Answers screenshots against a `FrameStore` with the embedder that built it."""
 
     def __init__(
-        self, embedder: Embedder, store: FrameStore, params: IdentifyParams | None = None
+        self,
+        embedder: Embedder,
+        store: FrameStore,
+        params: IdentifyParams | None = None,
+        title_head: TitleHead | None = None,
     ) -> None:
         self.embedder = embedder
         self.store = store
         self.params = params or IdentifyParams()
+        self.title_head = title_head  # None: frame matches only
 
     def identify(self, image: Image.Image, top_k: int = 5) -> Identification:
         """Answer one screenshot; unknown (`match` None, with a `reason`) is an answer, not an
@@ -177,7 +207,7 @@ class Identifier:
         # `query_views(mirror=True)` does.
         views = query_views(image, mirror=False, crop=params.crop)
         timings["views"] = time.perf_counter() - mark
-        per_view = self._search(views[:1], timings)
+        per_view, primary = self._search(views[:1], timings)
         hits = pool_hits(per_view, params.search_k)
         if not hits:
             return Identification(None, [], [], [], None, "the catalog is empty", timings, 1)
@@ -185,7 +215,7 @@ class Identifier:
         candidates = vote(hits, params.temperature)
         unsure = bool(rest) and not self._sure(views[0], hits, candidates, timings)
         if unsure:
-            per_view += self._search(rest, timings)
+            per_view += self._search(rest, timings)[0]
             hits = pool_hits(per_view, params.search_k)
             candidates = vote(hits, params.temperature)
         searched = len(per_view)
@@ -202,7 +232,8 @@ class Identifier:
         )
         reason = doubt(candidates, best, params.min_similarity, params.min_margin)
         if reason is not None:
-            return replace(result, reason=reason)
+            title_match, reason = self._title_answer(primary[0], candidates, reason)
+            return replace(result, match=title_match, reason=reason)
         winner = candidates[0]
         scene = next(scene for scene in scenes if scene.title_id == winner.title_id)
         match = Match(
@@ -296,15 +327,45 @@ class Identifier:
             return False
         return pictures_agree(direct, mirrored, self.params.sure_agreement)
 
-    def _search(self, views: list[Image.Image], timings: dict[str, float]) -> list[list[Hit]]:
-        """Embed `views` in one batch and search each; adds to the embed and search timings."""
+    def _search(
+        self, views: list[Image.Image], timings: dict[str, float]
+    ) -> tuple[list[list[Hit]], np.ndarray]:
+        """Embed `views` in one batch and search each; adds to the embed and search timings.
+        Returns the hits per view and the views' embeddings."""
         mark = time.perf_counter()
         vectors = self.embedder.embed(views)
         embedded = time.perf_counter()
         per_view = self.store.search(vectors, self.params.search_k)
         timings["embed"] += embedded - mark
         timings["search"] += time.perf_counter() - embedded
-        return per_view
+        return per_view, vectors
+
+    def _title_answer(
+        self, vector: np.ndarray, candidates: list[Candidate], reason: str
+    ) -> tuple[Match | None, str]:
+        """The title head's answer for a query no frame matched, or None and why not."""
+        model = self.title_head.model if self.title_head is not None else None
+        if model is None:
+            return None, reason
+        params = self.params
+        similarities = {c.title_id: c.similarity for c in candidates}
+        guess, why = decide(
+            model, vector, similarities, params.min_title_confidence, params.min_title_similarity
+        )
+        if guess is None:
+            return None, f"{reason}; {why}"
+        match = Match(
+            title_id=guess.title_id,
+            title=guess.title,
+            confidence=guess.confidence,
+            similarity=guess.similarity,
+            episode=None,
+            timestamp=None,
+            frame_id=None,
+            source_id=None,
+            kind="title",
+        )
+        return match, reason
 
 
 def _picture_agreement(view: Image.Image, jpeg: bytes) -> tuple[float, float]:

@@ -439,6 +439,20 @@ class Catalog:
         for rows in self._read_pages(sql, batch):
             yield _unpack_vectors(rows, dim)
 
+    def iter_title_vectors(
+        self, batch: int, dim: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(title ids, source ids, vectors) in frame id order: what a per-title model fits on."""
+        sql = (
+            "SELECT f.id, f.vector, s.title_id, f.source_id FROM frames f"
+            " JOIN sources s ON s.id = f.source_id WHERE f.id > ? ORDER BY f.id LIMIT ?"
+        )
+        for rows in self._read_pages(sql, batch):
+            _, vectors = _unpack_vectors(rows, dim)
+            titles = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+            sources = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+            yield titles, sources, vectors
+
     def iter_thumbnails(self, batch: int) -> Iterator[tuple[list[int], list[bytes]]]:
         sql = "SELECT id, thumbnail FROM frames WHERE id > ? ORDER BY id LIMIT ?"
         for rows in self._read_pages(sql, batch):

@@ -94,6 +94,7 @@ class FrameStore:
         self._save_mutex = threading.Lock()
         self._saved_state: IndexState | None = None
         self._closed = False
+        self._revision = 0
 
     # -- opening --------------------------------------------------------------------------------
 
@@ -206,6 +207,12 @@ class FrameStore:
     def model_name(self) -> str:
         return self._state.model_name
 
+    @property
+    def revision(self) -> int:
+        """Counts this process's changes (adds, removals, re-embeds): models fitted over the
+        catalog's vectors compare it to know whether they are current."""
+        return self._revision
+
     def _check_open(self) -> None:
         if self._closed:
             raise StoreClosedError("the frame store is closed")
@@ -255,6 +262,7 @@ class FrameStore:
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(f"catalog write failed, nothing was added: {exc}") from exc
             raise
+        self._revision += 1
         self._maybe_checkpoint()
         return AddResult(
             title_id=title_id, source_id=source_id, frames_added=len(labels), frames_total=total
@@ -273,6 +281,7 @@ class FrameStore:
         # Between the commit and this call, hits on these labels are already dropped by search,
         # which keeps only labels present in the catalog.
         self._state.vectors.remove(frame_ids)
+        self._revision += 1
         self._maybe_checkpoint()
         return True
 
@@ -342,6 +351,14 @@ class FrameStore:
         self._check_open()
         return self._catalog.iter_labelled(positive_int("batch", batch))
 
+    def iter_title_vectors(
+        self, batch: int = 4096
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(title ids, source ids, vectors) of every frame, `batch` at a time, each batch its own
+        short read: what `index.query.titlehead` fits its per-title model on."""
+        self._check_open()
+        return self._catalog.iter_title_vectors(positive_int("batch", batch), self._state.dim)
+
     def stats(self) -> StoreStats:
         self._check_open()
         state = self._state
@@ -407,6 +424,7 @@ class FrameStore:
         except BaseException:
             self._state = old
             raise
+        self._revision += 1
         try:
             self.save()
         except StoreError:

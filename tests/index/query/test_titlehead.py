@@ -1,0 +1,110 @@
+"""The per-title head: fitted on a real catalog of generated titles, refitted as it changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.query.identify import Identifier, IdentifyParams
+from index.query.titlehead import TitleHead, fit_softmax, fit_title_model
+from index.store.frame_store import FrameStore
+from synthetic.render import render_frame
+from synthetic.titles import make_titles
+from tests.index.storekit import clustered, frames, source
+
+SIZE = (320, 180)
+TIMES = [1.0 + 2.5 * i for i in range(12)]  # about one frame per shot of a 30 s episode
+
+
+def _add_episode(store: FrameStore, embedder, style, episode: int) -> None:
+    images = [render_frame(style, episode, t, SIZE) for t in TIMES]
+    records = frames(len(images), f"{style.name}-{episode}")
+    store.add(
+        source(style.name, f"{style.name}-{episode}", str(episode)), records, embedder.embed(images)
+    )
+
+
+@pytest.fixture(scope="module")
+def catalog(lite0_embedder, tmp_path_factory: pytest.TempPathFactory):
+    """Three generated titles with episodes 1 and 2 catalogued; episode 3 is never added."""
+    titles = make_titles(3, seed=5)
+    store = FrameStore.open(
+        tmp_path_factory.mktemp("titlehead") / "store",
+        dim=lite0_embedder.dim,
+        model_name=lite0_embedder.name,
+    )
+    for style in titles:
+        for episode in (1, 2):
+            _add_episode(store, lite0_embedder, style, episode)
+    yield store, titles
+    store.close()
+
+
+def test_fit_softmax_separates_clusters() -> None:
+    vectors = clustered(300, 16, 3, seed=1, spread=0.2)
+    centres = vectors[:3]
+    labels = (vectors @ centres.T).argmax(axis=1)
+    weights, bias = fit_softmax(vectors, labels, 3)
+    assert ((vectors @ weights + bias).argmax(axis=1) == labels).mean() >= 0.98
+
+
+def test_one_title_has_no_model() -> None:
+    vectors = clustered(20, 8, 2, seed=2)
+    assert fit_title_model(np.zeros(20, dtype=np.int64), vectors, {0: "Only"}) is None
+
+
+def test_unseen_episode_is_recognised_by_title(catalog, lite0_embedder) -> None:
+    store, titles = catalog
+    head = TitleHead(store)
+    model = head.refit()
+    assert model is not None and head.current
+    assert sorted(model.names) == sorted(style.name for style in titles)
+    images = [render_frame(style, 3, t, SIZE) for style in titles for t in TIMES[::2]]
+    truth = [style.name for style in titles for _ in TIMES[::2]]
+    probs = model.probabilities(lite0_embedder.embed(images))
+    right = [model.names[i] == name for i, name in zip(probs.argmax(axis=1), truth, strict=True)]
+    assert np.mean(right) >= 0.7  # chance is 1/3
+
+
+def test_identifier_answers_title_when_no_frame_is_close(catalog, lite0_embedder) -> None:
+    store, titles = catalog
+    head = TitleHead(store)
+    head.refit()
+    # No frame can pass a similarity of 1.0; the head alone answers, or says why not.
+    params = IdentifyParams(min_similarity=1.0, min_title_confidence=0.0, min_title_similarity=0.0)
+    identifier = Identifier(lite0_embedder, store, params, head)
+    result = identifier.identify(render_frame(titles[0], 3, 7.0, SIZE))
+    assert result.match is not None and result.match.kind == "title"
+    assert result.match.episode is None and result.match.timestamp is None
+    assert result.match.frame_id is None
+    strict = Identifier(
+        lite0_embedder, store, IdentifyParams(min_similarity=1.0, min_title_similarity=1.0), head
+    )
+    declined = strict.identify(render_frame(titles[0], 3, 7.0, SIZE))
+    assert declined.match is None and "title similarity" in declined.reason
+    without = Identifier(lite0_embedder, store, params)
+    assert without.identify(render_frame(titles[0], 3, 7.0, SIZE)).match is None
+
+
+def test_head_refits_in_the_background_after_changes(lite0_embedder, tmp_path: Path) -> None:
+    titles = make_titles(3, seed=9)
+    with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:
+        head = TitleHead(store)
+        assert head.model is None  # empty catalog: nothing to fit
+        head.wait()
+        for style in titles[:2]:
+            _add_episode(store, lite0_embedder, style, 1)
+        assert not head.current
+        head.refresh()
+        head.wait(60)
+        assert head.current and len(head.model.names) == 2
+        _add_episode(store, lite0_embedder, titles[2], 1)
+        assert not head.current and len(head.model.names) == 2  # the old model answers meanwhile
+        head.wait(60)
+        assert head.current and len(head.model.names) == 3
+        store.remove_title(store.find_title(titles[0].name).id)
+        head.refresh()
+        head.wait(60)
+        assert head.current and titles[0].name not in head.model.names
