@@ -61,18 +61,32 @@ class Settings(BaseSettings):
     search_k: int = Field(
         _IDENTIFY.search_k, ge=1, le=1000, description="Frames fetched from the index per query."
     )
-    # Calibrated with `python -m bench.robustness --calibrate` (see index/identify.py).
-    min_similarity: float = Field(
-        _IDENTIFY.min_similarity,
+    # Decision thresholds: unset, each comes from the catalog's calibration (`shazam-anime
+    # calibrate`), else the model's own (an exported model's .json), else the defaults measured
+    # for Lite0 in index/query/identify.py. Set, it wins over all of them.
+    min_similarity: float | None = Field(
+        None,
         ge=-1,
         le=1,
-        description="Below this best-frame similarity the answer is unknown.",
+        description="Below this best-frame similarity there is no frame match.",
     )
-    min_margin: float = Field(
-        _IDENTIFY.min_margin,
+    min_margin: float | None = Field(
+        None,
         ge=0,
         le=1,
         description="Confidence lead over the runner-up title required to answer.",
+    )
+    min_title_confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Title model probability required for a title-level answer.",
+    )
+    min_title_similarity: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="Best similarity of the title's frames required for a title-level answer.",
     )
 
     seed_demo: bool = Field(True, description="Seed a small demo catalog into an empty catalog.")

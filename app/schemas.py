@@ -177,6 +177,14 @@ class TitleHeadStatus(BaseModel):
     titles: int = Field(description="Titles the fitted model knows.")
 
 
+class Threshold(BaseModel):
+    value: float
+    source: Literal["settings", "catalog", "model", "default"] = Field(
+        description="A SHAZAM_ setting, the catalog's `shazam-anime calibrate`, the exported "
+        "model's metadata, or the default measured for Lite0 (the first that has it wins)."
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     titles: int
@@ -184,6 +192,10 @@ class Health(BaseModel):
     model: str
     dim: int
     title_head: TitleHeadStatus
+    thresholds: dict[str, Threshold] = Field(
+        description="The decision thresholds in use: min_similarity, min_margin, "
+        "min_title_confidence, min_title_similarity."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -195,6 +207,12 @@ class Health(BaseModel):
                     "model": "efficientnet-lite0",
                     "dim": 1280,
                     "title_head": {"current": True, "titles": 12},
+                    "thresholds": {
+                        "min_similarity": {"value": 0.82, "source": "default"},
+                        "min_margin": {"value": 0.1, "source": "default"},
+                        "min_title_confidence": {"value": 0.8, "source": "catalog"},
+                        "min_title_similarity": {"value": 0.84, "source": "catalog"},
+                    },
                 }
             ]
         }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.config import Settings
 from index.ingest.ingestor import Ingestor
+from index.query.calibrate import THRESHOLD_KEYS
 from index.query.identify import Identifier, IdentifyParams
 from index.query.titlehead import TitleHead
 from index.store.frame_store import FrameStore
@@ -25,6 +26,8 @@ class Services:
     store: FrameStore
     identifier: Identifier
     ingestor: Ingestor
+    # Where each decision threshold in use came from: settings, catalog, model or default.
+    threshold_sources: dict[str, str] = field(default_factory=dict)
 
     def close(self) -> None:
         """Checkpoint the vector index and release the catalog (after a running head refit)."""
@@ -33,25 +36,40 @@ class Services:
         self.store.close()
 
 
-def identify_params(settings: Settings) -> IdentifyParams:
-    """The identifier's decision knobs from settings; the rest keep their calibrated defaults."""
-    return IdentifyParams(
-        search_k=settings.search_k,
-        min_similarity=settings.min_similarity,
-        min_margin=settings.min_margin,
-    )
+def resolve_thresholds(
+    settings: Settings, embedder: Embedder, store: FrameStore
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Each decision threshold and where it came from, the first that has it winning: a setting,
+    the catalog's calibration (`shazam-anime calibrate`), the model's own, the default."""
+    defaults = IdentifyParams()
+    calibration = store.calibration() or {}
+    layers = [
+        ("settings", {key: getattr(settings, key) for key in THRESHOLD_KEYS}),
+        ("catalog", calibration.get("thresholds") or {}),
+        ("model", embedder.thresholds or {}),
+        ("default", {key: getattr(defaults, key) for key in THRESHOLD_KEYS}),
+    ]
+    values: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    for key in THRESHOLD_KEYS:
+        origin, value = next((o, layer[key]) for o, layer in layers if layer.get(key) is not None)
+        values[key], sources[key] = float(value), origin
+    return values, sources
 
 
 def build_services(settings: Settings, embedder: Embedder, store: FrameStore) -> Services:
     """Wire identifier and ingestor around an embedder and an open store, from settings."""
+    thresholds, sources = resolve_thresholds(settings, embedder, store)
+    params = IdentifyParams(search_k=settings.search_k, **thresholds)
     return Services(
         settings=settings,
         embedder=embedder,
         store=store,
-        identifier=Identifier(embedder, store, identify_params(settings), TitleHead(store)),
+        identifier=Identifier(embedder, store, params, TitleHead(store)),
         ingestor=Ingestor(
             embedder, store, batch_size=settings.embed_batch_size, fps=settings.sample_fps
         ),
+        threshold_sources=sources,
     )
 
 

@@ -19,6 +19,9 @@ class Embedder(ABC):
     name: str  # e.g. "efficientnet-lite0"; stored with the index so a mismatched model is refused
     dim: int
     input_size: int  # square side in pixels fed to the network
+    # Decision thresholds calibrated for this model (min_similarity, min_margin,
+    # min_title_confidence, min_title_similarity); None: the defaults measured for Lite0 apply.
+    thresholds: dict[str, float] | None = None
 
     @abstractmethod
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:

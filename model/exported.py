@@ -127,4 +127,18 @@ def load_exported(path: str | Path) -> KerasEmbedder:
     except Exception as exc:  # keras raises many types for a bad archive; one clear error
         raise ExportError(f"{path}: cannot load Keras model ({exc})") from exc
     _check_model(model, meta, str(path))
-    return KerasEmbedder(model, name=meta["name"], fit=meta["fit"])
+    embedder = KerasEmbedder(model, name=meta["name"], fit=meta["fit"])
+    embedder.thresholds = _thresholds(meta, str(path))
+    return embedder
+
+
+def _thresholds(meta: dict[str, Any], source: str) -> dict[str, float] | None:
+    """The optional `thresholds` object of the metadata: names to numbers."""
+    thresholds = meta.get("thresholds")
+    if thresholds is None:
+        return None
+    if not isinstance(thresholds, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in thresholds.values()
+    ):
+        raise ExportError(f"{source}: metadata field 'thresholds' must map names to numbers")
+    return {str(k): float(v) for k, v in thresholds.items()}

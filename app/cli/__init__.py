@@ -24,7 +24,8 @@ examples:
   shazam-anime serve                                   # http://127.0.0.1:8000/docs
   shazam-anime index add --title "My Show" --episode 3 ep03.mkv
   shazam-anime index add "library/My Show"             # TITLE/[EPISODE/] folder layout
-  shazam-anime identify screenshot.png"""
+  shazam-anime identify screenshot.png
+  shazam-anime calibrate                               # thresholds for this catalog's model"""
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -55,7 +56,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; subcommands register themselves from their own modules."""
-    from app.cli import catalog, serve
+    from app.cli import calibrate, catalog, serve
 
     common = _common_options()
     parser = argparse.ArgumentParser(
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve.add_parsers(subcommands, common)
     catalog.add_parsers(subcommands, common)
+    calibrate.add_parsers(subcommands, common)
     _add_training_parsers(subcommands)
     return parser
 

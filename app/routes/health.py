@@ -6,27 +6,32 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import EmbedderDep, IdentifierDep, MetricsDep, StoreDep
-from app.schemas import Health, TitleHeadStatus
+from app.deps import MetricsDep, ServicesDep, StoreDep
+from app.schemas import Health, Threshold, TitleHeadStatus
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", response_model=Health)
-async def health(store: StoreDep, embedder: EmbedderDep, identifier: IdentifierDep) -> Health:
-    stats = await run_in_threadpool(store.stats)
-    head = identifier.title_head
+async def health(services: ServicesDep) -> Health:
+    stats = await run_in_threadpool(services.store.stats)
+    head = services.identifier.title_head
+    params = services.identifier.params
     model = head.model if head is not None else None  # a stale head starts its refit here
     return Health(
         status="ok",
         titles=stats.titles,
         frames=stats.frames,
-        model=embedder.name,
-        dim=embedder.dim,
+        model=services.embedder.name,
+        dim=services.embedder.dim,
         title_head=TitleHeadStatus(
             current=head is not None and head.current,
             titles=len(model.names) if model is not None else 0,
         ),
+        thresholds={
+            key: Threshold(value=getattr(params, key), source=source)
+            for key, source in services.threshold_sources.items()
+        },
     )
 
 

@@ -14,6 +14,7 @@ Pieces live beside it in `index.store`: input checks in `validate`, the repair a
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -67,6 +68,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+CALIBRATION_KEY = "calibration"
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -358,6 +360,32 @@ class FrameStore:
         short read: what `index.query.titlehead` fits its per-title model on."""
         self._check_open()
         return self._catalog.iter_title_vectors(positive_int("batch", batch), self._state.dim)
+
+    def calibration(self) -> dict[str, object] | None:
+        """The decision thresholds calibrated on this catalog for its current model, if any
+        (`index.query.calibrate`); a calibration of another model no longer applies."""
+        self._check_open()
+        text = self._catalog.meta().get(CALIBRATION_KEY)
+        if text is None:
+            return None
+        try:
+            stored = json.loads(text)
+        except json.JSONDecodeError:
+            logger.warning("ignoring an unreadable calibration in the catalog")
+            return None
+        if not isinstance(stored, dict) or stored.get("model_name") != self.model_name:
+            return None
+        return stored
+
+    def set_calibration(self, calibration: dict[str, object]) -> None:
+        """Store thresholds calibrated for the current model (replacing earlier ones)."""
+        self._check_open()
+        stored = {**calibration, "model_name": self.model_name}
+        try:
+            with self._catalog.transaction() as tx:
+                tx.set_meta({CALIBRATION_KEY: json.dumps(stored, sort_keys=True)})
+        except sqlite3.Error as exc:
+            raise StoreError(f"catalog write failed, calibration not saved: {exc}") from exc
 
     def stats(self) -> StoreStats:
         self._check_open()

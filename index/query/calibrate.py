@@ -1,0 +1,173 @@
+"""Decision thresholds calibrated on a catalog's own held-out frames, for the model that built it.
+
+Thresholds calibrated for one model do not fit another: a fine-tuned model's similarities live
+on another scale (issue 11: median best similarity 0.96 against 0.65 pretrained). So each
+catalog can carry its own, measured on itself in `folds` rounds. In each round a share of the
+sources of titles with several sources is held out (unseen episodes of known titles), and a
+share of the titles is withheld whole (titles outside the catalog); the title head is fitted on
+the rest, and the held-out frames are searched against the rest (hits of held-out sources are
+dropped). Then:
+- `min_similarity`: the `unknown` quantile of the withheld titles' best frame similarity, so
+  that share of pictures from titles outside the catalog gets no frame match;
+- `min_title_confidence`, `min_title_similarity`: the pair that answers the most unseen-episode
+  frames with the right title, with at most `wrong` of them wrong and at most 1 - `unknown` of
+  the withheld titles' frames answered at all.
+The margin is not calibrated (it rejects near-ties; see `index.query.identify`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from index.query.titlehead import fit_title_model
+from index.store.frame_store import FrameStore
+
+THRESHOLD_KEYS = ("min_similarity", "min_margin", "min_title_confidence", "min_title_similarity")
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Thresholds and what they gave on the held-out frames they were chosen on."""
+
+    min_similarity: float
+    min_title_confidence: float
+    min_title_similarity: float
+    known_queries: int  # unseen-episode frames of catalogued titles
+    withheld_queries: int  # frames of titles withheld from the catalog
+    right: float  # share of known queries answered with the right title (title head)
+    wrong: float
+    withheld_unknown: float  # share of withheld queries left unknown
+
+    def thresholds(self) -> dict[str, float]:
+        return {key: value for key, value in asdict(self).items() if key in THRESHOLD_KEYS}
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class CalibrationError(ValueError):
+    """The catalog is too small to hold anything out."""
+
+
+def calibrate(
+    store: FrameStore,
+    *,
+    folds: int = 3,
+    per_source: int = 20,
+    search_k: int = 200,
+    wrong: float = 0.05,
+    unknown: float = 0.95,
+    seed: int = 0,
+) -> Calibration:
+    """Measure held-out frames of the catalog in `store` and choose thresholds (module doc)."""
+    titles, sources, vectors = _read(store)
+    names = {info.id: info.name for info in store.titles()}
+    title_ids = np.unique(titles)
+    if len(title_ids) < folds + 2:
+        raise CalibrationError(f"calibration needs at least {folds + 2} titles")
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(title_ids).tolist()
+    title_fold = {title: index % folds for index, title in enumerate(shuffled)}
+    source_fold = _source_folds(titles, sources, folds, rng)
+    known: list[np.ndarray] = []  # rows: right?, confidence, title similarity
+    withheld: list[np.ndarray] = []
+    best_withheld: list[float] = []
+    for fold in range(folds):
+        out_title = np.array([title_fold[t] == fold for t in titles.tolist()])
+        out_source = np.array([source_fold.get(s) == fold for s in sources.tolist()])
+        train = ~out_title & ~out_source
+        model = fit_title_model(titles[train], vectors[train], names, seed=seed)
+        if model is None:
+            continue
+        held = set(sources[~train].tolist())
+        for rows, into in ((out_source & ~out_title, known), (out_title, withheld)):
+            picks = _sample(rows, sources, per_source, rng)
+            if len(picks) == 0:
+                continue
+            probs = model.probabilities(vectors[picks])
+            guess = model.title_ids[probs.argmax(axis=1)]
+            confidence = probs.max(axis=1)
+            hits = store.search(vectors[picks], search_k)
+            similarity = np.array(
+                [
+                    max(
+                        (h.similarity for h in row if h.title_id == g and h.source_id not in held),
+                        default=-1.0,
+                    )
+                    for row, g in zip(hits, guess.tolist(), strict=True)
+                ]
+            )
+            into.append(np.stack([guess == titles[picks], confidence, similarity], axis=1))
+            if into is withheld:
+                best_withheld += [
+                    max((h.similarity for h in row if h.source_id not in held), default=-1.0)
+                    for row in hits
+                ]
+    if not known or not withheld:
+        raise CalibrationError("no title has two sources to hold one out; add more episodes")
+    known_rows, withheld_rows = np.concatenate(known), np.concatenate(withheld)
+    confidence, similarity, right, wrong_share, kept_unknown = operating_point(
+        known_rows, withheld_rows, wrong, unknown
+    )
+    return Calibration(
+        min_similarity=round(float(np.quantile(best_withheld, unknown)), 4),
+        min_title_confidence=round(confidence, 4),
+        min_title_similarity=round(similarity, 4),
+        known_queries=len(known_rows),
+        withheld_queries=len(withheld_rows),
+        right=round(right, 4),
+        wrong=round(wrong_share, 4),
+        withheld_unknown=round(kept_unknown, 4),
+    )
+
+
+def _read(store: FrameStore) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    parts = list(store.iter_title_vectors())
+    if not parts:
+        raise CalibrationError("the catalog is empty")
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def _source_folds(
+    titles: np.ndarray, sources: np.ndarray, folds: int, rng: np.random.Generator
+) -> dict[int, int]:
+    """Each source of a title with several sources gets a fold; a title keeps at least one
+    source in every fold's training set (its first source, in a random order, is never out)."""
+    fold_of: dict[int, int] = {}
+    for title in np.unique(titles):
+        own = rng.permutation(np.unique(sources[titles == title])).tolist()
+        for index, source in enumerate(own[1:]):
+            fold_of[source] = index % folds
+    return fold_of
+
+
+def _sample(
+    rows: np.ndarray, sources: np.ndarray, per_source: int, rng: np.random.Generator
+) -> np.ndarray:
+    """At most `per_source` of the chosen rows from each source."""
+    chosen = np.flatnonzero(rows)
+    picks = [
+        rng.permutation(chosen[sources[chosen] == source])[:per_source]
+        for source in np.unique(sources[chosen])
+    ]
+    return np.concatenate(picks) if picks else chosen
+
+
+def operating_point(
+    known: np.ndarray, withheld: np.ndarray, wrong: float, unknown: float
+) -> tuple[float, float, float, float, float]:
+    """(confidence, similarity, right, wrong, withheld unknown) of the best pair on a grid;
+    (1, 1, ...) when no pair meets the limits (the head then never answers)."""
+    best = (1.0, 1.0, 0.0, 0.0, 1.0)
+    for confidence in np.linspace(0.0, 1.0, 101):
+        for similarity in np.linspace(0.5, 1.0, 101):
+            answered = (known[:, 1] >= confidence) & (known[:, 2] >= similarity)
+            right = float((answered & (known[:, 0] == 1)).mean())
+            wrong_share = float((answered & (known[:, 0] == 0)).mean())
+            accepted = (withheld[:, 1] >= confidence) & (withheld[:, 2] >= similarity)
+            kept_unknown = 1.0 - float(accepted.mean())
+            if wrong_share <= wrong and kept_unknown >= unknown and right > best[2]:
+                best = (float(confidence), float(similarity), right, wrong_share, kept_unknown)
+    return best
