@@ -6,6 +6,8 @@ The JSON metadata (format ``shazam-anime-embedder/1``)::
      "input_size": 224, "dim": 1280, "fit": "resize", "preprocessing": "inside-model",
      "created": "2024-01-01T00:00:00+00:00", ...}
 
+Optional `"thresholds"`: the decision thresholds calibrated for this model (`min_similarity`,
+`min_margin`, `min_title_confidence`, `min_title_similarity`; see `index.query.calibrate`).
 Extra keys (training hyperparameters, metrics) are kept as they are. The model takes float32
 (n, S, S, 3) RGB in 0..255 and does its own preprocessing; its output is the embedding.
 """

@@ -53,6 +53,15 @@ def test_round_trip_keeps_vectors_and_metadata(exported) -> None:
     np.testing.assert_allclose(via_registry.embed(_images()), expected, atol=1e-6)
 
 
+def test_thresholds_travel_with_the_model(exported, tmp_path: Path) -> None:
+    assert load_exported(exported[1]).thresholds is None  # none calibrated: the defaults apply
+    path = _copy(exported[1], tmp_path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    meta["thresholds"] = {"min_similarity": 0.95, "min_title_confidence": 0.7}
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    assert load_exported(path).thresholds == {"min_similarity": 0.95, "min_title_confidence": 0.7}
+
+
 def _copy(path: Path, tmp_path: Path) -> Path:
     target = tmp_path / path.name
     target.write_bytes(path.read_bytes())
@@ -70,6 +79,7 @@ def _copy(path: Path, tmp_path: Path) -> Path:
         (lambda m: m.update(input_size=True), "'input_size'"),
         (lambda m: m.update(fit="stretch"), "fit"),
         (lambda m: m.update(preprocessing="caller"), "preprocessing"),
+        (lambda m: m.update(thresholds={"min_similarity": "high"}), "'thresholds'"),
     ],
 )
 def test_bad_metadata_is_refused(exported, tmp_path: Path, edit, message: str) -> None:
