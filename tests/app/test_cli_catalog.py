@@ -58,9 +58,13 @@ def test_round_trip_add_list_identify_remove(cli, tmp_path: Path) -> None:
     answer = json.loads(out)
     assert status == 0
     assert answer["match"]["title"] == "First Show"
+    assert answer["match"]["kind"] == "frame"
     assert answer["match"]["episode"] == "1"
     assert abs(answer["match"]["timestamp"] - 2.0) <= 1.0
     assert len(answer["candidates"]) <= 2
+
+    status, _, err = cli("calibrate")
+    assert status == 1 and "calibration needs at least 5 titles" in err
 
     status, out, _ = cli("index", "reembed")
     assert status == 0 and "re-embedded" in out
@@ -87,6 +91,8 @@ def test_round_trip_add_list_identify_remove(cli, tmp_path: Path) -> None:
         (("index", "remove", "Nobody"), "no title named 'Nobody'"),
         (("index", "reembed"), "nothing to re-embed"),
         (("serve", "--port", "70000"), "SHAZAM_PORT / --port"),
+        (("calibrate",), "no catalog in"),
+        (("calibrate", "--folds", "1"), "--folds must be >= 2"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_1(cli, tmp_path: Path, args, message: str) -> None:
