@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         0,
         ge=0,
         le=256,
-        description="TensorFlow threads inside one model call; 0 = one per CPU core.",
+        description="LiteRT threads inside one model call; 0 = one per CPU core.",
     )
 
     sample_fps: float = Field(2.0, gt=0, le=30, description="Frames sampled per second of video.")

@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 class Offload:
-    """Runs blocking work (TensorFlow, hnswlib, PIL, disk) on the app's bounded thread pool, so
+    """Runs blocking work (the model, hnswlib, PIL, disk) on the app's bounded thread pool, so
     the event loop keeps serving /health and polls while a query is being embedded."""
 
     def __init__(self, executor: ThreadPoolExecutor) -> None:

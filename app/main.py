@@ -28,7 +28,7 @@ from app.uploads import (
     clear_spool,
 )
 
-# Enough threads to decode one upload while another is embedded; TensorFlow already uses every
+# Enough threads to decode one upload while another is embedded; LiteRT already uses every
 # core inside one call, so more would only queue in memory.
 INFERENCE_THREADS = min(8, max(2, os.cpu_count() or 2))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
 from app.config import Settings
@@ -96,36 +95,12 @@ def open_store_for(
     )
 
 
-def configure_inference_threads(settings: Settings) -> None:
-    """Size TensorFlow's thread pools before it runs anything (it cannot change them after).
-
-    Intra-op threads split one op (a convolution) across cores: `settings.inference_threads`, or
-    one per core. Inter-op threads run ops of concurrent requests side by side: one per core.
-    On 2 shared cores `bench/api.py` gave the same p50 (50 vs 51 ms) with 1 intra-op thread as
-    with 2, and fewer requests/s with 4 clients (21 vs 30), so one per core stays the default.
-    """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return
-    import tensorflow as tf
-
-    cores = os.cpu_count() or 1
-    intra = settings.inference_threads or cores
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(intra)
-        tf.config.threading.set_inter_op_parallelism_threads(cores)
-    except RuntimeError:  # TensorFlow already ran (a second app in one process, tests): keep it
-        log.info("TensorFlow already initialised; its thread pools keep their sizes")
-        return
-    log.info("TensorFlow threads: %d intra-op, %d inter-op", intra, cores)
-
-
 def open_services(settings: Settings, *, read_only: bool = False) -> Services:
     """Load the model named by `settings.model` and open the catalog it indexes."""
-    from model.registry import load_embedder  # heavy (TensorFlow); only when really needed
+    from model.registry import load_embedder  # converts with TensorFlow only if not cached
 
-    configure_inference_threads(settings)
-    embedder = load_embedder(settings.model, settings.resolved_cache_dir)
+    embedder = load_embedder(
+        settings.model, settings.resolved_cache_dir, threads=settings.inference_threads
+    )
     log.info("loaded embedder %s (dim %d)", embedder.name, embedder.dim)
     return build_services(settings, embedder, open_store(settings, embedder, read_only=read_only))

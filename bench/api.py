@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app.config import Settings  # noqa: E402
-from app.services import build_services, configure_inference_threads, open_store  # noqa: E402
+from app.services import build_services, open_store  # noqa: E402
 from index.query.screenshot import query_views  # noqa: E402
 from index.types import FrameRecord, SourceRecord  # noqa: E402
 from model.base import Embedder  # noqa: E402
@@ -216,7 +216,6 @@ def main() -> None:
         cache_dir=args.cache_dir,
         seed_demo=False,
     )
-    configure_inference_threads(settings)  # as the server does, so both embed alike
     embedder = load_embedder(settings.model, settings.resolved_cache_dir)
     print(f"building/opening catalog in {settings.data_dir}", flush=True)
     catalog = build_catalog(settings, embedder, args.frames)

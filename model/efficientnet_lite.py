@@ -8,12 +8,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-# (width, depth, native resolution) from the TF EfficientNet-Lite release.
-VARIANTS: dict[str, tuple[float, float, int]] = {
-    "efficientnet-lite0": (1.0, 1.0, 224),
-    "efficientnet-lite1": (1.0, 1.1, 240),
-    "efficientnet-lite2": (1.1, 1.2, 260),
-}
+from model.builtin import VARIANTS
+
 # EfficientNet-B0 stages: (repeats, kernel, stride, expand, in, out).
 _BASE_STAGES = [
     (1, 3, 1, 1, 32, 16),

@@ -18,12 +18,14 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 from model.fit import FIT_POLICIES
-from model.keras_embedder import KerasEmbedder
+
+if TYPE_CHECKING:  # Keras only to save and load: reading the metadata must not import it
+    import keras
+
+    from model.keras_embedder import KerasEmbedder
 
 FORMAT = "shazam-anime-embedder/1"
 PREPROCESSING = "inside-model"
@@ -118,23 +120,38 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return _check_metadata(meta, str(meta_file))
 
 
-def load_exported(path: str | Path) -> KerasEmbedder:
-    """Load an exported embedder, checking the model against its metadata."""
+def checked_metadata(path: str | Path) -> dict[str, Any]:
+    """The metadata of an exported model that exists; what serving needs before any Keras."""
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"exported model not found: {path}")
-    meta = read_metadata(path)
+    return read_metadata(path)
+
+
+def load_exported_model(path: str | Path) -> tuple[keras.Model, dict[str, Any]]:
+    """The Keras model at `path` and its metadata, checked against each other."""
+    import keras
+
+    meta = checked_metadata(path)
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a bad archive; one clear error
         raise ExportError(f"{path}: cannot load Keras model ({exc})") from exc
     _check_model(model, meta, str(path))
+    return model, meta
+
+
+def load_exported(path: str | Path) -> KerasEmbedder:
+    """Load an exported embedder on Keras, checking the model against its metadata."""
+    from model.keras_embedder import KerasEmbedder
+
+    model, meta = load_exported_model(path)
     embedder = KerasEmbedder(model, name=meta["name"], fit=meta["fit"])
-    embedder.thresholds = _thresholds(meta, str(path))
+    embedder.thresholds = thresholds_of(meta, str(path))
     return embedder
 
 
-def _thresholds(meta: dict[str, Any], source: str) -> dict[str, float] | None:
+def thresholds_of(meta: dict[str, Any], source: str) -> dict[str, float] | None:
     """The optional `thresholds` object of the metadata: names to numbers."""
     thresholds = meta.get("thresholds")
     if thresholds is None:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import keras
 import numpy as np
-from PIL import Image
 
-from model.base import Embedder
-from model.fit import DEFAULT_FIT, check_policy, fit_batch
-
-DEFAULT_CHUNK = 32  # images per model call: bounds memory for a long list, keeps batching gains
+from model.base import DEFAULT_CHUNK, ArrayEmbedder
+from model.fit import DEFAULT_FIT, check_policy
 
 Forward = Callable[[np.ndarray], np.ndarray]
 
@@ -77,7 +74,7 @@ def _eager_forward(model: keras.Model) -> Forward:
     return forward
 
 
-class KerasEmbedder(Embedder):
+class KerasEmbedder(ArrayEmbedder):
     """Thread-safe on every backend: a compiled `tf.function` (TensorFlow), a jitted pure
     function (JAX), or serialised eager calls (others)."""
 
@@ -104,36 +101,11 @@ class KerasEmbedder(Embedder):
         self.chunk_size = chunk_size
         backend = keras.backend.backend()
         if backend == "tensorflow":
-            self._forward = _tensorflow_forward(model, self.input_size)
+            self._run = _tensorflow_forward(model, self.input_size)
         elif backend == "jax":
-            self._forward = _jax_forward(model, chunk_size)
+            self._run = _jax_forward(model, chunk_size)
         else:
-            self._forward = _eager_forward(model)
+            self._run = _eager_forward(model)
 
-    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """Fit each image to the input square (see `model.fit`), then embed in chunks.
-
-        Fitting chunk by chunk keeps memory bounded for long lists (a float32 224px input is
-        600 KB per image).
-        """
-        images = list(images)
-        out = np.empty((len(images), self.dim), np.float32)
-        for start in range(0, len(images), self.chunk_size):
-            chunk = fit_batch(images[start : start + self.chunk_size], self.input_size, self.fit)
-            out[start : start + len(chunk)] = self.embed_array(chunk)
-        return out
-
-    def embed_array(self, batch: np.ndarray) -> np.ndarray:
-        """Embed prepared float32 (n, S, S, 3) RGB 0..255 tensors; rows of unit L2 norm."""
-        batch = np.asarray(batch, dtype=np.float32)
-        expected = (self.input_size, self.input_size, 3)
-        if batch.ndim != 4 or batch.shape[1:] != expected:
-            raise ValueError(f"expected (n, {', '.join(map(str, expected))}), got {batch.shape}")
-        out = np.empty((len(batch), self.dim), np.float32)
-        for start in range(0, len(batch), self.chunk_size):
-            chunk = batch[start : start + self.chunk_size]
-            out[start : start + len(chunk)] = self._forward(chunk)
-        # Normalise here too: an exported model may lack the norm layer, and the contract
-        # (unit rows) must hold for every embedder; an all-zero row stays zero, never NaN.
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        return self._run(batch)

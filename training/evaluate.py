@@ -12,7 +12,7 @@ import numpy as np
 
 from model.backbones import build_backbone
 from model.base import Embedder
-from model.exported import read_metadata
+from model.exported import load_exported, read_metadata
 from model.keras_embedder import KerasEmbedder, embedding_head
 from model.registry import load_embedder
 from training import metrics
@@ -148,7 +148,7 @@ def baseline_embedders(
     """The untuned pretrained backbone (+ GAP + L2) at the same input size, and optionally the
     same network with random weights: the floor any training must beat."""
     pretrained = (
-        load_embedder(backbone, cache_dir, input_size=input_size)
+        load_embedder(backbone, cache_dir, input_size=input_size, runtime="keras")
         if cache_dir is not None
         else KerasEmbedder(
             embedding_head(build_backbone(backbone, input_size), backbone), backbone, fit
@@ -185,7 +185,7 @@ def evaluate(
     config = TrainConfig.from_dict({k: v for k, v in trained.items() if k != "method"})
     samples = scan_image_tree(Path(data)) if isinstance(data, str | Path) else list(data)
     split = split_samples(samples, config.val_fraction, config.test_fraction, config.seed)
-    embedders: dict[str, Embedder] = {"fine_tuned": load_embedder(str(model_path), cache_dir)}
+    embedders: dict[str, Embedder] = {"fine_tuned": load_exported(model_path)}
     embedders.update(
         baseline_embedders(
             meta["backbone"], meta["input_size"], meta["fit"], cache_dir, include_random,

@@ -223,7 +223,9 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
     with opened_store(settings) as store:
         if store is None:
             raise CliError(f"no catalog in {settings.data_dir}: nothing to re-embed")
-        embedder = load_embedder(settings.model, settings.resolved_cache_dir)
+        embedder = load_embedder(
+            settings.model, settings.resolved_cache_dir, threads=settings.inference_threads
+        )
         print(
             f"re-embedding with {embedder.name} (dim {embedder.dim}), "
             f"was {store.model_name} (dim {store.dim})"

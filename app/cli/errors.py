@@ -41,6 +41,10 @@ _LIBRARY_USER_ERRORS = (
     ("index.errors", "StoreError"),
     ("index.ingest.readers", "UnreadableMediaError"),
     ("model.registry", "UnknownEmbedderError"),
+    ("model.registry", "ModelNotConvertedError"),
+    ("model.builtin", "BackboneError"),
+    ("model.litert", "LiteRTModelError"),
+    ("model.convert", "ConversionError"),
     ("model.exported", "ExportError"),
     ("PIL", "UnidentifiedImageError"),
 )

@@ -46,9 +46,10 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
     prepare = subcommands.add_parser(
         "prepare-model",
         parents=[common],
-        help="build and cache the embedder so the first start is quick (used by the Dockerfile)",
-        description="Build the configured embedder (--model) from its packaged weights and store "
-        "it in the model cache, then exit. Run once at install or image-build time.",
+        help="build, convert and cache the embedder so serving needs no TensorFlow (Dockerfile)",
+        description="Build the configured embedder (--model) from its packaged weights, convert "
+        "it to LiteRT, check the conversion against Keras and store it in the model cache, then "
+        "exit. Needs TensorFlow; run once at install or image-build time.",
     )
     prepare.set_defaults(handler=run_prepare_model)
 
@@ -77,7 +78,7 @@ def run_prepare_model(args: argparse.Namespace, settings: Settings) -> int:
     from model.registry import load_embedder
 
     cache_dir = settings.resolved_cache_dir
-    embedder = load_embedder(settings.model, cache_dir=cache_dir)
+    embedder = load_embedder(settings.model, cache_dir, threads=settings.inference_threads)
     print(f"model {embedder.name} ready (dim {embedder.dim}, input {embedder.input_size} px)")
     print(f"cache: {cache_dir}")
     return 0

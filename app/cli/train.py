@@ -198,7 +198,7 @@ def _config_from(args: argparse.Namespace) -> TrainConfig:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from model.backbones import BackboneError
+    from model.builtin import BackboneError
     from model.exported import ExportError
     from training.checkpoint import CheckpointError
     from training.data import DataError

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from model.backbones import RESNET50_WEIGHTS_ENV, BackboneError, build_backbone
+from model.backbones import build_backbone
+from model.builtin import RESNET50_WEIGHTS_ENV, BackboneError
 
 
 def test_lite0_random_weights_give_the_head_feature_map() -> None:

@@ -10,7 +10,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from model.backbones import BackboneError, build_backbone, lite_weights_path
+from model.backbones import build_backbone
+from model.builtin import BackboneError, lite_weights_path
 from model.efficientnet_lite import (
     BN_EPSILON,
     blocks_from_state_dict,

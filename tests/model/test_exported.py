@@ -13,16 +13,7 @@ from PIL import Image
 from model.exported import FORMAT, ExportError, load_exported, read_metadata, save_exported
 from model.keras_embedder import KerasEmbedder
 from model.registry import load_embedder
-
-
-def _tiny_model(dim: int = 8) -> keras.Model:
-    """A real, small embedding branch: 32 px RGB in, `dim` out, preprocessing inside."""
-    inputs = keras.Input((32, 32, 3))
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dense(dim)(x)
-    return keras.Model(inputs, keras.layers.UnitNormalization()(x), name="embedding")
+from tests.model.tiny import tiny_model
 
 
 def _images() -> list[Image.Image]:
@@ -35,7 +26,7 @@ META = {"name": "tiny-v1", "backbone": "custom", "fit": "pad", "epochs": 3}
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[keras.Model, Path]:
-    model = _tiny_model()
+    model = tiny_model()
     return model, save_exported(model, tmp_path_factory.mktemp("export") / "tiny.keras", META)
 
 
@@ -49,8 +40,9 @@ def test_round_trip_keeps_vectors_and_metadata(exported) -> None:
     assert (loaded.name, loaded.dim, loaded.input_size, loaded.fit) == ("tiny-v1", 8, 32, "pad")
     expected = KerasEmbedder(model, "tiny-v1", fit="pad").embed(_images())
     np.testing.assert_allclose(loaded.embed(_images()), expected, atol=1e-6)
-    via_registry = load_embedder(str(path), cache_dir=path.parent)
-    np.testing.assert_allclose(via_registry.embed(_images()), expected, atol=1e-6)
+    served = load_embedder(str(path), cache_dir=path.parent)  # converted to LiteRT and cached
+    assert (served.name, served.dim, served.input_size, served.fit) == ("tiny-v1", 8, 32, "pad")
+    np.testing.assert_allclose(served.embed(_images()), expected, atol=1e-5)
 
 
 def test_thresholds_travel_with_the_model(exported, tmp_path: Path) -> None:
@@ -110,7 +102,7 @@ def test_missing_or_broken_files_are_refused(exported, tmp_path: Path) -> None:
 
 def test_save_refuses_inconsistent_requests(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"\.keras"):
-        save_exported(_tiny_model(), tmp_path / "model.h5", META)
+        save_exported(tiny_model(), tmp_path / "model.h5", META)
     with pytest.raises(ExportError, match="does not match dim"):
-        save_exported(_tiny_model(), tmp_path / "m.keras", {**META, "dim": 99})
+        save_exported(tiny_model(), tmp_path / "m.keras", {**META, "dim": 99})
     assert not list(tmp_path.iterdir())  # nothing half-written

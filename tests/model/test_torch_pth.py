@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.backbones import lite_weights_path
+from model.builtin import lite_weights_path
 from model.torch_pth import CheckpointError, UnsafeCheckpointError, load_state_dict
 from tests.model.checkpoint_writer import write_legacy_checkpoint, write_zip_checkpoint
 
