@@ -1,4 +1,5 @@
-"""Dockerfile: installs what the README installs, bakes the model in, non-root, checks /health."""
+"""Dockerfile: converts the model with TensorFlow in the builder, ships LiteRT without it,
+non-root, checks /health."""
 
 from __future__ import annotations
 
@@ -40,8 +41,16 @@ def test_base_image_is_python_311_slim_bookworm(stages) -> None:
         assert stage[0][1].split()[0] == "python:3.11-slim-bookworm"
 
 
-def test_installs_exactly_what_the_readme_installs(stages) -> None:
-    image = [target for run in _all(stages, "RUN") for target in pip_install_targets(run)]
+def test_ships_the_serving_install_and_converts_with_what_the_readme_installs(stages) -> None:
+    """The runtime image gets the plain install (LiteRT, no TensorFlow); the model is converted
+    in the builder with the README's install (TensorFlow included), which is not shipped."""
+    build, final = stages[0], stages[-1]
+    installs = [
+        (run.split("/bin/pip")[0].split()[-1], targets)
+        for name, run in build
+        if name == "RUN"
+        for targets in pip_install_targets(run)
+    ]
     readme = (ROOT / "README.md").read_text()
     serve_command = next(
         line
@@ -49,7 +58,16 @@ def test_installs_exactly_what_the_readme_installs(stages) -> None:
         for line in block.splitlines()
         if line.endswith("shazam-anime serve")
     )
-    assert image == pip_install_targets(serve_command) == [["."]]
+    assert installs == [("/opt/venv", ["."]), ("/opt/convert", *pip_install_targets(serve_command))]
+    shipped = [args for name, args in final if name == "COPY"]
+    assert "--from=build /opt/venv /opt/venv" in shipped
+    assert not any("/opt/convert" in args for args in shipped)
+    assert "tensorflow" not in " ".join(pyproject_dependencies())
+    assert _env(build)["HNSWLIB_NO_NATIVE"] == "1"  # portable: no -march=native in the image
+
+
+def pyproject_dependencies() -> list[str]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
 
 
 def test_every_package_the_project_ships_is_copied_in(stages) -> None:
@@ -69,7 +87,7 @@ def test_model_is_baked_in_at_build_time(stages) -> None:
     build, final = stages[0], stages[-1]
     runs = [args for name, args in build if name == "RUN"]
     install = next(i for i, run in enumerate(runs) if pip_install_targets(run))
-    prepare = next(i for i, run in enumerate(runs) if "shazam-anime prepare-model" in run)
+    prepare = next(i for i, run in enumerate(runs) if "/shazam-anime prepare-model" in run)
     assert install < prepare
     assert "prepare-model" in _subcommands()
     cache = _env(build)["SHAZAM_CACHE_DIR"]
