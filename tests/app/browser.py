@@ -58,6 +58,9 @@ def watched_page(browser: Browser, **context_options: object) -> Iterator[tuple[
         if message.type == "error" and "Failed to load resource" not in message.text:
             watch.errors.append(message.text)
 
+    # Intercept file choosers from the start: Playwright turns interception on without waiting
+    # for the browser, so a chooser opened right after `expect_file_chooser` could slip past.
+    page.on("filechooser", lambda _chooser: None)
     page.route("**/*", guard)
     page.on("console", console)
     page.on("pageerror", lambda error: watch.errors.append(str(error)))

@@ -53,7 +53,11 @@ function titleItem(title) {
     "Delete",
   );
   remove.addEventListener("click", () => onDelete(title));
-  const counts = `${title.frames} frames · ${title.episodes} episode${title.episodes === 1 ? "" : "s"} · ${title.sources} source${title.sources === 1 ? "" : "s"}`;
+  const counts = [
+    plural(title.frames, "frame"),
+    plural(title.episodes, "episode"),
+    plural(title.sources, "source"),
+  ].join(" · ");
   return el(
     "li",
     { "data-title-id": title.id },
@@ -62,6 +66,8 @@ function titleItem(title) {
     remove,
   );
 }
+
+const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 async function onDelete(title) {
   if (!window.confirm(`Delete "${title.name}" and its ${title.frames} frames?`)) return;

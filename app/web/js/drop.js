@@ -1,7 +1,7 @@
-// Drag and drop anywhere on the page: an image file, or an image dragged from another page
+// Drag and drop anywhere on the page: an image (or clip) file, or an image dragged from a page
 // (its address). The drop zone lights up while something is dragged over the page.
 
-import { firstImage } from "./files.js";
+import { firstQuery } from "./files.js";
 
 export function listenDrop(onQuery, onRefused) {
   const zone = document.getElementById("drop-zone");
@@ -24,10 +24,10 @@ export function listenDrop(onQuery, onRefused) {
     depth = 0;
     lit(false);
     const data = event.dataTransfer;
-    const image = firstImage(data && data.files);
+    const image = firstQuery(data && data.files);
     const address = data && (data.getData("text/uri-list") || "").split("\n")[0].trim();
     if (image) onQuery(image);
     else if (/^https?:\/\//i.test(address || "")) onQuery(address);
-    else onRefused("That was not an image: drop a screenshot file.");
+    else onRefused("That was not an image or a video: drop a screenshot file.");
   });
 }

@@ -15,7 +15,8 @@ async function ask(query) {
   const asked = ++latest;
   if (shownObjectUrl) URL.revokeObjectURL(shownObjectUrl);
   shownObjectUrl = typeof query === "string" ? null : URL.createObjectURL(query);
-  showPending(shownObjectUrl || query);
+  const isVideo = typeof query !== "string" && query.type.startsWith("video/");
+  showPending(shownObjectUrl || query, isVideo);
   try {
     const answer = await identify(query);
     if (asked === latest) showAnswer(answer);

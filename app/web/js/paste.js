@@ -1,12 +1,12 @@
 // Paste anywhere: an image from the clipboard, or an image address pasted outside a text field.
 
-import { firstImage } from "./files.js";
+import { firstQuery } from "./files.js";
 
 export function listenPaste(onQuery) {
   document.addEventListener("paste", (event) => {
     const data = event.clipboardData;
     if (!data) return;
-    const image = firstImage(data.files);
+    const image = firstQuery(data.files);
     if (image) {
       event.preventDefault();
       onQuery(image);

@@ -4,6 +4,7 @@
 
 import { el } from "./dom.js";
 import {
+  clock,
   confidenceWords,
   describe,
   episodeText,
@@ -19,7 +20,8 @@ const REASONS = {
 
 const thumbnailOf = (frameId) => `/frames/${frameId}/thumbnail`;
 
-export function showPending(querySrc) {
+// `isVideo`: a clip or animation query, shown as a video beside the answer.
+export function showPending(querySrc, isVideo = false) {
   const section = document.getElementById("answer");
   section.hidden = false;
   section.dataset.state = "pending";
@@ -28,8 +30,13 @@ export function showPending(querySrc) {
   document.getElementById("others").replaceChildren();
   document.getElementById("reference").hidden = true;
   hideClip();
-  const query = document.getElementById("query-image");
-  query.src = querySrc;
+  const image = document.getElementById("query-image");
+  const video = document.getElementById("query-video");
+  image.hidden = isVideo;
+  video.hidden = !isVideo;
+  if (isVideo) video.src = querySrc;
+  else image.src = querySrc;
+  document.getElementById("query-caption").textContent = isVideo ? "Your clip" : "Your screenshot";
 }
 
 export function showError(message) {
@@ -45,7 +52,10 @@ export function showAnswer(answer) {
   section.dataset.state = match ? "match" : "unknown";
   setStatus(`Answered in ${Math.round(answer.took_ms)} ms.`);
   const verdict = document.getElementById("verdict");
-  verdict.replaceChildren(match ? matchVerdict(match) : unknownVerdict(answer));
+  verdict.replaceChildren(
+    match ? matchVerdict(match) : unknownVerdict(answer),
+    queryFrameNote(answer.query_frame),
+  );
   showReference(match, answer.neighbors || []);
   showClip(match && match.clip_url);
   const others = document.getElementById("others");
@@ -86,8 +96,37 @@ function matchVerdict(match) {
     ),
     match.kind && el("p", { className: "kind" }, `Kind of answer: ${describe(match.kind)}`),
     match.view && el("p", { className: "view" }, `Matched on: ${describe(match.view)}`),
-    match.source_name && el("p", { className: "source" }, `From ${match.source_name}`),
+    match.source_name && el("p", { className: "source" }, sourceText(match)),
+    titleLinks(match),
   );
+}
+
+// A video or GIF query is answered from one of its frames: say which.
+function queryFrameNote(frame) {
+  if (!frame) return "";
+  const when = typeof frame.time === "number" ? ` (${frame.time.toFixed(1)} s in)` : "";
+  const what = frame.kind === "animation" ? "animation" : "video";
+  return el(
+    "p",
+    { className: "query-frame" },
+    `Answered from frame ${frame.index}${when} of your ${what}`,
+    `; ${frame.frames_tried} frames tried.`,
+  );
+}
+
+// Links out to the title's pages where its ids are known (links only: nothing is fetched).
+const CATALOGUE_SITES = [
+  ["anilist_id", "AniList", "https://anilist.co/anime/"],
+  ["mal_id", "MyAnimeList", "https://myanimelist.net/anime/"],
+];
+
+function titleLinks(match) {
+  const links = CATALOGUE_SITES.filter(([field]) => match[field]).map(([field, name, base]) =>
+    el("a", { href: `${base}${match[field]}`, rel: "noreferrer" }, name),
+  );
+  if (!links.length) return "";
+  const joined = links.flatMap((link, index) => (index ? [" · ", link] : [link]));
+  return el("p", { className: "links" }, ...joined);
 }
 
 function unknownVerdict(answer) {
@@ -200,6 +239,11 @@ function neighborGallery(neighbors, open) {
     el("summary", {}, "Nearest frames"),
     el("div", { className: "gallery" }, figures),
   );
+}
+
+function sourceText(match) {
+  const length = typeof match.duration === "number" ? ` (${clock(match.duration)} long)` : "";
+  return `From ${match.source_name}${length}`;
 }
 
 const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
