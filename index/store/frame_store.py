@@ -32,9 +32,9 @@ from index.errors import (
     StoreClosedError,
     StoreError,
 )
+from index.store.backend import HnswBackend, VectorBackend
 from index.store.catalog import CATALOG_FILE, Catalog
-from index.store.checkpoint import INDEX_FILE, CheckpointIdentity, save_checkpoint
-from index.store.reconcile import reconcile
+from index.store.checkpoint import INDEX_FILE, CheckpointIdentity
 from index.store.reembed import embedded_batches, stage_vectors, switch_model
 from index.store.state import IndexState
 from index.store.validate import (
@@ -83,7 +83,7 @@ class FrameStore:
         catalog: Catalog,
         state: IndexState,
         *,
-        num_threads: int | None,
+        backend: VectorBackend,
         checkpoint_min_changes: int,
         writer_lock: FileLock | None,
     ) -> None:
@@ -91,7 +91,7 @@ class FrameStore:
         self._writer_lock = writer_lock  # None: opened read-only
         self._catalog = catalog
         self._state = state
-        self._num_threads = num_threads
+        self._backend = backend
         self._checkpoint_min_changes = checkpoint_min_changes
         self._save_mutex = threading.Lock()
         self._saved_state: IndexState | None = None
@@ -113,6 +113,7 @@ class FrameStore:
         num_threads: int | None = None,
         checkpoint_min_changes: int = 2000,
         read_only: bool = False,
+        backend: VectorBackend | None = None,
     ) -> FrameStore:
         """Open (or create) the store in `data_dir` for vectors of `model_name` with `dim`.
 
@@ -142,9 +143,9 @@ class FrameStore:
         try:
             generation = cls._claim_model(catalog, directory, model_name, dim)
             identity = CheckpointIdentity(dim=dim, model_name=model_name, generation=generation)
-            vectors, loaded_clean = reconcile(
-                catalog, directory, identity, m, ef_construction, ef, num_threads
-            )
+            if backend is None:
+                backend = default_backend(m, ef_construction, ef, num_threads)
+            vectors, loaded_clean = backend.open(catalog, directory, identity, read_only=read_only)
             store = cls(
                 directory,
                 catalog,
@@ -154,7 +155,7 @@ class FrameStore:
                     dim=dim,
                     generation=generation,
                 ),
-                num_threads=num_threads,
+                backend=backend,
                 checkpoint_min_changes=positive_int(
                     "checkpoint_min_changes", checkpoint_min_changes
                 ),
@@ -162,6 +163,8 @@ class FrameStore:
             )
         except BaseException:
             catalog.close()
+            if backend is not None:
+                backend.close()
             if lock is not None:
                 lock.release()
             raise
@@ -398,12 +401,8 @@ class FrameStore:
             dim=state.dim,
             model_name=state.model_name,
             extra={
-                "index_live": vectors.live_count,
-                "index_deleted": vectors.deleted_count,
-                "index_capacity": vectors.capacity,
-                "M": vectors.m,
-                "ef_construction": vectors.ef_construction,
-                "ef": vectors.ef,
+                **vectors.describe(),
+                "vector_backend": self._backend.name,
                 "unsaved_changes": vectors.changes_since_save,
                 "catalog_bytes": _file_bytes(self.data_dir, CATALOG_FILE, f"{CATALOG_FILE}-wal"),
                 "index_bytes": _file_bytes(self.data_dir, INDEX_FILE),
@@ -446,12 +445,13 @@ class FrameStore:
                 old,
                 model_name=model_name,
                 dim=dim,
-                num_threads=self._num_threads,
+                backend=self._backend,
                 install=install,
             )
         except BaseException:
             self._state = old
             raise
+        self._backend.retire(old.vectors)
         self._revision += 1
         try:
             self.save()
@@ -486,7 +486,7 @@ class FrameStore:
             if self._saved_state is state and state.vectors.changes_since_save == 0:
                 return
             try:
-                save_checkpoint(state.vectors, self.data_dir, state.identity)
+                self._backend.save(state.vectors, self.data_dir, state.identity)
             except OSError as exc:
                 raise StoreError(
                     f"cannot write the index checkpoint in {self.data_dir}: {exc}"
@@ -514,6 +514,7 @@ class FrameStore:
         finally:
             self._closed = True
             self._catalog.close()
+            self._backend.close()
             if self._writer_lock is not None:
                 self._writer_lock.release()
 
@@ -522,6 +523,13 @@ class FrameStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def default_backend(
+    m: int, ef_construction: int, ef: int, num_threads: int | None
+) -> VectorBackend:
+    """The embedded engine, used when `open` is given no backend."""
+    return HnswBackend(m=m, ef_construction=ef_construction, ef=ef, num_threads=num_threads)
 
 
 def _file_bytes(directory: Path, *names: str) -> int:

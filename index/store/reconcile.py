@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from index.store.checkpoint import (
     load_checkpoint,
 )
 from index.store.vectors import MIN_CAPACITY, HnswVectors
+
+if TYPE_CHECKING:
+    from index.store.milvus import MilvusVectors
 
 logger = logging.getLogger(__name__)
 
@@ -67,18 +71,29 @@ def reconcile(
         # A label hnswlib holds as deleted cannot be re-added safely: start over.
         logger.warning("index checkpoint has deleted labels the catalog still uses: rebuilding")
         return rebuild()
+    return vectors, repair(vectors, catalog, stale, missing, identity.dim)
+
+
+def repair(
+    vectors: HnswVectors | MilvusVectors,
+    catalog: Catalog,
+    stale: np.ndarray,
+    missing: np.ndarray,
+    dim: int,
+) -> bool:
+    """Remove `stale` ids, add the catalog's vectors of `missing` ones; True if nothing to do."""
     if stale.size:
         vectors.remove(stale)
-    for ids, batch in catalog.vectors_for(missing.tolist(), identity.dim):
+    for ids, batch in catalog.vectors_for(missing.tolist(), dim):
         vectors.add(ids, batch)
     if stale.size or missing.size:
         logger.warning(
-            "index checkpoint was stale, repaired: added %d frames missing from it, "
+            "vector index was stale, repaired: added %d frames missing from it, "
             "deleted %d frames no longer in the catalog",
             missing.size,
             stale.size,
         )
-    return vectors, not (stale.size or missing.size)
+    return not (stale.size or missing.size)
 
 
 def build_from_catalog(

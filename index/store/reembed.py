@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from index.errors import ReembedIncompleteError
+from index.store.backend import VectorBackend
 from index.store.catalog import Catalog
+from index.store.checkpoint import CheckpointIdentity
 from index.store.reconcile import BUILD_BATCH
 from index.store.state import IndexState
 from index.store.validate import unit_vectors
-from index.store.vectors import MIN_CAPACITY, HnswVectors
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def switch_model(
     *,
     model_name: str,
     dim: int,
-    num_threads: int | None,
+    backend: VectorBackend,
     install: Callable[[IndexState], None],
 ) -> IndexState:
     """Apply the staged vectors, the new meta and a rebuilt index in one transaction.
@@ -53,18 +54,12 @@ def switch_model(
                 f"{missing} frames got no new vector (added during the re-embed?); "
                 f"the store keeps model {old.model_name!r}: run the re-embed again"
             )
-        new_vectors = HnswVectors.create(
-            dim,
-            m=old.vectors.m,
-            ef_construction=old.vectors.ef_construction,
-            ef=old.vectors.ef,
-            capacity=max(MIN_CAPACITY, old.vectors.live_count + 1),
-            num_threads=num_threads,
+        identity = CheckpointIdentity(dim=dim, model_name=model_name, generation=old.generation + 1)
+        new_vectors = backend.build(
+            identity, tx.iter_staged(BUILD_BATCH, dim), old.vectors.live_count
         )
-        for ids, vectors in tx.iter_staged(BUILD_BATCH, dim):
-            new_vectors.add(ids, vectors)
         tx.apply_staged()
-        new = IndexState(new_vectors, model_name, dim, old.generation + 1)
+        new = IndexState(new_vectors, model_name, dim, identity.generation)
         tx.set_meta({"model_name": model_name, "dim": str(dim), "generation": str(new.generation)})
         install(new)
     logger.info(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from index.store.backend import VectorIndex
 from index.store.checkpoint import CheckpointIdentity
-from index.store.vectors import HnswVectors
 
 
 @dataclass(frozen=True, slots=True)
 class IndexState:
     """Index and the model its vectors come from, swapped as one by a re-embed."""
 
-    vectors: HnswVectors
+    vectors: VectorIndex
     model_name: str
     dim: int
     generation: int

@@ -128,6 +128,16 @@ class HnswVectors:
     def contains(self, label: int) -> bool:
         return int(label) in self._live
 
+    def describe(self) -> dict[str, object]:
+        return {
+            "index_live": self.live_count,
+            "index_deleted": self.deleted_count,
+            "index_capacity": self.capacity,
+            "M": self.m,
+            "ef_construction": self.ef_construction,
+            "ef": self.ef,
+        }
+
     # -- mutations ------------------------------------------------------------------------------
 
     def set_ef(self, ef: int) -> None:

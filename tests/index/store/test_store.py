@@ -12,6 +12,8 @@ from index.store.frame_store import FrameStore, InvalidInputError, StoreClosedEr
 from index.types import FrameRecord, SourceRecord
 from tests.index.storekit import clustered, frames, jpeg, source, unit
 
+pytestmark = pytest.mark.usefixtures("vector_backend")
+
 DIM = 32
 
 

@@ -6,9 +6,12 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index.store.frame_store import FrameStore
 from tests.index.storekit import clustered, frames, source
+
+pytestmark = pytest.mark.usefixtures("vector_backend")
 
 DIM = 32
 

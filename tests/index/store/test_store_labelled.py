@@ -12,6 +12,8 @@ from index.store.frame_store import FrameStore, InvalidInputError, StoreClosedEr
 from index.types import LabelledFrame
 from tests.index.storekit import clustered, frames, source
 
+pytestmark = pytest.mark.usefixtures("vector_backend")
+
 DIM = 16
 
 

@@ -19,6 +19,8 @@ from index.store.checkpoint import INDEX_FILE, META_FILE
 from index.store.frame_store import FrameStore, ModelMismatchError, StoreError
 from tests.index.storekit import clustered, frames, source
 
+pytestmark = pytest.mark.usefixtures("vector_backend")
+
 DIM = 24
 REPO = Path(__file__).resolve().parents[3]
 A = clustered(60, DIM, 15, seed=1)
@@ -35,7 +37,7 @@ def fill(store: FrameStore) -> None:
 
 
 def answers(store: FrameStore, queries: np.ndarray, k: int = 5) -> list[list[tuple[int, float]]]:
-    return [[(h.frame_id, round(h.similarity, 5)) for h in row] for row in store.search(queries, k)]
+    return [[(h.frame_id, round(h.similarity, 4)) for h in row] for row in store.search(queries, k)]
 
 
 def titles_found(store: FrameStore, queries: np.ndarray) -> set[str]:
@@ -77,6 +79,7 @@ def test_reopen_gives_identical_results(tmp_path: Path) -> None:
         assert store.stats().extra["unsaved_changes"] == 0
 
 
+@pytest.mark.hnswlib_only
 def test_ef_is_applied_after_load_without_rebuild(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -87,6 +90,7 @@ def test_ef_is_applied_after_load_without_rebuild(
     assert "rebuil" not in caplog.text and "repaired" not in caplog.text
 
 
+@pytest.mark.hnswlib_only
 def test_checkpoint_is_written_once_enough_changed(tmp_path: Path) -> None:
     with open_store(tmp_path, checkpoint_min_changes=50) as store:
         store.add(source("Alpha", "a"), frames(60, "a"), A)
@@ -96,6 +100,7 @@ def test_checkpoint_is_written_once_enough_changed(tmp_path: Path) -> None:
         assert store.stats().extra["unsaved_changes"] == 40
 
 
+@pytest.mark.hnswlib_only
 def test_crash_after_add_commit_repairs_stale_checkpoint(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -115,6 +120,7 @@ def test_crash_after_add_commit_repairs_stale_checkpoint(
     assert checkpoint_count(tmp_path) == 100  # the repair was checkpointed
 
 
+@pytest.mark.hnswlib_only
 def test_crash_after_remove_commit_drops_stale_labels(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -134,6 +140,7 @@ def test_crash_after_remove_commit_drops_stale_labels(
     assert "deleted 40 frames no longer in the catalog" in caplog.text
 
 
+@pytest.mark.hnswlib_only
 def test_crash_before_any_checkpoint_rebuilds(tmp_path: Path) -> None:
     crash_after(tmp_path, 'store.add(source("Alpha", "a"), frames(60, "a"), A)')
     with open_store(tmp_path) as store:
@@ -141,6 +148,7 @@ def test_crash_before_any_checkpoint_rebuilds(tmp_path: Path) -> None:
         assert store.stats().extra["index_live"] == 60
 
 
+@pytest.mark.hnswlib_only
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete_bin", "delete_meta", "bad_json"])
 def test_damaged_checkpoint_is_rebuilt_from_catalog(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
@@ -166,6 +174,7 @@ def test_damaged_checkpoint_is_rebuilt_from_catalog(
     assert "rebuilding the index from the catalog (100 frames)" in caplog.text
 
 
+@pytest.mark.hnswlib_only
 def test_crash_between_bin_and_json_rename_is_detected(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         store.add(source("Alpha", "a"), frames(60, "a"), A)
@@ -240,6 +249,7 @@ def test_other_model_or_dim_is_refused(tmp_path: Path) -> None:
         assert store.stats().frames == 100
 
 
+@pytest.mark.hnswlib_only
 def test_label_deleted_in_checkpoint_but_live_in_catalog_forces_rebuild(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

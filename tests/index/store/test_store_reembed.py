@@ -23,6 +23,8 @@ from index.store.frame_store import (
 )
 from tests.index.storekit import clustered, frames, source
 
+pytestmark = pytest.mark.usefixtures("vector_backend")
+
 OLD_DIM, NEW_DIM = 24, 16
 REPO = Path(__file__).resolve().parents[3]
 
@@ -46,7 +48,9 @@ def filled(tmp_path: Path) -> tuple[Path, list]:
     return tmp_path, records["a"] + records["b"]
 
 
-def test_reembed_switches_model_and_finds_frames_by_new_vectors(filled: tuple[Path, list]) -> None:
+def test_reembed_switches_model_and_finds_frames_by_new_vectors(
+    filled: tuple[Path, list], vector_backend: str
+) -> None:
     path, records = filled
     seen: list[tuple[int, int]] = []
     with FrameStore.open(path, dim=OLD_DIM, model_name="old") as store:
@@ -62,7 +66,9 @@ def test_reembed_switches_model_and_finds_frames_by_new_vectors(filled: tuple[Pa
         hits = store.search(pixel_embed([r.thumbnail for r in records]), 1)
         assert [row[0].timestamp for row in hits] == [r.timestamp for r in records]
         assert [row[0].title for row in hits] == ["Alpha"] * 30 + ["Beta"] * 20
-    assert json.loads((path / META_FILE).read_text())["dim"] == NEW_DIM
+    assert FrameStore.stored_model(path) == ("pixels", NEW_DIM)
+    if vector_backend == "hnswlib":
+        assert json.loads((path / META_FILE).read_text())["dim"] == NEW_DIM
     with pytest.raises(ModelMismatchError):
         FrameStore.open(path, dim=OLD_DIM, model_name="old")
     with FrameStore.open(path, dim=NEW_DIM, model_name="pixels") as store:
@@ -85,6 +91,7 @@ def test_incomplete_replacement_keeps_the_old_model(filled: tuple[Path, list]) -
     assert FrameStore.stored_model(path) == ("old", OLD_DIM)
 
 
+@pytest.mark.hnswlib_only
 def test_crash_after_the_switch_rebuilds_the_index_for_the_new_model(
     filled: tuple[Path, list],
 ) -> None:
