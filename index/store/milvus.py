@@ -187,7 +187,7 @@ class MilvusBackend:
         name = self._name(identity)
         if read_only:
             if not self._client.has_collection(name):
-                raise StoreError(f"Milvus has no collection {name} at {self.uri}: open it writable once")
+                raise StoreError(f"Milvus has no collection {name} at {self.uri}")
             return MilvusVectors(self._client, name, identity.dim, self.search_params), True
         for other in self._ours():
             if other != name:

@@ -1,4 +1,4 @@
-"""Milvus engine specifics on a real milvus-lite: repair at open, generations, index types, reads."""
+"""Milvus engine specifics on real milvus-lite: repair at open, generations, index types."""
 
 from __future__ import annotations
 
