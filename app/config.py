@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,28 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(16, ge=4, le=128)
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_ef: int = Field(128, ge=10)
+
+    vector_backend: Literal["hnswlib", "milvus"] = Field(
+        "hnswlib", description="Vector engine: embedded hnswlib, or Milvus (see milvus_*)."
+    )
+    milvus_uri: str = Field(
+        "",
+        description="A file path runs embedded milvus-lite; http://host:19530 a Milvus server. "
+        "Empty: DATA_DIR/milvus.db.",
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus `user:password` or token.")
+    milvus_collection: str = Field(
+        "shazam_frames", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Collection name prefix."
+    )
+    milvus_index_type: str = Field(
+        "HNSW", description="Milvus index type: HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, FLAT..."
+    )
+    milvus_index_params: dict[str, int | float | str] = Field(
+        {"M": 16, "efConstruction": 200}, description="Build parameters (JSON) for that index."
+    )
+    milvus_search_params: dict[str, int | float | str] = Field(
+        {"ef": 128}, description='Search parameters (JSON), e.g. {"nprobe": 16} for IVF.'
+    )
 
     inference_threads: int = Field(
         0,

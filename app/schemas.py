@@ -196,6 +196,7 @@ class Health(BaseModel):
         description="The decision thresholds in use: min_similarity, min_margin, "
         "min_title_confidence, min_title_similarity."
     )
+    vector_backend: Literal["hnswlib", "milvus"]
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -213,6 +214,7 @@ class Health(BaseModel):
                         "min_title_confidence": {"value": 0.8, "source": "catalog"},
                         "min_title_similarity": {"value": 0.84, "source": "catalog"},
                     },
+                    "vector_backend": "hnswlib",
                 }
             ]
         }

@@ -10,6 +10,7 @@ from index.ingest.ingestor import Ingestor
 from index.query.calibrate import THRESHOLD_KEYS
 from index.query.identify import Identifier, IdentifyParams
 from index.query.titlehead import TitleHead
+from index.store.backend import HnswBackend, VectorBackend
 from index.store.frame_store import FrameStore
 from model.base import Embedder
 
@@ -88,10 +89,30 @@ def open_store_for(
         settings.data_dir,
         dim=dim,
         model_name=model_name,
-        m=settings.hnsw_m,
-        ef_construction=settings.hnsw_ef_construction,
-        ef=settings.hnsw_ef,
         read_only=read_only,
+        backend=vector_backend(settings),
+    )
+
+
+def vector_backend(settings: Settings) -> VectorBackend:
+    """The vector engine the settings name (the catalog stays SQLite in DATA_DIR either way)."""
+    if settings.vector_backend == "hnswlib":
+        return HnswBackend(
+            m=settings.hnsw_m,
+            ef_construction=settings.hnsw_ef_construction,
+            ef=settings.hnsw_ef,
+            num_threads=None,
+        )
+    from index.store.milvus import MilvusBackend
+
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    return MilvusBackend(
+        settings.milvus_uri or str(settings.data_dir / "milvus.db"),
+        collection=settings.milvus_collection,
+        token=token,
+        index_type=settings.milvus_index_type,
+        index_params=settings.milvus_index_params,
+        search_params=settings.milvus_search_params,
     )
 
 

@@ -42,7 +42,7 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
     index = subcommands.add_parser(
         "index",
         parents=[common],
-        help="manage the catalog: add, list, remove, reembed",
+        help="manage the catalog: add, list, remove, reembed, migrate",
         description="Manage the catalog of reference frames.",
     )
     actions = index.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -92,6 +92,18 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
         "the catalog to that model. The source videos are not needed.",
     )
     reembed.set_defaults(handler=run_reembed)
+
+    migrate = actions.add_parser(
+        "migrate",
+        parents=[common],
+        help="fill another vector engine (hnswlib or Milvus) from the catalog",
+        description="The catalog keeps every frame's vector, so moving to another vector engine "
+        "is a fill from it: this opens the catalog with --to (and the SHAZAM_MILVUS_* settings), "
+        "adds what that engine lacks, and prints the setting to serve with. Stop the server "
+        "first (it holds the catalog); the old engine's files are left as they are.",
+    )
+    migrate.add_argument("--to", required=True, choices=["hnswlib", "milvus"])
+    migrate.set_defaults(handler=run_migrate)
 
     identify = subcommands.add_parser(
         "identify",
@@ -211,6 +223,19 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(f"no title named {args.name!r}; see `shazam-anime index list`")
         store.remove_title(title.id)
     print(f"removed {title.name} ({title.frames} frames)")
+    return 0
+
+
+def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    target = settings.model_copy(update={"vector_backend": args.to})
+    with opened_store(target) as store:
+        if store is None:
+            raise CliError(f"no catalog in {settings.data_dir}: nothing to migrate")
+        stats = store.stats()
+    print(
+        f"{stats.extra['vector_backend']} now holds {stats.extra['index_live']} of "
+        f"{stats.frames} frames; serve with SHAZAM_VECTOR_BACKEND={args.to}"
+    )
     return 0
 
 

@@ -32,6 +32,7 @@ async def health(services: ServicesDep) -> Health:
             key: Threshold(value=getattr(params, key), source=source)
             for key, source in services.threshold_sources.items()
         },
+        vector_backend=str(stats.extra["vector_backend"]),
     )
 
 

@@ -139,6 +139,13 @@ class MilvusBackend:
             raise ValueError(f"invalid Milvus collection name {collection!r}")
         if "://" not in uri:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                import milvus_lite  # noqa: F401  (pymilvus starts it for a file URI)
+            except ImportError as exc:
+                raise StoreError(
+                    f"SHAZAM_MILVUS_URI={uri} is a file: embedded Milvus needs "
+                    "pip install 'shazam-anime[milvus]' (or give an http:// server URI)"
+                ) from exc
         self.uri = uri
         self.collection = collection
         self.index_type = index_type

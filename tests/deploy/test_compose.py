@@ -77,3 +77,19 @@ def test_published_on_loopback_with_a_stop_grace_period(compose: dict) -> None:
     assert api["environment"]["SHAZAM_ALLOW_OPEN_WRITES"] == "${SHAZAM_ALLOW_OPEN_WRITES:-true}"
     grace = api["stop_grace_period"]
     assert grace.endswith("s") and int(grace[:-1]) >= 60
+
+
+def test_milvus_profile_runs_a_standalone_the_app_can_reach(compose: dict) -> None:
+    services = compose["services"]
+    for name in ("etcd", "minio", "milvus"):
+        assert services[name]["profiles"] == ["milvus"], name
+        for volume in services[name]["volumes"]:
+            assert volume.split(":")[0] in compose["volumes"], "Milvus data on named volumes"
+    milvus = services["milvus"]
+    assert milvus["command"] == ["milvus", "run", "standalone"]
+    assert set(milvus["depends_on"]) == {"etcd", "minio"}
+    assert "9091/healthz" in " ".join(milvus["healthcheck"]["test"])
+    api = services["api"]
+    assert "profiles" not in api, "plain `docker compose up` still runs the embedded app"
+    assert api["depends_on"]["milvus"] == {"condition": "service_healthy", "required": False}
+    assert api["environment"]["SHAZAM_MILVUS_URI"].endswith("http://milvus:19530}")
