@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -155,6 +155,32 @@ def fit_title_model(
     )
 
 
+def sample_per_title(
+    batches: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], limit: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(title ids, vectors): a uniform sample of at most `limit` frames per title from
+    (title ids, source ids, vectors) batches, holding at most 2 x `limit` per title at a time
+    (each frame draws a random key; the smallest keys stay), so a big catalog is never all in
+    memory at once."""
+    rng = np.random.default_rng(seed)
+    kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for titles, _sources, vectors in batches:
+        keys = rng.random(len(titles))
+        for title in np.unique(titles).tolist():
+            rows = titles == title
+            old_keys, old_vectors = kept.get(title, (keys[:0], vectors[:0]))
+            merged_keys = np.concatenate([old_keys, keys[rows]])
+            merged = np.concatenate([old_vectors, vectors[rows]])
+            if len(merged_keys) > 2 * limit:
+                best = np.argsort(merged_keys)[:limit]
+                merged_keys, merged = merged_keys[best], merged[best]
+            kept[title] = (merged_keys, merged)
+    if not kept:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    ids = np.concatenate([np.full(len(k), t, dtype=np.int64) for t, (k, _) in kept.items()])
+    return ids, np.concatenate([v for _, v in kept.values()])
+
+
 class TitleHead:
     """Keeps a `TitleModel` current with a store: refits off the caller's thread when the
     store's revision moves, and answers with the last fitted model meanwhile."""
@@ -181,20 +207,11 @@ class TitleHead:
     def refit(self) -> TitleModel | None:
         """Fit on the catalog now (blocking); used at start and by the background worker."""
         revision = self.store.revision
-        title_parts, vector_parts = [], []
-        for titles, _sources, vectors in self.store.iter_title_vectors():
-            title_parts.append(titles)
-            vector_parts.append(vectors)
+        titles, vectors = sample_per_title(self.store.iter_title_vectors(), self.max_per_title)
         names = {info.id: info.name for info in self.store.titles()}
-        model = None
-        if title_parts:
-            model = fit_title_model(
-                np.concatenate(title_parts),
-                np.concatenate(vector_parts),
-                names,
-                revision=revision,
-                max_per_title=self.max_per_title,
-            )
+        model = fit_title_model(
+            titles, vectors, names, revision=revision, max_per_title=self.max_per_title
+        )
         self._model, self._fitted_revision = model, revision
         if model is not None:
             log.info("title head: %d titles in %.2f s", len(model.names), model.fit_seconds)

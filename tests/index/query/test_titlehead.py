@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from index.query.identify import Identifier, IdentifyParams
-from index.query.titlehead import TitleHead, fit_softmax, fit_title_model
+from index.query.titlehead import TitleHead, fit_softmax, fit_title_model, sample_per_title
 from index.store.frame_store import FrameStore
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
@@ -48,6 +48,20 @@ def test_fit_softmax_separates_clusters() -> None:
     labels = (vectors @ centres.T).argmax(axis=1)
     weights, bias = fit_softmax(vectors, labels, 3)
     assert ((vectors @ weights + bias).argmax(axis=1) == labels).mean() >= 0.98
+
+
+def test_sample_per_title_keeps_at_most_the_limit_of_each() -> None:
+    vectors = clustered(1000, 8, 4, seed=3)
+    titles = np.repeat([1, 2, 3, 4], [700, 200, 80, 20])
+    batches = [
+        (titles[i : i + 64], titles[i : i + 64], vectors[i : i + 64]) for i in range(0, 1000, 64)
+    ]
+    ids, kept = sample_per_title(batches, limit=50)
+    counts = dict(zip(*np.unique(ids, return_counts=True), strict=True))
+    assert all(counts[t] <= 100 for t in (1, 2, 3)) and counts[4] == 20
+    for title, row in zip(ids.tolist(), kept, strict=True):  # real rows, with their own titles
+        assert titles[np.flatnonzero((vectors == row).all(axis=1))[0]] == title
+    assert sample_per_title([], limit=5)[0].size == 0
 
 
 def test_one_title_has_no_model() -> None:
