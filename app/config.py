@@ -31,6 +31,21 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     api_key: SecretStr | None = Field(None, description="Bearer key required for writes when set.")
+    api_keys_file: Path | None = Field(
+        None, description="JSON list of keys: name, key, access (read/write), identify_per_day."
+    )
+    require_key_for_reads: bool = Field(False, description="Every API request needs a key.")
+    rate_limit: str = Field(
+        "600/minute", description="Requests per client (key or IP), e.g. 10/second; empty: off."
+    )
+    identify_quota: int = Field(0, ge=0, description="Identifies per caller per day; 0: no quota.")
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client has to send the request line and headers."
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="Longest pause, in seconds, between two pieces of a body."
+    )
+    max_concurrent_uploads: int = Field(8, ge=1, description="Uploads received at once.")
     allow_open_writes: bool = Field(
         False, description="Allow serving on a non-loopback address with no write key."
     )
@@ -120,7 +135,16 @@ class Settings(BaseSettings):
         # An empty SHAZAM_API_KEY (e.g. `SHAZAM_API_KEY=` in .env) means no key, not the key "".
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("data_dir", "cache_dir")
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse
+
+            parse(value)  # ValueError: "couldn't parse rate limit string ..."
+        return value.strip()
+
+    @field_validator("data_dir", "cache_dir", "api_keys_file")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

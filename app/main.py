@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
+from app.access import AccessMiddleware, Gate, document
 from app.auth import warn_if_open
 from app.config import Settings
 from app.deps import Offload
@@ -19,7 +20,7 @@ from app.errors import install_error_handlers
 from app.jobs import JobQueue
 from app.methods import ImplicitMethodsMiddleware
 from app.metrics import AppMetrics, MetricsMiddleware
-from app.routes import frames, health, identify, jobs, page, titles
+from app.routes import frames, health, identify, jobs, me, page, titles
 from app.services import Services, open_services
 from app.uploads import (
     FORM_OVERHEAD_BYTES,
@@ -95,8 +96,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 "SHAZAM_MAX_VIDEO_BYTES",
             ),
         },
+        body_timeout=settings.body_timeout,
     )
+    gate = Gate(settings)
+    app.state.gate = gate
+    app.add_middleware(AccessMiddleware, gate=gate)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    build_schema = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(build_schema(), gate)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
     install_error_handlers(app)
     app.add_middleware(ImplicitMethodsMiddleware)
 
@@ -106,6 +119,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(jobs.router)
     app.include_router(frames.router)
     app.include_router(health.router)
+    app.include_router(me.router)
     app.include_router(page.router)
     app.mount(page.ASSETS_PATH, page.assets(), name="web")
     return app

@@ -221,6 +221,37 @@ class Health(BaseModel):
     )
 
 
+class IdentifyQuota(BaseModel):
+    quota: int | None = Field(description="Identifies allowed per day; null: no quota.")
+    used: int = Field(description="Identifies counted in the current day window.")
+    remaining: int | None
+    resets_at: float | None = Field(None, description="Unix time the window resets.")
+
+
+class Me(BaseModel):
+    """The caller as the server sees it (trace.moe's /me)."""
+
+    key: str | None = Field(description="Name of the key sent; null when none.")
+    access: Literal["anonymous", "read", "write"]
+    writes_allowed: bool
+    rate_limit: str | None = Field(description="Requests per client, e.g. 600/minute.")
+    identify: IdentifyQuota
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "alice",
+                    "access": "read",
+                    "writes_allowed": False,
+                    "rate_limit": "600/minute",
+                    "identify": {"quota": 1000, "used": 12, "remaining": 988, "resets_at": 1.8e9},
+                }
+            ]
+        }
+    )
+
+
 class ErrorOut(BaseModel):
     """Shape of every 4xx answer, 422 included (`app.errors`)."""
 

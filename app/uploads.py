@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import tempfile
@@ -285,15 +286,19 @@ def read_query_image(upload: UploadFile, limits: UploadLimits) -> Image.Image:
 
 
 class UploadLimitMiddleware:
-    """Counts request-body bytes as they arrive on upload routes and stops at the limit.
+    """Counts request-body bytes as they arrive on upload routes and stops at the limit, or
+    when the body stalls for longer than `body_timeout`.
 
     Content-Length is only a hint: a larger declared length is refused before reading, but a
     chunked or lying client is cut off by the count. Errors are the API's usual JSON 413.
     """
 
-    def __init__(self, app: ASGIApp, limits: dict[str, tuple[int, str]]) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: dict[str, tuple[int, str]], body_timeout: float
+    ) -> None:
         self.app = app
         self.limits = limits  # path -> (most bytes one POST body may carry, the setting behind)
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = None
@@ -311,7 +316,14 @@ class UploadLimitMiddleware:
 
         async def counted_receive() -> Message:
             nonlocal received
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.body_timeout)
+            except TimeoutError:
+                raise UploadError(
+                    status.HTTP_408_REQUEST_TIMEOUT,
+                    f"the request body stalled for over {self.body_timeout:g} s "
+                    "(the server's SHAZAM_BODY_TIMEOUT)",
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:

@@ -86,9 +86,14 @@ def run_prepare_model(args: argparse.Namespace, settings: Settings) -> int:
 
 def check_writes_guarded(settings: Settings) -> None:
     """Refuse to open writes without a key to anything but this machine, unless told to."""
+    from app.access import KeyFileError
     from app.auth import has_write_key
 
-    if settings.allow_open_writes or has_write_key(settings) or is_loopback(settings.host):
+    try:
+        keyed = has_write_key(settings)
+    except KeyFileError as error:
+        raise CliError(str(error)) from error
+    if keyed or settings.allow_open_writes or is_loopback(settings.host):
         return
     raise CliError(
         f"refusing to listen on {settings.host} with no write key: anyone who can reach it could "
