@@ -18,6 +18,17 @@ const REASONS = {
   empty_catalog: "The catalog is empty: add a title first.",
 };
 
+// `match.kind`: "frame" (a catalogued frame matched) needs no note; other kinds say what they lack.
+const KINDS = {
+  title: "Title only: no single frame was close enough to give an episode or a time; "
+    + "the per-title model recognised the title.",
+};
+
+function kindNote(kind) {
+  if (!kind || kind === "frame") return "";
+  return el("p", { className: "kind" }, KINDS[kind] || `Kind of answer: ${describe(kind)}`);
+}
+
 const thumbnailOf = (frameId) => `/frames/${frameId}/thumbnail`;
 
 // `isVideo`: a clip or animation query, shown as a video beside the answer.
@@ -60,7 +71,7 @@ export function showAnswer(answer) {
   showClip(match && match.clip_url);
   const others = document.getElementById("others");
   const parts = [
-    resultList(answer.results || [], Boolean(match)),
+    resultList(answer.results || [], match),
     candidateList(answer.candidates || [], match),
     neighborGallery(answer.neighbors || [], !match),
   ];
@@ -94,7 +105,7 @@ function matchVerdict(match) {
       ` · confidence ${percent(match.confidence)} (${match.confidence.toFixed(2)})`,
       ` · similarity ${match.similarity.toFixed(3)}`,
     ),
-    match.kind && el("p", { className: "kind" }, `Kind of answer: ${describe(match.kind)}`),
+    kindNote(match.kind),
     match.view && el("p", { className: "view" }, `Matched on: ${describe(match.view)}`),
     match.source_name && el("p", { className: "source" }, sourceText(match)),
     titleLinks(match),
@@ -157,8 +168,9 @@ function showReference(match, neighbors) {
   if (!src) return;
   document.getElementById("reference-image").src = src;
   const at = match.at ?? match.timestamp;
+  const frameMatched = !match.kind || match.kind === "frame";
   document.getElementById("reference-caption").textContent = [
-    "Matched frame",
+    frameMatched ? "Matched frame" : "Nearest frame of this title",
     episodeText(match.episode),
     timeRange(undefined, at, undefined),
   ].filter(Boolean).join(" · ");
@@ -180,9 +192,9 @@ function hideClip() {
   video.hidden = true;
 }
 
-// trace.moe-style scene list; the first result is the match itself when there is one.
-function resultList(results, skipFirst) {
-  const rest = skipFirst ? results.slice(1) : results;
+// trace.moe-style scene list, less the matched scene itself (shown above).
+function resultList(results, match) {
+  const rest = results.filter((result) => !match || result.frame_id !== match.frame_id);
   if (!rest.length) return null;
   const items = rest.map((result) =>
     el(
@@ -201,7 +213,7 @@ function resultList(results, skipFirst) {
       ),
     ),
   );
-  return rankedList("results", skipFirst ? "Other scenes" : "Closest scenes", items);
+  return rankedList("results", match ? "Other scenes" : "Closest scenes", items);
 }
 
 function candidateList(candidates, match) {
