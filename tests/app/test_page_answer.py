@@ -60,6 +60,12 @@ def server(
         yield running
 
 
+IMAGE_LOADED = """(selector) => {
+  const image = document.querySelector(selector);
+  return image.complete && image.naturalWidth > 0;
+}"""
+
+
 def _screenshot(style: TitleStyle, t: float, perturbation: str = "jpeg25") -> bytes:
     image = render_frame(style, int(EPISODE), t, SIZE)
     return jpeg_bytes(apply_perturbations(image, [perturbation], random.Random(int(t * 10))))
@@ -97,8 +103,7 @@ def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: b
     expect(confidence).to_contain_text(f"similarity {match['similarity']:.3f}")
     for image in ("#query-image", "#reference-image"):
         expect(page.locator(image)).to_be_visible()
-        loaded = page.locator(image).evaluate("img => img.complete && img.naturalWidth > 0")
-        assert loaded, f"{image} did not load"
+        page.wait_for_function(IMAGE_LOADED, arg=image)
     shown = page.locator("#answer").inner_text()
     assert "null" not in shown and "undefined" not in shown and "NaN" not in shown, shown
     reference = page.locator("#reference-image").get_attribute("src") or ""
@@ -163,7 +168,7 @@ def test_a_picture_unlike_the_catalog_is_unknown_says_why_and_shows_the_nearest_
     gallery = page.locator("#neighbors img")
     expect(gallery).to_have_count(len(answer["neighbors"]))
     expect(gallery.first).to_be_visible()
-    assert gallery.first.evaluate("img => img.complete && img.naturalWidth > 0")
+    page.wait_for_function(IMAGE_LOADED, arg="#neighbors img")
 
 
 @pytest.fixture

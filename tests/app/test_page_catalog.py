@@ -4,6 +4,7 @@ bar that follows the server's job, and deleting a title (refused without the key
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from synthetic import make_titles, render_frame, write_episode
 from synthetic.titles import TitleStyle
 from tests.app.browser import open_page, watched_page
 from tests.app.conftest import LiveServer, make_settings, serving
+from tests.app.media import png_bytes
 
 KEY = "page-test-key"
 SIZE = (480, 270)
@@ -53,6 +55,24 @@ def server(
         yield running
 
 
+@pytest.fixture(scope="module")
+def locked_server(
+    tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder, styles: list[TitleStyle]
+) -> Iterator[LiveServer]:
+    """A server that wants the key for reads too (thumbnails included), with one title."""
+    shot = tmp_path_factory.mktemp("locked-shots") / "shot.png"
+    render_frame(styles[2], 1, 2.0, SIZE).save(shot)
+    settings = make_settings(
+        tmp_path_factory.mktemp("locked-data"), api_key=KEY, require_key_for_reads=True
+    )
+
+    def stock(services: Services) -> None:
+        assert services.ingestor.ingest(styles[2].name, [shot]).frames_added == 1
+
+    with serving(settings, lite0_embedder, stock) as running:
+        yield running
+
+
 def _titles(server: LiveServer) -> dict[str, dict]:
     with server.client() as client:
         return {title["name"]: title for title in client.get("/titles").json()}
@@ -63,7 +83,6 @@ def _row(page: Page, name: str):
 
 
 def _use_key(page: Page, key: str) -> None:
-    page.click("#manage summary")
     page.fill("#api-key", key)
     page.press("#api-key", "Enter")
     expect(page.locator("#catalog-status")).to_have_text("Key kept for this tab.")
@@ -99,6 +118,7 @@ def test_a_video_is_added_with_a_progress_bar_that_follows_the_job(
     page.on("request", lambda r: job_polls.append(r.url) if "/jobs/" in r.url else None)
     _use_key(page, KEY)
     page.evaluate(_RECORD_BAR)
+    page.click("#manage summary")
     page.fill("#add-name", styles[1].name)
     page.set_input_files("#add-files", str(video))
     page.click("#add-form button[type=submit]")
@@ -138,8 +158,32 @@ def test_a_refused_add_says_why(page: Page, server: LiveServer, tmp_path: Path) 
     text = tmp_path / "notes.txt"
     text.write_text("not a picture")
     _use_key(page, KEY)
+    page.click("#manage summary")
     page.fill("#add-name", "Never Added")
     page.set_input_files("#add-files", str(text))
     page.click("#add-form button[type=submit]")
     expect(page.locator("#catalog-status")).to_contain_text("Could not add Never Added:")
     assert "Never Added" not in _titles(server)
+
+
+def test_a_server_that_wants_keys_for_reads_works_once_the_key_is_given(
+    browser: Browser, locked_server: LiveServer, styles: list[TitleStyle]
+) -> None:
+    with watched_page(browser) as (page, watch):
+        open_page(page, locked_server.url)
+        expect(page.locator("#catalog-summary")).to_contain_text("needs 'Authorization")
+        _use_key(page, KEY)
+        expect(_row(page, styles[2].name)).to_have_count(1)
+        picture = render_frame(styles[2], 1, 2.0, SIZE)
+        with page.expect_file_chooser() as chooser:
+            page.click("#pick-button")
+        chooser.value.set_files(
+            files=[{"name": "q.png", "mimeType": "image/png", "buffer": png_bytes(picture)}]
+        )
+        expect(page.locator("#answer")).to_have_attribute("data-state", "match", timeout=30_000)
+        expect(page.locator(".answer-title")).to_have_text(styles[2].name)
+        # The matched frame's thumbnail is guarded too: it came through the key.
+        reference = page.locator("#reference-image")
+        expect(reference).to_have_attribute("src", re.compile(r"^blob:"))
+        page.wait_for_function("() => document.querySelector('#reference-image').naturalWidth")
+        watch.assert_clean()

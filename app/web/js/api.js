@@ -24,10 +24,11 @@ export function errorText(status, body) {
   return `the server answered ${status}`;
 }
 
+// The key goes with every call: a server may ask for one on reads too.
 async function call(path, options = {}) {
   let response;
   try {
-    response = await fetch(path, options);
+    response = await fetch(path, { ...options, headers: authHeaders() });
   } catch {
     throw new Error("the server cannot be reached");
   }
@@ -47,8 +48,7 @@ export function identify(query) {
 
 export const listTitles = () => call("/titles");
 export const jobStatus = (jobId) => call(`/jobs/${encodeURIComponent(jobId)}`);
-export const deleteTitle = (titleId) =>
-  call(`/titles/${titleId}`, { method: "DELETE", headers: authHeaders() });
+export const deleteTitle = (titleId) => call(`/titles/${titleId}`, { method: "DELETE" });
 
 // XMLHttpRequest rather than fetch: only it reports upload progress. Resolves with
 // {status, body}: 201 (images, already searchable) or 202 (a video job to follow).
@@ -73,4 +73,25 @@ export function addTitle(form, onUpload) {
     };
     request.send(form);
   });
+}
+
+// <img> and <video> cannot send a header: with a key in use (a server may guard thumbnails and
+// clips too), media come through fetch as blob URLs, released on the next answer.
+const mediaBlobs = [];
+
+export async function mediaUrl(url) {
+  if (!apiKey()) return url;
+  try {
+    const response = await fetch(url, { headers: authHeaders() });
+    if (!response.ok) return url; // the element then shows its own failure
+    const blobUrl = URL.createObjectURL(await response.blob());
+    mediaBlobs.push(blobUrl);
+    return blobUrl;
+  } catch {
+    return url;
+  }
+}
+
+export function releaseMedia() {
+  mediaBlobs.splice(0).forEach((blobUrl) => URL.revokeObjectURL(blobUrl));
 }

@@ -13,6 +13,7 @@ export function startCatalog() {
     event.preventDefault();
     setApiKey(keyInput.value.trim());
     say(apiKey() ? "Key kept for this tab." : "No key in use.");
+    refresh(); // a server that wants keys for reads lists its titles only now
   });
   document.getElementById("forget-key").addEventListener("click", () => {
     keyInput.value = "";

@@ -2,6 +2,7 @@
 // clip, and the other scenes, titles and nearest frames. Fields the server does not send are
 // simply left out, so older and newer servers both render.
 
+import { mediaUrl, releaseMedia } from "./api.js";
 import { el } from "./dom.js";
 import {
   clock,
@@ -29,10 +30,19 @@ function kindNote(kind) {
   return el("p", { className: "kind" }, KINDS[kind] || `Kind of answer: ${describe(kind)}`);
 }
 
+// Sets a server picture or clip on `element` (through the key when one is in use).
+function showMedia(element, url) {
+  mediaUrl(url).then((src) => {
+    element.src = src;
+  });
+  return element;
+}
+
 const thumbnailOf = (frameId) => `/frames/${frameId}/thumbnail`;
 
 // `isVideo`: a clip or animation query, shown as a video beside the answer.
 export function showPending(querySrc, isVideo = false) {
+  releaseMedia();
   const section = document.getElementById("answer");
   section.hidden = false;
   section.dataset.state = "pending";
@@ -166,7 +176,7 @@ function showReference(match, neighbors) {
   const src = match.preview_url || (frameId !== undefined ? thumbnailOf(frameId) : null);
   figure.hidden = !src;
   if (!src) return;
-  document.getElementById("reference-image").src = src;
+  showMedia(document.getElementById("reference-image"), src);
   const at = match.at ?? match.timestamp;
   const frameMatched = !match.kind || match.kind === "frame";
   document.getElementById("reference-caption").textContent = [
@@ -182,7 +192,7 @@ function showClip(url) {
     hideClip();
     return;
   }
-  video.src = url;
+  showMedia(video, url);
   video.hidden = false;
 }
 
@@ -200,7 +210,7 @@ function resultList(results, match) {
     el(
       "li",
       { className: "result" },
-      result.preview_url && el("img", { src: result.preview_url, alt: "", loading: "lazy" }),
+      result.preview_url && showMedia(el("img", { alt: "" }), result.preview_url),
       el(
         "span",
         {},
@@ -234,7 +244,7 @@ function neighborGallery(neighbors, open) {
     el(
       "figure",
       { className: "neighbor" },
-      el("img", { src: thumbnailOf(hit.frame_id), alt: `${hit.title}`, loading: "lazy" }),
+      showMedia(el("img", { alt: hit.title }), thumbnailOf(hit.frame_id)),
       el(
         "figcaption",
         {},
