@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -91,6 +92,13 @@ class Settings(BaseSettings):
         le=256,
         description="LiteRT threads inside one model call; 0 = one per CPU core.",
     )
+    offload_threads: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Threads of the app's pool for blocking work (decoding, embedding, search, "
+        "catalog reads); 0 = min(8, max(2, CPU cores)).",
+    )
 
     sample_fps: float = Field(2.0, gt=0, le=30, description="Frames sampled per second of video.")
     embed_batch_size: int = Field(16, ge=1, le=256)
@@ -152,3 +160,9 @@ class Settings(BaseSettings):
     @property
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir or Path.home() / ".cache" / "shazam-anime"
+
+    @property
+    def resolved_offload_threads(self) -> int:
+        # Enough to decode one upload while another is embedded; TensorFlow already uses every
+        # core inside one call, so more would only queue in memory.
+        return self.offload_threads or min(8, max(2, os.cpu_count() or 2))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from app.config import Settings
+from model.fit import to_rgb
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -224,7 +225,7 @@ class _SampleWriter:
 
     def write(self, frame: Image.Image, title: str, episode: str | None, timestamp: float) -> None:
         name = next(self.perturbations)
-        image = self.table[name](frame, self.rng).convert("RGB")
+        image = to_rgb(self.table[name](frame, self.rng))
         episode_part = f"-ep{episode}" if episode else ""
         path = self.directory / f"{_slug(title)}{episode_part}-{timestamp:g}s-{_slug(name)}.jpg"
         image.save(path, "JPEG", quality=88)

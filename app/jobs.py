@@ -9,10 +9,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-
-from app.schemas import JobState, JobStatus
+from typing import Literal
 
 log = logging.getLogger(__name__)
+
+JobState = Literal["queued", "running", "done", "failed"]
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,10 @@ Work = Callable[[Progress], JobOutcome]
 
 
 @dataclass(frozen=True)
-class _Job:
-    state: JobState = "queued"
+class Job:
+    """A job as its poller sees it; `frames_added` counts frames embedded while it runs."""
+
+    status: JobState = "queued"
     progress: float = 0.0
     frames_added: int = 0
     error: str | None = None
@@ -52,7 +55,7 @@ class JobQueue:
     and keeps identify responsive. Jobs live in memory; the last `keep` finished ones are kept."""
 
     def __init__(self, keep: int = 1000) -> None:
-        self._jobs: OrderedDict[str, _Job] = OrderedDict()
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._cleanups: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[str, Work] | None] = queue.Queue()
@@ -67,25 +70,16 @@ class JobQueue:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job queue is shut down")
-            self._jobs[job_id] = _Job()
+            self._jobs[job_id] = Job()
             if cleanup is not None:
                 self._cleanups[job_id] = cleanup
             self._forget_old()
         self._queue.put((job_id, work))
         return job_id
 
-    def status(self, job_id: str) -> JobStatus | None:
+    def status(self, job_id: str) -> Job | None:
         with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None:
-            return None
-        return JobStatus(
-            status=job.state,
-            progress=job.progress,
-            frames_added=job.frames_added,
-            error=job.error,
-            title_id=job.title_id,
-        )
+            return self._jobs.get(job_id)
 
     def close(self, timeout: float = 30.0) -> None:
         """Fail what has not started, let the running job finish (an add is all-or-nothing)."""
@@ -106,7 +100,7 @@ class JobQueue:
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
             job_id, work = item
-            self._set(job_id, state="running")
+            self._set(job_id, status="running")
             progress = Progress(
                 lambda f, n, job_id=job_id: self._set(job_id, progress=f, frames_added=n)
             )
@@ -120,7 +114,7 @@ class JobQueue:
     def _finish(self, job_id: str, outcome: JobOutcome) -> None:
         self._set(
             job_id,
-            state="failed" if outcome.error else "done",
+            status="failed" if outcome.error else "done",
             progress=1.0,
             frames_added=outcome.frames_added,
             error=outcome.error,
@@ -141,6 +135,6 @@ class JobQueue:
                 self._jobs[job_id] = replace(job, **changes)  # type: ignore[arg-type]
 
     def _forget_old(self) -> None:
-        finished = [jid for jid, job in self._jobs.items() if job.state in ("done", "failed")]
+        finished = [jid for jid, job in self._jobs.items() if job.status in ("done", "failed")]
         for job_id in finished[: max(0, len(self._jobs) - self._keep)]:
             del self._jobs[job_id]

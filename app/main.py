@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from PIL import Image
-from starlette.concurrency import run_in_threadpool
 
 from app.access import AccessMiddleware, Gate, document
 from app.auth import warn_if_open
@@ -29,10 +27,6 @@ from app.uploads import (
     clear_spool,
 )
 
-# Enough threads to decode one upload while another is embedded; LiteRT already uses every
-# core inside one call, so more would only queue in memory.
-INFERENCE_THREADS = min(8, max(2, os.cpu_count() or 2))
-
 DESCRIPTION = """Identify an anime from one screenshot: the title, where possible the episode and
 the second, a confidence, the title vote and the nearest reference frames; `match` is null when
 nothing in the catalog is close. Add titles from screenshots or episodes without retraining."""
@@ -48,30 +42,36 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = services is None
-        ready = (
-            services if services is not None else await run_in_threadpool(open_services, settings)
+        # The one pool for the app's blocking work, from loading the model to closing the queue.
+        executor = ThreadPoolExecutor(
+            settings.resolved_offload_threads, thread_name_prefix="shazam-offload"
         )
+        offload = Offload(executor)
+        owned = services is None
+        try:
+            ready = services if services is not None else await offload(open_services, settings)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
         # PIL's own bomb guard is process-wide; the upload check in app.uploads is per app.
         Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
         clear_spool(settings.data_dir)
         warn_if_open(settings)
-        executor = ThreadPoolExecutor(INFERENCE_THREADS, thread_name_prefix="shazam-infer")
         job_queue = JobQueue()
         app.state.settings = settings
         app.state.services = ready
         app.state.jobs = job_queue
-        app.state.offload = Offload(executor)
+        app.state.offload = offload
         app.state.metrics = metrics
         if ready.identifier.title_head is not None:
             ready.identifier.title_head.refresh()  # fit the title model off the start path
         try:
             yield
         finally:
-            await run_in_threadpool(job_queue.close)
-            executor.shutdown(wait=True)
+            await offload(job_queue.close)
             # Checkpoint now, whoever owns the services: a stop must never leave a stale index.
-            await run_in_threadpool(ready.store.save)
+            await offload(ready.store.save)
+            executor.shutdown(wait=True)
             if owned:
                 ready.close()
 

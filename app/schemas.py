@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-JobState = Literal["queued", "running", "done", "failed"]
+from app.jobs import JobState
+from index.query.identify import Identification
 
 # SQLite row ids are signed 64-bit: a larger id in a path is a 422, never an overflow (a 500).
 RowId = Annotated[int, Path(ge=0, le=2**63 - 1, description="Id as listed by the API.")]
@@ -67,6 +68,17 @@ class IdentifyResponse(BaseModel):
     reason: str | None = Field(
         None, description="Why the answer is unknown (empty catalog, too far, ambiguous)."
     )
+
+    @classmethod
+    def from_identification(cls, result: Identification, took_ms: float) -> IdentifyResponse:
+        """The index's records are read by attribute; fields the schemas do not name stay out."""
+        return cls(
+            match=None if result.match is None else Match.model_validate(result.match),
+            candidates=[Candidate.model_validate(candidate) for candidate in result.candidates],
+            neighbors=[Neighbor.model_validate(hit) for hit in result.neighbors],
+            reason=result.reason,
+            took_ms=round(took_ms, 2),
+        )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -133,6 +145,8 @@ class JobAccepted(BaseModel):
 
 
 class JobStatus(BaseModel):
+    """A background add, read from `app.jobs.Job`."""
+
     status: JobState
     progress: float = Field(description="Fraction of the job done, 0..1.")
     frames_added: int = Field(
@@ -144,12 +158,13 @@ class JobStatus(BaseModel):
     title_id: int | None = Field(None, description="Set once the title exists.")
 
     model_config = ConfigDict(
+        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {"status": "running", "progress": 0.4, "frames_added": 310, "error": None},
                 {"status": "failed", "progress": 1.0, "frames_added": 0, "error": "no frames"},
             ]
-        }
+        },
     )
 
 

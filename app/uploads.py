@@ -19,7 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.errors import ApiError, error_response
-from index.ingest.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SamplingParams
+from index.ingest.readers import (
+    IMAGE_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    OpenedVideo,
+    SamplingParams,
+    UnreadableMediaError,
+)
+from model.fit import to_rgb
 
 MediaKind = Literal["image", "video"]
 
@@ -177,7 +184,7 @@ def decode_image(
             picture: Image.Image = image
             if width is not None and picture.width >= 2 * width:
                 picture = picture.reduce(picture.width // width)
-            return ImageOps.exif_transpose(picture).convert("RGB")
+            return to_rgb(ImageOps.exif_transpose(picture))
     except Image.DecompressionBombError as error:
         raise UploadError(
             status.HTTP_413_CONTENT_TOO_LARGE, f"{name!r} refused as a decompression bomb: {error}"
@@ -204,20 +211,16 @@ def _decoded_bytes(image: Image.Image) -> int:
 
 
 def check_video(path: Path, name: str) -> None:
-    """Refuse a file PyAV cannot open or that holds no video stream, before it becomes a job."""
-    import av  # PyAV; only the add route needs it
+    """Refuse a file PyAV cannot open or that holds no video stream, before it becomes a job.
 
+    The job opens it again to read it: holding it open while queued would cost a file handle
+    per waiting upload.
+    """
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise UploadError(status.HTTP_400_BAD_REQUEST, f"{name!r} has no video stream")
-    except UploadError:
-        raise
-    except Exception as error:
-        # PyAV's message quotes the spooled file's server path: give the reason only.
-        reason = getattr(error, "strerror", None) or type(error).__name__
+        OpenedVideo(path).close()
+    except UnreadableMediaError as error:
         raise UploadError(
-            status.HTTP_400_BAD_REQUEST, f"{name!r} is not a readable video: {reason}"
+            status.HTTP_400_BAD_REQUEST, f"{name!r} is not a readable video: {error.reason}"
         ) from error
 
 

@@ -6,10 +6,11 @@ its cached model without importing either.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 from pathlib import Path
+
+from model.files import file_sha256
 
 # (width, depth, native resolution) from the TF EfficientNet-Lite release.
 VARIANTS: dict[str, tuple[float, float, int]] = {
@@ -52,11 +53,6 @@ def lite_weights_path(name: str) -> Path:
     if not path.is_file():
         raise BackboneError(f"weights file of {name} missing from its package: {path}")
     return path
-
-
-def file_sha256(path: Path) -> str:
-    with open(path, "rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def weights_id(name: str) -> str:

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from model.base import Embedder
-from model.builtin import BACKBONES, file_sha256, native_input_size, weights_id
+from model.builtin import BACKBONES, native_input_size, weights_id
 from model.exported import ExportError, checked_metadata, thresholds_of
+from model.files import file_sha256
 from model.fit import DEFAULT_FIT
 from model.litert import LiteRTEmbedder, LiteRTModelError
 

@@ -243,6 +243,7 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
     """Open the catalog with the model it was built with, then switch it to `settings.model`."""
     from tqdm import tqdm
 
+    from model.fit import to_rgb
     from model.registry import load_embedder
 
     with opened_store(settings) as store:
@@ -257,7 +258,7 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
         )
 
         def embed(thumbnails: list[bytes]) -> np.ndarray:
-            images = [Image.open(io.BytesIO(data)).convert("RGB") for data in thumbnails]
+            images = [to_rgb(Image.open(io.BytesIO(data))) for data in thumbnails]
             return embedder.embed(images)
 
         with tqdm(unit="frame", file=sys.stderr, disable=None) as bar:
@@ -278,7 +279,7 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_identify(args: argparse.Namespace, settings: Settings) -> int:
-    from app.routes.identify import to_response
+    from app.schemas import IdentifyResponse
     from index.ingest.readers import read_image
 
     top_k = args.top_k if args.top_k is not None else settings.top_k
@@ -294,5 +295,5 @@ def run_identify(args: argparse.Namespace, settings: Settings) -> int:
         answer = services.identifier.identify(image, top_k)
         took_ms = (time.perf_counter() - started) * 1000
     # The same JSON as POST /identify, so scripts can switch between the two.
-    print(to_response(answer, took_ms=took_ms).model_dump_json(indent=2))
+    print(IdentifyResponse.from_identification(answer, took_ms).model_dump_json(indent=2))
     return 0

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Response, status
-from starlette.concurrency import run_in_threadpool
 
-from app.deps import StoreDep
+from app.deps import OffloadDep, StoreDep
 from app.errors import VALIDATION_RESPONSE
 from app.schemas import ErrorOut, RowId
 
@@ -20,8 +19,8 @@ router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
         404: {"model": ErrorOut, "description": "No frame with this id."},
     },
 )
-async def frame_thumbnail(frame_id: RowId, store: StoreDep) -> Response:
-    thumbnail = await run_in_threadpool(store.thumbnail, frame_id)
+async def frame_thumbnail(frame_id: RowId, store: StoreDep, offload: OffloadDep) -> Response:
+    thumbnail = await offload(store.thumbnail, frame_id)
     if thumbnail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no frame with id {frame_id}")
     # Frames never change under an id (a re-embed keeps pixels), so clients may cache them.

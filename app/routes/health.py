@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.concurrency import run_in_threadpool
 
-from app.deps import MetricsDep, ServicesDep, StoreDep
+from app.deps import MetricsDep, OffloadDep, ServicesDep, StoreDep
 from app.schemas import Health, Threshold, TitleHeadStatus
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", response_model=Health)
-async def health(services: ServicesDep) -> Health:
-    stats = await run_in_threadpool(services.store.stats)
+async def health(services: ServicesDep, offload: OffloadDep) -> Health:
+    stats = await offload(services.store.stats)
     head = services.identifier.title_head
     params = services.identifier.params
     model = head.model if head is not None else None  # a stale head starts its refit here
@@ -41,6 +40,6 @@ async def health(services: ServicesDep) -> Health:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."}},
 )
-async def metrics(store: StoreDep, app_metrics: MetricsDep) -> Response:
-    body = app_metrics.render(await run_in_threadpool(store.stats))
+async def metrics(store: StoreDep, app_metrics: MetricsDep, offload: OffloadDep) -> Response:
+    body = app_metrics.render(await offload(store.stats))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -9,9 +9,8 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from app.deps import IdentifierDep, MetricsDep, OffloadDep, SettingsDep
 from app.errors import VALIDATION_RESPONSE
-from app.schemas import Candidate, ErrorOut, IdentifyResponse, Match, Neighbor
+from app.schemas import ErrorOut, IdentifyResponse
 from app.uploads import UploadLimits, read_query_image
-from index.query.identify import Identification
 
 router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
 
@@ -38,15 +37,4 @@ async def identify(
     picture = await offload(read_query_image, image, UploadLimits.of(settings))
     result = await offload(identifier.identify, picture, top_k or settings.top_k)
     metrics.record_identify(result.match is not None)
-    return to_response(result, took_ms=(time.perf_counter() - started) * 1000)
-
-
-def to_response(result: Identification, took_ms: float) -> IdentifyResponse:
-    """The schemas read the index's records by attribute; fields they do not name stay out."""
-    return IdentifyResponse(
-        match=None if result.match is None else Match.model_validate(result.match),
-        candidates=[Candidate.model_validate(candidate) for candidate in result.candidates],
-        neighbors=[Neighbor.model_validate(hit) for hit in result.neighbors],
-        reason=result.reason,
-        took_ms=round(took_ms, 2),
-    )
+    return IdentifyResponse.from_identification(result, (time.perf_counter() - started) * 1000)

@@ -20,4 +20,4 @@ async def get_job(job_id: str, jobs: JobsDep) -> JobStatus:
     job = jobs.status(job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job with id {job_id!r}")
-    return job
+    return JobStatus.model_validate(job)

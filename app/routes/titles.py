@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile, status
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.auth import WRITE_ERRORS, WriteRoute, bearer_scheme
 from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
@@ -17,7 +16,8 @@ from app.errors import VALIDATION_RESPONSE
 from app.jobs import JobOutcome, Progress
 from app.schemas import ErrorOut, JobAccepted, RowId, TitleAdded, TitleOut
 from app.uploads import MAX_FILES_PER_ADD, UploadLimits, new_spool_dir, spool_and_validate
-from index.ingest.ingestor import Ingestor, IngestReport
+from index.ingest.ingestor import Ingestor
+from index.ingest.runner import IngestReport
 from index.store.validate import label_text
 
 router = APIRouter(tags=["titles"], responses=VALIDATION_RESPONSE)
@@ -39,15 +39,15 @@ _ADD_ERRORS = {
 
 
 @router.get("/titles", response_model=list[TitleOut])
-async def list_titles(store: StoreDep) -> list[TitleOut]:
+async def list_titles(store: StoreDep, offload: OffloadDep) -> list[TitleOut]:
     """Every title with its frame, episode and source counts."""
-    titles = await run_in_threadpool(store.titles)
+    titles = await offload(store.titles)
     return [TitleOut.model_validate(title) for title in titles]
 
 
 @router.get("/titles/{title_id}", response_model=TitleOut, responses=_NOT_FOUND)
-async def get_title(title_id: RowId, store: StoreDep) -> TitleOut:
-    title = await run_in_threadpool(store.title, title_id)
+async def get_title(title_id: RowId, store: StoreDep, offload: OffloadDep) -> TitleOut:
+    title = await offload(store.title, title_id)
     if title is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
     return TitleOut.model_validate(title)
@@ -100,23 +100,18 @@ async def add_title(
     except BaseException:
         await offload(remove_spool)
         raise
-    paths = [upload.path for upload in spooled]
+    add = functools.partial(_add, ingestor, name, [upload.path for upload in spooled], episode, fps)
     if any(upload.kind == "video" for upload in spooled):
-        work = functools.partial(_ingest_job, ingestor, name, paths, episode, fps)
-        job_id = jobs.submit(work, cleanup=remove_spool)  # runs on the job's worker thread
+        job_id = jobs.submit(functools.partial(_add_job, add), cleanup=remove_spool)
         return JSONResponse(
             JobAccepted(job_id=job_id).model_dump(), status_code=status.HTTP_202_ACCEPTED
         )
     try:
-        report = await offload(ingestor.ingest, name, paths, episode=episode, atomic=True)
+        report = await offload(add)
     finally:
         await offload(remove_spool)
-    if report.errors:  # files were checked above, so this is rare: say which and why
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, _describe_errors(report))
-    if report.title_id is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "these images are already in the catalog under another title"
-        )
+    if (failure := _failure(report)) is not None:
+        raise failure
     return TitleAdded(
         title_id=report.title_id,
         name=name,
@@ -128,28 +123,43 @@ async def add_title(
 @write_router.delete(
     "/titles/{title_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND
 )
-async def delete_title(title_id: RowId, store: StoreDep) -> Response:
+async def delete_title(title_id: RowId, store: StoreDep, offload: OffloadDep) -> Response:
     """Remove a title and its frames; it is gone from identify answers when this returns."""
-    if not await run_in_threadpool(store.remove_title, title_id):
+    if not await offload(store.remove_title, title_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _ingest_job(
+def _add(
     ingestor: Ingestor,
     name: str,
     paths: list[Path],
     episode: str | None,
     fps: float | None,
-    progress: Progress,
-) -> JobOutcome:
-    report = ingestor.ingest(name, paths, episode=episode, fps=fps, progress=progress, atomic=True)
-    error = _describe_errors(report) if report.errors else None
-    if error is None and report.title_id is None:
-        error = "these files are already in the catalog under another title"
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Every add of the API, images now or a video as a job: all-or-nothing."""
+    return ingestor.ingest(name, paths, episode=episode, fps=fps, progress=progress, atomic=True)
+
+
+def _add_job(add: functools.partial[IngestReport], progress: Progress) -> JobOutcome:
+    """The same add on the job's worker thread, its failure told by the poll."""
+    report = add(progress=progress)
+    failure = _failure(report)
+    error = None if failure is None else failure.detail
     return JobOutcome(report.frames_added, title_id=report.title_id, error=error)
 
 
-def _describe_errors(report: IngestReport) -> str:
-    failed = "; ".join(f"{Path(error.path).name}: {error.message}" for error in report.errors)
-    return f"{len(report.errors)} file(s) could not be read, so nothing was added ({failed})"
+def _failure(report: IngestReport) -> HTTPException | None:
+    """Why an add wrote nothing, as the error the API answers (or the job reports) with."""
+    if report.errors:  # files were checked when uploaded, so this is rare: say which and why
+        failed = "; ".join(f"{Path(error.path).name}: {error.message}" for error in report.errors)
+        return HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"{len(report.errors)} file(s) could not be read, so nothing was added ({failed})",
+        )
+    if report.title_id is None:
+        return HTTPException(
+            status.HTTP_409_CONFLICT, "these files are already in the catalog under another title"
+        )
+    return None

@@ -1,16 +1,21 @@
-"""Media readers: sampled video frames with presentation timestamps, image files, episode names."""
+"""Media readers: sampled video frames with presentation timestamps, images, a source's frames."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
 from PIL import Image, ImageOps
+
+from model.fit import to_rgb
+
+if TYPE_CHECKING:
+    from index.ingest.sources import SourcePlan
 
 VIDEO_EXTENSIONS = frozenset(
     {
@@ -29,6 +34,15 @@ VIDEO_EXTENSIONS = frozenset(
     }
 )
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+
+# Sampled frames are compared as tiny grayscale thumbnails this size to drop near-duplicates.
+DEDUP_THUMB_SIZE = (16, 9)
+# A video whose frames stop short of its declared duration by more than this many seconds, or
+# this fraction of it (whichever is more), is truncated: reported, never half-added.
+TRUNCATION_SLACK_S = 3.0
+TRUNCATION_SLACK_FRACTION = 0.1
+# Non-reference frames are skipped only when the stream runs at least this many times the rate.
+SKIP_NONREF_RATE_FACTOR = 4
 
 
 class UnreadableMediaError(Exception):
@@ -54,9 +68,10 @@ class SampledFrame:
 class SamplingParams:
     """How a video is thinned before embedding.
 
-    `dedup_threshold` is the mean absolute difference (0..255) of 16x9 grayscale thumbnails under
-    which a sampled frame repeats the last kept one; `max_static_s` caps how long a static shot may
-    go without a kept frame, so a long still still answers with a nearby timestamp.
+    `dedup_threshold` is the mean absolute difference (0..255) of `DEDUP_THUMB_SIZE` grayscale
+    thumbnails under which a sampled frame repeats the last kept one; `max_static_s` caps how long
+    a static shot may go without a kept frame, so a long still still answers with a nearby
+    timestamp.
     """
 
     fps: float = 2.0
@@ -79,49 +94,69 @@ def read_image(path: Path | str) -> Image.Image:
     try:
         with Image.open(path) as opened:
             upright = ImageOps.exif_transpose(opened)
-            return upright.convert("RGB")
+            return to_rgb(upright)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise UnreadableMediaError(path, f"not a readable image ({error})") from error
 
 
-def read_video(path: Path | str, params: SamplingParams | None = None) -> Iterator[SampledFrame]:
-    """Yield frames sampled at `params.fps` by presentation time, near-duplicates dropped.
+class OpenedVideo:
+    """A video file opened once: probed on opening (a video stream, its declared duration), then
+    read. Close it (or use it as a context manager) when done."""
 
-    Sampling follows `frame.time` on a fixed grid (k / fps seconds), so variable frame rates and
-    dropped frames never shift timestamps. Only sampled frames are converted to RGB, which is
-    where most per-frame cost lies; the rest are decoded (inter frames need them) and discarded.
-    """
-    params = params or SamplingParams()
-    if params.fps <= 0:
-        raise ValueError(f"fps must be positive, got {params.fps}")
-    path = Path(path)
-    interval = 1.0 / params.fps
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError, ValueError) as error:
-        raise UnreadableMediaError(path, f"cannot open as video ({error})") from error
-    with container:
-        if not container.streams.video:
-            raise UnreadableMediaError(path, "no video stream")
-        stream = container.streams.video[0]
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self._container = av.open(str(self.path))
+        except (av.FFmpegError, OSError, ValueError) as error:
+            raise UnreadableMediaError(self.path, f"cannot open as video ({error})") from error
+        if not self._container.streams.video:
+            self._container.close()
+            raise UnreadableMediaError(self.path, "no video stream")
+        self._stream = self._container.streams.video[0]
+        self.duration = _declared_duration(self._container, self._stream)
+
+    def __enter__(self) -> OpenedVideo:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._container.close()
+
+    def frames(self, params: SamplingParams | None = None) -> Iterator[SampledFrame]:
+        """Yield frames sampled at `params.fps` by presentation time, near-duplicates dropped.
+
+        Sampling follows `frame.time` on a fixed grid (k / fps seconds), so variable frame rates
+        and dropped frames never shift timestamps. Only sampled frames are converted to RGB,
+        which is where most per-frame cost lies; the rest are decoded (inter frames need them)
+        and discarded.
+        """
+        params = params or SamplingParams()
+        if params.fps <= 0:
+            raise ValueError(f"fps must be positive, got {params.fps}")
+        interval = 1.0 / params.fps
+        stream = self._stream
         stream.thread_type = "AUTO"
         _skip_unsampled(stream, params.fps)
         origin = _stream_origin(stream)
-        declared = _declared_duration(container, stream)
         next_grid = 0.0
         last_kept_time: float | None = None
         last_thumb: np.ndarray | None = None
         last_time = -1.0
         decoded = 0
         try:
-            for frame in container.decode(stream):
+            for frame in self._container.decode(stream):
                 decoded += 1
                 time = _frame_time(frame, decoded, stream, origin)
                 last_time = max(last_time, time)
                 if time + 1e-6 < next_grid:
                     continue
                 next_grid = (np.floor(time / interval + 1e-6) + 1) * interval
-                thumb = frame.to_ndarray(width=16, height=9, format="gray", interpolation="AREA")
+                width, height = DEDUP_THUMB_SIZE
+                thumb = frame.to_ndarray(
+                    width=width, height=height, format="gray", interpolation="AREA"
+                )
                 thumb = thumb.astype(np.float32)
                 if _repeats(thumb, last_thumb, time, last_kept_time, params):
                     continue
@@ -129,25 +164,46 @@ def read_video(path: Path | str, params: SamplingParams | None = None) -> Iterat
                 yield SampledFrame(_to_rgb(frame, params.max_width), round(time, 3))
         except av.FFmpegError as error:
             raise UnreadableMediaError(
-                path, f"decoding failed at {last_time:.1f}s ({error})"
+                self.path, f"decoding failed at {last_time:.1f}s ({error})"
             ) from error
         if decoded == 0:
-            raise UnreadableMediaError(path, "no video frames could be decoded")
-        if declared is not None and last_time < declared - max(3.0, 0.1 * declared):
+            raise UnreadableMediaError(self.path, "no video frames could be decoded")
+        declared = self.duration
+        if declared is not None and last_time < declared - _truncation_slack(declared):
             raise UnreadableMediaError(
-                path, f"truncated: frames end at {last_time:.1f}s of a declared {declared:.1f}s"
+                self.path,
+                f"truncated: frames end at {last_time:.1f}s of a declared {declared:.1f}s",
             )
 
 
-def probe_duration(path: Path | str) -> float | None:
-    """Declared duration in seconds, for progress reporting; None when unknown or unreadable."""
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                return None
-            return _declared_duration(container, container.streams.video[0])
-    except (av.FFmpegError, OSError, ValueError):
-        return None
+def read_video(path: Path | str, params: SamplingParams | None = None) -> Iterator[SampledFrame]:
+    """`OpenedVideo(path).frames(params)`, closing the file when the frames run out."""
+    with OpenedVideo(path) as video:
+        yield from video.frames(params)
+
+
+def read_source(
+    plan: SourcePlan, params: SamplingParams, skip: Callable[[UnreadableMediaError], None]
+) -> Iterator[tuple[SampledFrame, float]]:
+    """Reader: the frames of one planned source, each with how far through the source it is.
+
+    A video is opened once for its duration and its frames. An unreadable screenshot goes to
+    `skip` by name and the rest of its folder still goes in; an unreadable video raises.
+    """
+    if plan.kind == "video":
+        with OpenedVideo(plan.paths[0]) as video:
+            duration = video.duration or 0.0
+            for frame in video.frames(params):
+                position = min(1.0, (frame.timestamp or 0.0) / duration) if duration > 0 else 0.0
+                yield frame, position
+        return
+    for done, path in enumerate(plan.paths, start=1):
+        try:
+            image = read_image(path)
+        except UnreadableMediaError as error:
+            skip(error)
+            continue
+        yield SampledFrame(image, None), done / len(plan.paths)
 
 
 _SKIPPABLE_CODECS = frozenset({"h264", "hevc"})
@@ -161,7 +217,8 @@ def _skip_unsampled(stream: av.video.stream.VideoStream, fps: float) -> None:
     Limited to codecs whose decoders honour it without surprises.
     """
     rate = stream.average_rate or stream.guessed_rate
-    if stream.codec_context.name in _SKIPPABLE_CODECS and rate and float(rate) >= 4 * fps:
+    fast = rate is not None and float(rate) >= SKIP_NONREF_RATE_FACTOR * fps
+    if stream.codec_context.name in _SKIPPABLE_CODECS and fast:
         stream.codec_context.skip_frame = "NONREF"
 
 
@@ -203,6 +260,10 @@ def _frame_time(
     return (index - 1) / float(rate)
 
 
+def _truncation_slack(declared: float) -> float:
+    return max(TRUNCATION_SLACK_S, TRUNCATION_SLACK_FRACTION * declared)
+
+
 def _declared_duration(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream
 ) -> float | None:
@@ -211,41 +272,3 @@ def _declared_duration(
     if container.duration is not None:
         return container.duration / av.time_base
     return None
-
-
-# --- episode names -------------------------------------------------------------------------------
-
-_BRACKETS = re.compile(r"\[[^\]]*\]|\([^)]*\)|【[^】]*】")
-_SEASON_EPISODE = re.compile(r"\bS(\d{1,2})\s?E(\d{1,4})\b", re.IGNORECASE)
-_NAMED = re.compile(r"(?:\b|_)(?:ep|episode|e)[\s._-]*(\d{1,4}(?:\.\d)?)(?:v\d)?(?:\b|_)", re.I)
-_DASH = re.compile(r"\s-\s(\d{1,4}(?:\.\d)?)(?:v\d)?(?:\s|$)")
-_CJK = re.compile(r"第\s*(\d{1,4})\s*[話话集]")
-# A number after a dot that follows a digit ends a clock time or version ("at 10.23.45"), not an
-# episode: screenshot tools name files that way.
-_TRAILING = re.compile(r"(?:^|[\s_-]|(?<!\d)\.)(\d{1,3}(?:\.\d)?)(?:v\d)?\s*$")
-
-
-def parse_episode(name: str, *, bare_number: bool = True) -> str | None:
-    """Episode from a file or folder name: `S01E03` -> `S1E3`, `Show - 07`/`ep7`/`07` -> `7`.
-
-    Bracketed tags (`[Group]`, `[1080p]`, `(BD)`) are dropped first so that resolutions, CRCs and
-    years never read as episodes. `bare_number=False` ignores a lone trailing number: screenshots
-    are often numbered `1.png, 2.png...`, which are frames, not episodes.
-    """
-    stem = (
-        Path(name).stem
-        if Path(name).suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
-        else name
-    )
-    stem = _BRACKETS.sub(" ", stem).replace("_", " ").strip()
-    if match := _SEASON_EPISODE.search(stem):
-        return f"S{int(match.group(1))}E{int(match.group(2))}"
-    for pattern in (_NAMED, _DASH, _CJK, _TRAILING) if bare_number else (_NAMED, _DASH, _CJK):
-        if match := pattern.search(stem):
-            return _normalise_number(match.group(1))
-    return None
-
-
-def _normalise_number(text: str) -> str:
-    whole, _, fraction = text.partition(".")
-    return f"{int(whole)}.{fraction}" if fraction else str(int(whole))

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.ingest.readers import is_image, is_video, parse_episode
+from index.ingest.episodes import parse_episode
+from index.ingest.readers import is_image, is_video
 from index.types import SourceKind
+from model.files import file_sha256
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +110,6 @@ def _images_plan(images: list[Path], episode: str | None, uri: str | None = None
             str(ordered[0]) if len(ordered) == 1 else f"{ordered[0].parent} ({len(ordered)} images)"
         )
     return SourcePlan("images", ordered, episode, uri)
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def source_hash(plan: SourcePlan) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from index.store.vectors import SPACE, HnswVectors
+from model.files import file_sha256
 
 INDEX_FILE = "index.bin"
 META_FILE = "index.json"
@@ -37,11 +38,6 @@ def labels_digest(labels: np.ndarray) -> str:
     """Order-free digest of a label set, to check the file holds exactly the recorded labels."""
     ordered = np.sort(np.asarray(labels, dtype=np.int64)).astype("<i8")
     return hashlib.sha256(ordered.tobytes()).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _fsync_file(path: Path) -> None:
@@ -86,7 +82,7 @@ def save_checkpoint(vectors: HnswVectors, directory: Path, identity: CheckpointI
             "labels_sha256": labels_digest(info["live"]),
             "deleted_labels": info["deleted"],
             "bin_bytes": size,
-            "bin_sha256": _file_sha256(tmp_bin),
+            "bin_sha256": file_sha256(tmp_bin),
             "saved_at": time.time(),
         }
         with tmp_meta.open("w", encoding="utf-8") as handle:
@@ -141,7 +137,7 @@ def load_checkpoint(
         size = path.stat().st_size
     except FileNotFoundError as exc:
         raise CheckpointError(f"{path} is missing") from exc
-    if size != meta.get("bin_bytes") or _file_sha256(path) != meta.get("bin_sha256"):
+    if size != meta.get("bin_bytes") or file_sha256(path) != meta.get("bin_sha256"):
         raise CheckpointError(f"{path} does not match its checksum in {META_FILE}")
     try:
         deleted = {int(x) for x in meta.get("deleted_labels", [])}

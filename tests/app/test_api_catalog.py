@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -165,6 +167,25 @@ def test_metrics_are_per_app_and_count_outcomes(
         untouched = other.get("/metrics").text
         assert _sample(untouched, "shazam_identify_total", outcome="unknown") == 0
         assert 'route="/identify"' not in untouched
+
+
+def test_blocking_work_runs_on_one_pool_of_the_configured_size(
+    tmp_path: Path, make_services, styles: list[TitleStyle]
+) -> None:
+    settings = make_settings(tmp_path, offload_threads=1)
+    with TestClient(create_app(settings, make_services(settings))) as client:
+        client.post("/titles", data={"name": "A"}, files=_frames(styles[0], [1, 4]))
+        with ThreadPoolExecutor(6) as callers:  # more requests at once than the pool has threads
+            answers = list(
+                callers.map(
+                    lambda t: client.post("/identify", files=_query(styles[0], t)), range(6)
+                )
+            )
+            answers += list(callers.map(lambda _: client.get("/titles"), range(6)))
+        assert [answer.status_code for answer in answers] == [200] * 12
+        offload = [t for t in threading.enumerate() if t.name.startswith("shazam-offload")]
+        assert len(offload) == 1
+    assert not any(t.name.startswith("shazam-offload") for t in threading.enumerate())
 
 
 def _sample(text: str, name: str, **labels: str) -> float | None:

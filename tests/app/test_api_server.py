@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from app.services import build_services, open_store
-from index.ingest.readers import parse_episode
+from index.ingest.episodes import parse_episode
 from model.base import Embedder
 from synthetic import (
     apply_perturbations,

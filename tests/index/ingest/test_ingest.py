@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import av
 import pytest
 
 from index.ingest.ingestor import Ingestor
@@ -86,6 +87,28 @@ def test_an_atomic_add_writes_nothing_when_any_file_fails(lite0_embedder, store,
     assert added.frames_added == added.frames_embedded > 0
     assert failed.frames_embedded >= added.frames_embedded  # the failed add had staged it all
     assert store.title(added.title_id).frames == added.frames_added
+
+
+def test_a_video_is_opened_once_to_probe_and_read_it(
+    lite0_embedder, store, videos, tmp_path, monkeypatch
+):
+    copy = tmp_path / "Show - 09.mp4"
+    copy.write_bytes(videos["fresh"].read_bytes() + b"\0")  # new bytes: read, not skipped
+    opened: list[str] = []
+    real_open = av.open
+
+    def counting_open(file: str, *args: object, **kwargs: object) -> object:
+        opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)
+    seen: list[float] = []
+    report = Ingestor(lite0_embedder, store, batch_size=4).ingest(
+        "Opened Once", [copy], progress=lambda fraction, _frames: seen.append(fraction)
+    )
+    assert report.errors == [] and report.frames_added > 0
+    assert opened == [str(copy)]
+    assert any(0 < fraction < 1 for fraction in seen)  # the duration came from that one opening
 
 
 def test_re_adding_the_same_file_adds_nothing(lite0_embedder, store, videos):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from index.ingest.episodes import parse_episode
 from index.ingest.readers import (
     SamplingParams,
     UnreadableMediaError,
-    parse_episode,
     read_image,
     read_video,
 )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from index.ingest.ingestor import encode_thumbnail
+from index.ingest.mapper import encode_thumbnail
 from index.query.flipcheck import SIGNATURE_SIZE, agreement, signature, thumbnail_signature
 from index.query.identify import SURE_AGREEMENT
 from synthetic.render import render_frame

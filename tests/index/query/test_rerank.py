@@ -7,7 +7,7 @@ import random
 import numpy as np
 from PIL import Image
 
-from index.ingest.ingestor import encode_thumbnail
+from index.ingest.mapper import encode_thumbnail
 from index.query.rerank import spatial_scores
 from synthetic.perturb import crop70
 from synthetic.render import render_frame
