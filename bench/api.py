@@ -135,6 +135,7 @@ def start_server(settings: Settings) -> tuple[subprocess.Popen, str]:
         SHAZAM_PORT=str(port),
         SHAZAM_SEED_DEMO="false",
         SHAZAM_API_KEY="bench-only",
+        SHAZAM_RATE_LIMIT="",  # every bench client is 127.0.0.1: measure capacity, not limits
     )
     code = "from app.config import Settings; from app.server import run; run(Settings())"
     root = Path(__file__).resolve().parents[1]
