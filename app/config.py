@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     body_timeout: float = Field(
         30.0, gt=0, description="Longest pause, in seconds, between two pieces of a body."
     )
+    max_queued_jobs: int = Field(
+        8, ge=1, description="Video adds waiting or running; more are refused with 503."
+    )
     max_concurrent_uploads: int = Field(8, ge=1, description="Uploads received at once.")
     allow_open_writes: bool = Field(
         False, description="Allow serving on a non-loopback address with no write key."

@@ -15,7 +15,7 @@ from app.config import Settings
 from app.deps import Offload
 from app.docs import offline_app
 from app.errors import install_error_handlers
-from app.jobs import JobQueue
+from app.jobs import JOBS_FILE, JobQueue
 from app.methods import ImplicitMethodsMiddleware
 from app.metrics import AppMetrics, MetricsMiddleware
 from app.routes import frames, health, identify, jobs, me, page, titles
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
         clear_spool(settings.data_dir)
         warn_if_open(settings)
-        job_queue = JobQueue()
+        job_queue = JobQueue(settings.data_dir / JOBS_FILE, max_pending=settings.max_queued_jobs)
         app.state.settings = settings
         app.state.services = ready
         app.state.jobs = job_queue

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 
 from app.auth import WRITE_ERRORS, WriteRoute, bearer_scheme
 from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
-from app.errors import VALIDATION_RESPONSE
-from app.jobs import JobOutcome, Progress
+from app.errors import VALIDATION_RESPONSE, ApiError
+from app.jobs import JobOutcome, JobQueueFull, Progress
 from app.schemas import ErrorOut, JobAccepted, RowId, TitleAdded, TitleOut
 from app.uploads import MAX_FILES_PER_ADD, UploadLimits, new_spool_dir, spool_and_validate
 from index.ingest.ingestor import Ingestor
@@ -28,6 +28,8 @@ write_router = APIRouter(
     responses={**VALIDATION_RESPONSE, **WRITE_ERRORS},
 )
 
+# The wait suggested when the job queue is full: one video add takes tens of seconds or more.
+JOB_RETRY_AFTER_S = 60
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No title with this id."}}
 _ADD_ERRORS = {
     202: {"model": JobAccepted, "description": "A video is being added; poll /jobs/{job_id}."},
@@ -35,6 +37,7 @@ _ADD_ERRORS = {
     409: {"model": ErrorOut, "description": "These files are already in the catalog."},
     413: {"model": ErrorOut, "description": "A file is over the size or pixel limit."},
     415: {"model": ErrorOut, "description": "A file is neither an image nor a video."},
+    503: {"model": ErrorOut, "description": "The job queue or the upload slots are full."},
 }
 
 
@@ -102,7 +105,16 @@ async def add_title(
         raise
     add = functools.partial(_add, ingestor, name, [upload.path for upload in spooled], episode, fps)
     if any(upload.kind == "video" for upload in spooled):
-        job_id = jobs.submit(functools.partial(_add_job, add), cleanup=remove_spool)
+        try:
+            job_id = jobs.submit(functools.partial(_add_job, add), cleanup=remove_spool)
+        except JobQueueFull as full:
+            await offload(remove_spool)
+            raise ApiError(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"{full}; retry later (the server's SHAZAM_MAX_QUEUED_JOBS)",
+                code="busy",
+                headers={"Retry-After": str(JOB_RETRY_AFTER_S)},
+            ) from None
         return JSONResponse(
             JobAccepted(job_id=job_id).model_dump(), status_code=status.HTTP_202_ACCEPTED
         )

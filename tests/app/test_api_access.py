@@ -16,7 +16,7 @@ import pytest
 from app.cli import main
 from app.services import build_services, open_store
 from model.base import Embedder
-from synthetic import make_titles, render_frame
+from synthetic import make_titles, render_frame, write_episode
 from tests.app.conftest import LiveServer, live_server, make_settings
 from tests.app.media import jpeg_bytes
 
@@ -183,3 +183,30 @@ def test_slow_headers_are_dropped_and_a_stalled_body_is_a_408(serve) -> None:
         assert b"SHAZAM_BODY_TIMEOUT" in answer
         with server.client() as client:
             assert client.get("/health").status_code == 200
+
+
+def test_a_full_job_queue_is_a_503_with_retry_after(serve, tmp_path: Path) -> None:
+    video = tmp_path / "long.mp4"
+    write_episode(make_titles(1, seed=43)[0], 1, video, seconds=20.0, fps=8, size=(320, 180))
+    data = video.read_bytes()
+    auth = bearer(ADMIN_KEY)
+    with serve(api_key=ADMIN_KEY, max_queued_jobs=1) as server, server.client() as client:
+        first = client.post(
+            "/titles", data={"name": "Long"}, files={"files": ("a.mp4", data, "video/mp4")},
+            headers=auth,
+        )  # fmt: skip
+        assert first.status_code == 202, first.text
+        second = client.post(
+            "/titles", data={"name": "Other"}, files={"files": ("b.mp4", data, "video/mp4")},
+            headers=auth,
+        )  # fmt: skip
+        assert second.status_code == 503, second.text
+        assert second.json()["code"] == "busy" and int(second.headers["retry-after"]) > 0
+        assert "SHAZAM_MAX_QUEUED_JOBS" in second.json()["detail"]
+        job = first.json()["job_id"]
+        deadline = time.monotonic() + 120
+        while client.get(f"/jobs/{job}").json()["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert client.get(f"/jobs/{job}").json()["status"] == "done"
+        assert [title["name"] for title in client.get("/titles").json()] == ["Long"]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
-from app.jobs import JobOutcome, JobQueue, Progress
+import pytest
+
+from app.jobs import JobOutcome, JobQueue, JobQueueFull, Progress
 
 
 def _wait(queue: JobQueue, job_id: str, timeout: float = 5.0) -> str:
@@ -78,3 +81,39 @@ def test_close_fails_queued_jobs_and_cleans_their_uploads() -> None:
     assert queue.status(running).status == "done"
     assert queue.status(queued).status == "failed"
     assert sorted(cleaned) == [1, 2]
+
+
+def test_the_queue_is_bounded() -> None:
+    queue = JobQueue(max_pending=2)
+    release = threading.Event()
+    cleaned: list[int] = []
+    first = queue.submit(lambda _p: (release.wait(5), JobOutcome(1))[1])
+    second = queue.submit(lambda _p: JobOutcome(2))
+    with pytest.raises(JobQueueFull):
+        queue.submit(lambda _p: JobOutcome(3), cleanup=lambda: cleaned.append(3))
+    assert cleaned == [], "a refused job's uploads stay the caller's"
+    release.set()
+    assert (_wait(queue, first), _wait(queue, second)) == ("done", "done")
+    assert queue.submit(lambda _p: JobOutcome(4))  # room again once they finished
+    queue.close()
+
+
+def test_outcomes_survive_a_restart_and_interrupted_jobs_fail(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite"
+    queue = JobQueue(path)
+    done = queue.submit(lambda _p: JobOutcome(frames_added=5, title_id=9))
+    assert _wait(queue, done) == "done"
+    started = threading.Event()
+    running = queue.submit(lambda _p: (started.set(), time.sleep(30), JobOutcome(1))[2])
+    started.wait(5)
+    queued = queue.submit(lambda _p: JobOutcome(1))
+    # The process dies here (kill -9): no close(), the worker never finishes.
+    reopened = JobQueue(path)
+    finished = reopened.status(done)
+    assert finished is not None
+    assert (finished.status, finished.frames_added, finished.title_id) == ("done", 5, 9)
+    for job_id in (running, queued):
+        job = reopened.status(job_id)
+        assert job is not None and job.status == "failed" and job.frames_added == 0
+        assert "stopped while this job ran" in (job.error or "")
+    reopened.close()

@@ -116,6 +116,9 @@ def test_sigterm_saves_the_index_and_finishes_the_running_job(
     assert json.loads((data_dir / META_FILE).read_text())["count"] == sum(frames.values())
 
     with serving(data_dir, model_cache_dir) as (child, url):
+        # The job's outcome outlives the process that ran it.
+        outcome = httpx.get(f"{url}/jobs/{job.json()['job_id']}").json()
+        assert outcome["status"] == "done" and outcome["frames_added"] == frames["Moving"]
         status, output = stop(child)
     assert status == 0
     assert "repaired" not in output and "rebuilt" not in output and "missing" not in output
