@@ -35,9 +35,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
+    parser.add_argument("--threads", type=int, default=0, help="LiteRT threads; 0: one per core")
     args = parser.parse_args()
 
-    embedder = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
+    embedder = load_embedder(DEFAULT_EMBEDDER, args.cache_dir, threads=args.threads)
     size = (args.width, args.width * 9 // 16 // 2 * 2)
     with tempfile.TemporaryDirectory() as scratch:
         video = Path(scratch) / "episode.mp4"
