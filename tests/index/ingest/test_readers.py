@@ -1,4 +1,4 @@
-"""Video sampling by presentation time, duplicates dropped, images, episode names, bad input."""
+"""Video sampling by presentation time, duplicates dropped, images, bad input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from index.ingest.episodes import parse_episode
 from index.ingest.readers import (
     SamplingParams,
     UnreadableMediaError,
@@ -43,25 +42,6 @@ def _ramp(index: int) -> np.ndarray:
     left = (index * 7) % 100
     pixels[:, left : left + 12] = 230
     return pixels
-
-
-@pytest.mark.parametrize(
-    ("name", "episode"),
-    [
-        ("Show - 03.mkv", "3"),
-        ("[Group] Title - 07 [1080p].mkv", "7"),
-        ("Title - 07v2 [ABCD1234].mkv", "7"),
-        ("Show.S01E03.1080p.mkv", "S1E3"),
-        ("ep12.mp4", "12"),
-        ("Episode 5", "5"),
-        ("Title_-_13.5.mkv", "13.5"),
-        ("第07話.mp4", "7"),
-        ("Show [2019] (BD 1080p).mkv", None),
-        ("title", None),
-    ],
-)
-def test_episode_is_parsed_from_names(name: str, episode: str | None) -> None:
-    assert parse_episode(name) == episode
 
 
 def test_video_is_sampled_on_presentation_time(tmp_path: Path) -> None:
