@@ -11,8 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.query.identify import IdentifyParams
 
-# The decision thresholds are calibrated in index/identify.py; taking them from there keeps one
-# source of truth. (IdentifyParams has slots, so its defaults are read from an instance.)
+# The decision thresholds' defaults live in index/query/identify.py (docs/calibration.md); taking
+# them from there keeps one source of truth. (IdentifyParams has slots: read from an instance.)
 _IDENTIFY = IdentifyParams()
 
 
@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     )
     # Decision thresholds: unset, each comes from the catalog's calibration (`shazam-anime
     # calibrate`), else the model's own (an exported model's .json), else the defaults measured
-    # for Lite0 in index/query/identify.py. Set, it wins over all of them.
+    # for Lite0 (docs/calibration.md). Set, it wins over all of them.
     min_similarity: float | None = Field(
         None,
         ge=-1,

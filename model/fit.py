@@ -11,13 +11,8 @@ Policies:
   side of a 16:9 frame; a query cropped to the left or right of the frame then shares little
   with its reference.
 
-``resize`` is the default, by measurement: 22 frames of the Big Buck Bunny clip (1280x720)
-indexed with the pretrained Lite0, each queried back after an edit (JPEG q60, 75% crop to the
-left, 75% crop to the right, player UI bars, centre 4:3 crop, small and darker); nearest frame
-within one sampled step, mean over the edits: resize 0.89, center-crop 0.88, pad 0.80.
-center-crop wins only the edit that matches it (4:3 centre crop) and collapses on right-side
-crops (0.55 vs resize 0.73); resize has no such weak case. A big frame is first shrunk by an
-integer factor (`Image.reduce`, fast) before the bilinear resample.
+``resize`` is the default, by measurement (docs/calibration.md#fit-policy-resize). A big frame is
+first shrunk by an integer factor (`Image.reduce`, fast) before the bilinear resample.
 """
 
 from __future__ import annotations
@@ -30,9 +25,7 @@ from PIL import Image
 FitPolicy = Literal["resize", "pad", "center-crop"]
 FIT_POLICIES: tuple[str, ...] = ("resize", "pad", "center-crop")
 DEFAULT_FIT: FitPolicy = "resize"
-# Shrink by the whole integer factor with a box filter (`Image.reduce`) before the bilinear step:
-# 1280x720 -> 224 costs ~2 ms instead of ~10 ms, and embeddings stay within cosine 0.995 of an
-# exact antialiased resize (measured on skimage photos), far below any match threshold.
+# Box-filter shrink by a whole factor before the bilinear step (docs/calibration.md, fit policy).
 _REDUCING_GAP = 1.0
 
 

@@ -1,20 +1,7 @@
 """Identify a title, episode and second from one screenshot: views -> kNN -> title vote -> scenes.
 
-How the defaults were chosen (`bench/robustness.py --calibrate`, pretrained Lite0, resize fit,
-4 generated titles x 2 episodes x 20 s at 2 fps, 16 queries per perturbation):
-(a) best similarity of 144 perturbed queries of catalogued frames (all 9 perturbations):
-    p1 0.809, p5 0.904, median 0.979;
-(b) best similarity of 76 unknown images (32 frames of 10 unseen generated titles, 6 scikit-image
-    photos, each also perturbed once): median 0.763, p95 0.835, max 0.858.
-A threshold of 0.82 keeps 98.6% of (a) and rejects 86.8% of (b); 0.84 keeps 98.6% and rejects
-94.7%; 0.86 keeps 97.9% and rejects 100%. (b) is a harsh set: unseen titles come from the same
-generator as the catalogued ones. Real video crops score lower than generated ones (70% crops of
-the Big Buck Bunny clip: 0.84-0.91), so `min_similarity = 0.82` is the default: >= 95% of (a),
-most of (b). The margin (0.10 of confidence over the runner-up title) only rejects near-ties;
-every known query in the tests clears it, since near-best frames of one title dominate the vote.
-
-Search is adaptive (`IdentifyParams.sure_similarity`): the primary view alone first, the other
-views (original, mirror) only when that answer is not sure. See `IdentifyParams` for the levels.
+Search is adaptive: the primary view alone first, the other views (original, mirror) only when
+that answer is not sure (`IdentifyParams`). Defaults: docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -39,23 +26,11 @@ if TYPE_CHECKING:
     from index.query.titlehead import TitleHead
     from index.store.frame_store import FrameStore
 
-# `bench/robustness.py --fits resize --sure 0.90,0.92,0.98 --agreement 0.9,off` (16 queries per
-# perturbation). Similarity alone cannot tell a flip: pooled features are nearly mirror-invariant,
-# so a flipped query scores 0.95-0.98 on a wrong moment of the right title, and only a level of
-# 0.98 kept flips exact (1.00; 0.69 at 0.90), at the price of a second pass for 61% of perturbed
-# and 50% of clean 1280x720 queries. With the picture check (`index.query.flipcheck`: the best hit's
-# thumbnail must agree with the primary view at >= 0.90 and better than mirrored) the level drops
-# to 0.90: every perturbation is at least as good as with every view (flip 1.00, crop70 0.375,
-# player_window 0.81 exact; pillarbox 1.00 and subtitle 0.94 are better, since the mirror no
-# longer outvotes a right first answer), and 21% of queries take a second pass (every flip, 81%
-# of crop70, 19% of player_window), no clean one. Agreement measured on 160 queries: a right
-# first-pass hit 0.90-1.00 (clean, JPEG, tint, bars 0.96-1.00); a flip's hit at most 0.85, always
-# below its mirrored agreement (0.83-1.00); a 70% crop 0.33-0.92 (so it mostly gets every view).
+# docs/calibration.md#adaptive-search-sure_similarity-sure_margin-sure_agreement
 SURE_SIMILARITY = 0.90
 SURE_MARGIN = 0.25  # a clean query's vote is near unanimous (lead ~0.9); near-ties get every view
 SURE_AGREEMENT = 0.90
-# `bench/robustness.py --fits resize --sure 0.90 --rerank off,0.02` (16 queries per perturbation,
-# seed 3): see `IdentifyParams` for what the re-rank moved and what it costs.
+# docs/calibration.md#spatial-re-rank-rerank_candidates-rerank_margin
 RERANK_CANDIDATES = 10
 RERANK_MARGIN = 0.02
 # Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, generated
@@ -66,7 +41,7 @@ MIN_TITLE_SIMILARITY = 0.84
 
 @dataclass(frozen=True, slots=True)
 class IdentifyParams:
-    """Search and decision knobs; defaults come from the calibration in this module's docstring.
+    """Search and decision knobs; defaults measured in docs/calibration.md.
 
     Adaptive search: every extra view costs a full embedding (most of a query's time), and most
     screenshots are answered by their primary view alone (the crop when bars or a player window
@@ -74,23 +49,15 @@ class IdentifyParams:
     views (the original, the mirror) are embedded in one batch and pooled only when that answer
     is not sure: best similarity below `sure_similarity`, a confidence lead below `sure_margin`,
     or a best hit whose stored thumbnail does not show the query's picture (a 32x18 grayscale
-    correlation below `sure_agreement`, or below that of the mirrored thumbnail). The picture
-    check (about 1 ms) is what lets the level sit at 0.90: a flipped re-upload scores high on a
-    wrong moment, but its thumbnail agrees only mirrored, so it still gets the mirror view.
-    `bench/robustness.py --sure --agreement` measured both (see `SURE_SIMILARITY`).
-    `sure_similarity=None` always searches every view; `sure_agreement=None` skips the picture
-    check (then only a level near 0.98 keeps flips exact).
+    correlation below `sure_agreement`, or below that of the mirrored thumbnail): a flipped
+    re-upload scores high on a wrong moment, but its thumbnail agrees only mirrored, so it still
+    gets the mirror view. `sure_similarity=None` always searches every view; `sure_agreement=None`
+    skips the picture check.
 
     Spatial re-rank (`index.query.rerank`): an unsure answer of a screenshot that needed no crop (a
     70% crop, mostly) moves to the winning title's frame, among its `rerank_candidates` best,
     whose thumbnail best contains the query in pixels, if that beats the chosen frame's spatial
-    score by `rerank_margin`. `bench/robustness.py --fits resize --rerank off,0.02,0.0` (16
-    queries per perturbation, seed 3), off -> 0.02: exact frame crop70 0.375 -> 0.688, subtitle
-    0.938 -> 1.000, every other perturbation unchanged (player_window 0.812, tint 0.938), recall@1
-    unchanged everywhere; margin 0.0 measured the same as 0.02. 18.8% of queries were re-ranked
-    (crop70 81%, flip 100%, subtitle 6%, no clean one) at 17 ms each on 2 busy cores (12 ms
-    alone; 19 ms for the earlier search of every offset at full resolution).
-    `rerank_candidates < 2` turns it off.
+    score by `rerank_margin`. `rerank_candidates < 2` turns it off.
     """
 
     search_k: int = 50  # frames fetched per query view

@@ -5,10 +5,8 @@ on another moment of that shot. Small grayscale pictures are not: sliding the qu
 few fractions of the frame, over each candidate's thumbnail and taking the best normalised
 cross-correlation scores the frame that actually contains the crop highest.
 
-Coarse to fine: every scale and offset is tried at once (FFT) on a 96x54 grid, which finds where
-the crop sits; the score is then taken at 192x108 within a few pixels of that place, since at
-96x54 a 70% crop's offset falls between pixels and neighbouring moments of a pan tie with the
-true one (25/60 exact vs 46/60 at 192x108 on generated shots).
+Coarse to fine: every scale and offset is tried at once (FFT) on a coarse grid, which finds where
+the crop sits; the score is then taken on a finer one near that place (docs/calibration.md).
 """
 
 from __future__ import annotations

@@ -37,6 +37,15 @@ _UI_LINE_SHARE = 0.8  # share of a line just outside the video in one UI colour
 _MAX_WINDOW_AREA = 0.92
 _ASPECT_RANGE = (1.0, 2.6)  # width / height of plausible video: 4:3 up to 21:9, with slack
 _VIDEO_ASPECTS = (4 / 3, 16 / 9, 2.39)
+_ASPECT_SHARPNESS = 8.0  # how fast the prior falls off a standard aspect, per unit of log-ratio
+_MIN_SIDE = 16  # pixels: smaller screenshots are searched as they are
+_MIN_KEPT = 0.3  # share of each side a trimmed frame or a player window keeps at least
+_PAIRED_BAR_SLACK = 0.25  # opposite bars within this share of the larger are a centred pair
+_MAX_BAR_GAP = 0.08  # of the side: a bar may be broken (a logo, a subtitle) this long
+_MIN_BAR = 0.01  # of the side: a shorter flat run is the frame's, not a bar
+_GUTTER_SHARE = 0.97  # a column this uniform, top to bottom, is a gap between panels
+_OUTSIDE_MARGIN = 2  # pixels past a box's edge that still belong to its border line
+_MAX_EDGE_LINES = 24  # strongest edge lines per direction tried as window sides
 
 
 def query_views(image: Image.Image, mirror: bool = True, crop: bool = True) -> list[Image.Image]:
@@ -68,7 +77,7 @@ def video_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     """
     image = to_rgb(image)
     width, height = image.size
-    if width < 16 or height < 16:
+    if width < _MIN_SIDE or height < _MIN_SIDE:
         return None
     small = _analysis_copy(image)
     scale = width / small.width
@@ -111,7 +120,7 @@ def trim_box(pixels: np.ndarray) -> tuple[tuple[int, int, int, int] | None, bool
     if top + bottom + left + right == 0:
         return None, False
     box = (left, top, width - right, height - bottom)
-    if box[2] - box[0] < width * 0.3 or box[3] - box[1] < height * 0.3:
+    if box[2] - box[0] < width * _MIN_KEPT or box[3] - box[1] < height * _MIN_KEPT:
         return None, False  # nearly everything looks flat: a blank image, not a bordered one
     return box, rows_centred or columns_centred
 
@@ -120,7 +129,7 @@ def _bar_pair(lines: np.ndarray, reversed_lines: np.ndarray) -> tuple[int, int, 
     colours = np.median(lines[0], axis=0), np.median(reversed_lines[0], axis=0)
     first, second = _flat_run(lines, colours[0]), _flat_run(reversed_lines, colours[1])
     if first and second:
-        similar_size = abs(first - second) <= max(3, 0.25 * max(first, second))
+        similar_size = abs(first - second) <= max(3, _PAIRED_BAR_SLACK * max(first, second))
         similar_colour = np.abs(colours[0] - colours[1]).max() <= _FLAT_TOLERANCE
         if similar_size and similar_colour:
             return first, second, True
@@ -138,7 +147,7 @@ def _flat_run(pixels: np.ndarray, colour: np.ndarray) -> int:
     if _share_near(pixels[:1], colour)[0] < _FLAT_SHARE:
         return 0
     limit = int(pixels.shape[0] * _MAX_TRIM)
-    max_gap = max(3, pixels.shape[0] * 0.08)
+    max_gap = max(3, pixels.shape[0] * _MAX_BAR_GAP)
     known = min(limit + 1, max(16, (limit + 1) // 3))
     while True:
         run = _bar_run(_flat_lines(pixels[:known], colour), limit, max_gap)
@@ -146,7 +155,7 @@ def _flat_run(pixels: np.ndarray, colour: np.ndarray) -> int:
             break
         known = min(limit + 1, 2 * known)
     run = min(run, limit)
-    return run if run >= max(2, pixels.shape[0] * 0.01) else 0
+    return run if run >= max(2, pixels.shape[0] * _MIN_BAR) else 0
 
 
 def _flat_lines(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
@@ -254,7 +263,7 @@ def _ranked_boxes(
     height, width = row_sums.shape[0], col_sums.shape[1]
     top_index, bottom_index = np.triu_indices(len(rows), k=1)
     tops, bottoms = np.asarray(rows)[top_index], np.asarray(rows)[bottom_index]
-    tall = bottoms - tops >= height * 0.3
+    tall = bottoms - tops >= height * _MIN_KEPT
     tops, bottoms = tops[tall, None], bottoms[tall, None]
     left_index, right_index = np.triu_indices(len(cols), k=1)
     lefts, rights = np.asarray(cols)[None, left_index], np.asarray(cols)[None, right_index]
@@ -270,12 +279,13 @@ def _ranked_boxes(
         ]
     )
     # A side of the video ends at the video's corners; a line running on far past them (browser
-    # chrome, a column of thumbnails) is the page's, not the video's: edge pixels more than 2 px
-    # beyond the box along each side's line, over the length of line outside it.
-    before_left, after_right = np.maximum(0, lefts - 2), np.minimum(width, rights + 2)
-    before_top, after_bottom = np.maximum(0, tops - 2), np.minimum(height, bottoms + 2)
-    outside_width = np.maximum(1, width - box_width - 4)
-    outside_height = np.maximum(1, height - box_height - 4)
+    # chrome, a column of thumbnails) is the page's, not the video's: edge pixels more than
+    # `_OUTSIDE_MARGIN` px beyond the box along each side's line, over the line's length outside.
+    margin = _OUTSIDE_MARGIN
+    before_left, after_right = np.maximum(0, lefts - margin), np.minimum(width, rights + margin)
+    before_top, after_bottom = np.maximum(0, tops - margin), np.minimum(height, bottoms + margin)
+    outside_width = np.maximum(1, width - box_width - 2 * margin)
+    outside_height = np.maximum(1, height - box_height - 2 * margin)
     overhang = np.maximum.reduce(
         [
             _outside(row_sums, tops, before_left, after_right) / outside_width,
@@ -324,13 +334,13 @@ def _has_gutter(pixels: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     if inner.shape[1] == 0:
         return False
     colours = np.median(inner, axis=0)
-    return bool((_near(inner, colours).mean(axis=0) >= 0.97).any())
+    return bool((_near(inner, colours).mean(axis=0) >= _GUTTER_SHARE).any())
 
 
 def _aspect_prior(aspect: np.ndarray) -> np.ndarray:
     """Favour the shapes video comes in, so a box that swallows the control bar loses."""
     distance = np.min([np.abs(np.log(aspect / standard)) for standard in _VIDEO_ASPECTS], axis=0)
-    return np.exp(-8.0 * distance)
+    return np.exp(-_ASPECT_SHARPNESS * distance)
 
 
 def _ui_sides(pixels: np.ndarray, box: tuple[int, int, int, int]) -> int:
@@ -354,7 +364,7 @@ def _ui_sides(pixels: np.ndarray, box: tuple[int, int, int, int]) -> int:
     return count
 
 
-def _edge_lines(edges: np.ndarray, length: int, limit: int = 24) -> list[int]:
+def _edge_lines(edges: np.ndarray, length: int, limit: int = _MAX_EDGE_LINES) -> list[int]:
     """Lines whose edge pixels cover at least `_LINE_SHARE` of the length, strongest first.
 
     Only the `limit` strongest survive, so the rectangle search stays small; neighbouring indices
