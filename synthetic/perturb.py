@@ -8,18 +8,16 @@ from collections.abc import Callable
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
+from model.fit import to_rgb
+
 Perturbation = Callable[[Image.Image, random.Random], Image.Image]
 
 _WORDS = ("episode", "season", "watch", "next", "free", "sub", "dub", "stream", "new", "the", "of")
 
 
-def _rgb(image: Image.Image) -> Image.Image:
-    return image if image.mode == "RGB" else image.convert("RGB")
-
-
 def crop70(image: Image.Image, rng: random.Random) -> Image.Image:
     """A random crop keeping 70% of the area at the original aspect ratio."""
-    image = _rgb(image)
+    image = to_rgb(image)
     w, h = image.size
     side = 0.7**0.5
     cw, ch = max(1, round(w * side)), max(1, round(h * side))
@@ -30,7 +28,7 @@ def crop70(image: Image.Image, rng: random.Random) -> Image.Image:
 def _bars(image: Image.Image, canvas: tuple[int, int], rng: random.Random) -> Image.Image:
     shade = rng.choice((0, 0, 8, 16))  # bars are rarely pure black after re-encoding
     out = Image.new("RGB", canvas, (shade, shade, shade))
-    out.paste(_rgb(image), ((canvas[0] - image.width) // 2, (canvas[1] - image.height) // 2))
+    out.paste(to_rgb(image), ((canvas[0] - image.width) // 2, (canvas[1] - image.height) // 2))
     return out
 
 
@@ -49,7 +47,7 @@ def pillarbox(image: Image.Image, rng: random.Random) -> Image.Image:
 
 def flip(image: Image.Image, rng: random.Random) -> Image.Image:
     """Horizontal mirror: re-uploads flip frames to dodge matching."""
-    return _rgb(image).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return to_rgb(image).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -62,7 +60,7 @@ def _phrase(rng: random.Random, words: int) -> str:
 
 def subtitle(image: Image.Image, rng: random.Random) -> Image.Image:
     """Burns a new subtitle line in near the bottom, in a random fan-sub style."""
-    image = _rgb(image).copy()
+    image = to_rgb(image).copy()
     w, h = image.size
     font = _font(round(h * rng.uniform(0.05, 0.08)))
     text = _phrase(rng, rng.randint(3, 7))
@@ -82,21 +80,21 @@ def subtitle(image: Image.Image, rng: random.Random) -> Image.Image:
 def jpeg25(image: Image.Image, rng: random.Random) -> Image.Image:
     """Heavy JPEG re-compression (quality 25): blocking and colour bleeding."""
     buffer = io.BytesIO()
-    _rgb(image).save(buffer, format="JPEG", quality=25)
+    to_rgb(image).save(buffer, format="JPEG", quality=25)
     buffer.seek(0)
-    return Image.open(buffer).convert("RGB")
+    return to_rgb(Image.open(buffer))
 
 
 def downscale240(image: Image.Image, rng: random.Random) -> Image.Image:
     """Down to 240 px high, the size of a small preview or an old upload."""
-    image = _rgb(image)
+    image = to_rgb(image)
     width = max(1, round(image.width * 240 / image.height))
     return image.resize((width, 240), Image.Resampling.BILINEAR)
 
 
 def tint(image: Image.Image, rng: random.Random) -> Image.Image:
     """A colour cast and a brightness shift, like a different display or a night filter."""
-    image = _rgb(image)
+    image = to_rgb(image)
     gains = [rng.uniform(0.8, 1.2) for _ in range(3)]
     channels = [
         band.point(lambda v, g=g: min(255, round(v * g)))
@@ -110,7 +108,7 @@ def player_window_with_box(
     image: Image.Image, rng: random.Random
 ) -> tuple[Image.Image, tuple[int, int, int, int]]:
     """The frame inside a fake browser video page, and the video's (left, top, right, bottom)."""
-    image = _rgb(image)
+    image = to_rgb(image)
     w, h = image.size
     dark = rng.random() < 0.6
     page = (24, 24, 28) if dark else (245, 245, 245)
