@@ -3,7 +3,7 @@ HEAD answers as GET would, without the body; OPTIONS is a 204 whose Allow lists 
 
 from __future__ import annotations
 
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -32,15 +32,17 @@ class ImplicitMethodsMiddleware:
 
 
 def _allowed_methods(scope: Scope) -> list[str]:
-    """Methods some route takes at this path (asked the way the router itself matches)."""
+    """Methods some route takes at this path (asked the way the router itself matches); a
+    mounted app (the page's static files) matches any method, but serves only GET."""
     router = scope["app"].router
-    return [
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**scope, "method": method})[0] == Match.FULL for route in router.routes
-        )
-    ]
+    allowed = []
+    for method in _METHODS:
+        matched = [
+            r for r in router.routes if r.matches({**scope, "method": method})[0] == Match.FULL
+        ]
+        if matched and (method == "GET" or not all(isinstance(r, Mount) for r in matched)):
+            allowed.append(method)
+    return allowed
 
 
 def _without_body(send: Send) -> Send:

@@ -131,6 +131,7 @@ def test_head_and_options_follow_the_routes(client: httpx.Client) -> None:
     assert client.options("/identify").headers["allow"] == "POST, OPTIONS"
     assert client.head("/identify").status_code == 405
     assert client.options("/no/such/path").status_code == 404
+    assert client.options("/web/style.css").headers["allow"] == "GET, HEAD, OPTIONS"
 
 
 def test_openapi_documents_the_refusals(client: httpx.Client) -> None:
