@@ -17,7 +17,9 @@ The margin is not calibrated (it rejects near-ties; see `index.query.identify`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,19 +53,46 @@ class CalibrationError(ValueError):
     """The catalog is too small to hold anything out."""
 
 
-def calibrate(
-    store: FrameStore,
+# (query rows, guessed title per query, held-out sources) -> (best similarity of the guessed
+# title's frames, best similarity of any frame), frames of held-out sources left out.
+Similarities = Callable[[np.ndarray, np.ndarray, set[int]], tuple[np.ndarray, np.ndarray]]
+
+
+def calibrate(store: FrameStore, *, search_k: int = 200, **options: Any) -> Calibration:
+    """Measure held-out frames of the catalog in `store` and choose thresholds (module doc);
+    the similarities come from the store's index (`search_k` hits, held-out sources dropped)."""
+    titles, sources, vectors = labelled_vectors(store)
+
+    def similarities(picks: np.ndarray, guess: np.ndarray, held: set[int]):
+        hits = [
+            [h for h in row if h.source_id not in held]
+            for row in store.search(vectors[picks], search_k)
+        ]
+        title_best = [
+            max((h.similarity for h in row if h.title_id == g), default=-1.0)
+            for row, g in zip(hits, guess.tolist(), strict=True)
+        ]
+        best = [max((h.similarity for h in row), default=-1.0) for row in hits]
+        return np.array(title_best), np.array(best)
+
+    return calibrate_vectors(titles, sources, vectors, similarities, **options)
+
+
+def calibrate_vectors(
+    titles: np.ndarray,
+    sources: np.ndarray,
+    vectors: np.ndarray,
+    similarities: Similarities | None = None,
     *,
     folds: int = 3,
     per_source: int = 20,
-    search_k: int = 200,
     wrong: float = 0.05,
     unknown: float = 0.95,
     seed: int = 0,
 ) -> Calibration:
-    """Measure held-out frames of the catalog in `store` and choose thresholds (module doc)."""
-    titles, sources, vectors = _read(store)
-    names = {info.id: info.name for info in store.titles()}
+    """Calibrate on labelled embeddings (title and source per row); exact similarities by
+    default, as training does for an export before any catalog exists."""
+    similarities = similarities or _exact_similarities(titles, sources, vectors)
     title_ids = np.unique(titles)
     if len(title_ids) < folds + 2:
         raise CalibrationError(f"calibration needs at least {folds + 2} titles")
@@ -73,12 +102,12 @@ def calibrate(
     source_fold = _source_folds(titles, sources, folds, rng)
     known: list[np.ndarray] = []  # rows: right?, confidence, title similarity
     withheld: list[np.ndarray] = []
-    best_withheld: list[float] = []
+    best_withheld: list[np.ndarray] = []
     for fold in range(folds):
         out_title = np.array([title_fold[t] == fold for t in titles.tolist()])
         out_source = np.array([source_fold.get(s) == fold for s in sources.tolist()])
         train = ~out_title & ~out_source
-        model = fit_title_model(titles[train], vectors[train], names, seed=seed)
+        model = fit_title_model(titles[train], vectors[train], {}, seed=seed)
         if model is None:
             continue
         held = set(sources[~train].tolist())
@@ -88,23 +117,10 @@ def calibrate(
                 continue
             probs = model.probabilities(vectors[picks])
             guess = model.title_ids[probs.argmax(axis=1)]
-            confidence = probs.max(axis=1)
-            hits = store.search(vectors[picks], search_k)
-            similarity = np.array(
-                [
-                    max(
-                        (h.similarity for h in row if h.title_id == g and h.source_id not in held),
-                        default=-1.0,
-                    )
-                    for row, g in zip(hits, guess.tolist(), strict=True)
-                ]
-            )
-            into.append(np.stack([guess == titles[picks], confidence, similarity], axis=1))
+            title_best, best = similarities(picks, guess, held)
+            into.append(np.stack([guess == titles[picks], probs.max(axis=1), title_best], axis=1))
             if into is withheld:
-                best_withheld += [
-                    max((h.similarity for h in row if h.source_id not in held), default=-1.0)
-                    for row in hits
-                ]
+                best_withheld.append(best)
     if not known or not withheld:
         raise CalibrationError("no title has two sources to hold one out; add more episodes")
     known_rows, withheld_rows = np.concatenate(known), np.concatenate(withheld)
@@ -112,7 +128,7 @@ def calibrate(
         known_rows, withheld_rows, wrong, unknown
     )
     return Calibration(
-        min_similarity=round(float(np.quantile(best_withheld, unknown)), 4),
+        min_similarity=round(float(np.quantile(np.concatenate(best_withheld), unknown)), 4),
         min_title_confidence=round(confidence, 4),
         min_title_similarity=round(similarity, 4),
         known_queries=len(known_rows),
@@ -123,7 +139,18 @@ def calibrate(
     )
 
 
-def _read(store: FrameStore) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _exact_similarities(titles: np.ndarray, sources: np.ndarray, vectors: np.ndarray):
+    def similarities(picks: np.ndarray, guess: np.ndarray, held: set[int]):
+        kept = ~np.isin(sources, list(held))
+        sims = vectors[picks] @ vectors[kept].T
+        own = titles[kept][None, :] == guess[:, None]
+        return np.where(own, sims, -1.0).max(axis=1), sims.max(axis=1)
+
+    return similarities
+
+
+def labelled_vectors(store: FrameStore) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(title ids, source ids, vectors) of every frame in the catalog."""
     parts = list(store.iter_title_vectors())
     if not parts:
         raise CalibrationError("the catalog is empty")
