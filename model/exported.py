@@ -108,6 +108,22 @@ def save_exported(model: keras.Model, path: str | Path, meta: dict[str, Any]) ->
     return path
 
 
+def update_metadata(path: str | Path, values: dict[str, Any]) -> dict[str, Any]:
+    """Merge `values` (e.g. calibrated `thresholds`) into the metadata of the exported model at
+    `path`, checked and replaced atomically; returns the new metadata."""
+    meta = {**read_metadata(path), **values}
+    _check_metadata(meta, str(path))
+    thresholds_of(meta, str(path))
+    target = metadata_path(Path(path))
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.json")
+    try:
+        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return meta
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The validated metadata of the exported model at `path` (.keras)."""
     meta_file = metadata_path(Path(path))

@@ -19,6 +19,7 @@ from training import metrics
 from training.augment import QueryAugment
 from training.config import TrainConfig
 from training.data import Sample, Split, scan_image_tree, split_samples
+from training.titlelevel import title_level
 
 REPORT_FILE = "evaluation.json"
 _CHUNK = 64  # images decoded and embedded at a time: bounds memory on big splits
@@ -102,6 +103,10 @@ def evaluate_split(
             "input_size": embedder.input_size,
             "clean_queries": score(gallery, gallery_labels, clean, query_labels, names),
             "perturbed_queries": score(gallery, gallery_labels, perturbed, query_labels, names),
+            # What the server answers when the query's frame is not indexed (docs/titlehead.md).
+            "title_head": title_level(
+                gallery, gallery_labels, perturbed, query_labels, embedder.thresholds
+            ),
         }
         everything = np.concatenate([gallery, clean])
         if by_source:

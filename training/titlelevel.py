@@ -3,13 +3,20 @@ whose frame is not indexed (unseen episodes), at the model's own thresholds."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.query.calibrate import CalibrationError, calibrate_vectors
 from index.query.identify import IdentifyParams
 from index.query.titlehead import fit_title_model
+from model.exported import update_metadata
+from training.data import Sample
+
+log = logging.getLogger(__name__)
 
 
 def title_level(
@@ -47,3 +54,23 @@ def title_level(
         "wrong": float((answered & ~right).mean()),
         "unknown": float((~answered).mean()),
     }
+
+
+def calibrate_export(
+    model_path: Path, samples: Sequence[Sample], vectors: np.ndarray, seed: int = 0
+) -> dict[str, float] | None:
+    """Calibrate the exported model's thresholds on held-out `samples` (their `vectors` by
+    that model; `index.query.calibrate`, episodes = sources) and store them in its metadata.
+    None, and nothing written, when the samples cannot calibrate (fewer than 5 titles, or no
+    title with two sources): the server then uses the defaults or a catalog's calibration."""
+    titles = np.unique([s.title for s in samples], return_inverse=True)[1]
+    keys = [f"{s.title}\0{s.source or s.name}" for s in samples]
+    sources = np.unique(keys, return_inverse=True)[1]
+    try:
+        result = calibrate_vectors(titles, sources, vectors, seed=seed)
+    except CalibrationError as error:
+        log.warning("export not calibrated: %s", error)
+        return None
+    measured = {"thresholds": result.thresholds(), "calibration": result.as_dict()}
+    update_metadata(model_path, measured)
+    return result.thresholds()

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from model.backbones import build_backbone
+from model.exported import load_exported
 from training.augment import QueryAugment
 from training.batches import PairBatches, PKBatches
 from training.checkpoint import (
@@ -27,6 +28,7 @@ from training.checkpoint import (
 )
 from training.config import TrainConfig
 from training.data import PairSampler, PKSampler, Sample, Split, scan_image_tree, split_samples
+from training.evaluate import embed_samples
 from training.export import export_embedding
 from training.siamese import (
     BatchContrastiveLoss,
@@ -37,6 +39,7 @@ from training.siamese import (
     freeze_backbone,
     unfreeze_backbone,
 )
+from training.titlelevel import calibrate_export
 
 __all__ = ["TrainConfig", "TrainError", "TrainResult", "train"]
 MODEL_FILE = "embedder.keras"
@@ -304,6 +307,9 @@ def train(
         )
 
     model_path = export_embedding(embedding, run_dir / MODEL_FILE, config)
+    held_out = split.val + split.test  # frames training never saw
+    vectors = embed_samples(load_exported(model_path), held_out)
+    calibrate_export(model_path, held_out, vectors, config.seed)
     report = _report(state, split, config, timer, time.perf_counter() - started, model_path)
     report_path = run_dir / REPORT_FILE
     report_path.write_text(json.dumps(report, indent=2) + "\n")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.exported import load_exported, read_metadata, save_exported
 from tests.index.storekit import clustered
-from training.titlelevel import title_level
+from training.data import Sample
+from training.titlelevel import calibrate_export, title_level
 
 
 def _titles(seed: int, spread: float) -> tuple[np.ndarray, np.ndarray]:
@@ -29,3 +31,27 @@ def test_separable_titles_are_answered_and_the_gates_make_unknowns() -> None:
         vectors[:10], np.zeros(10, dtype=np.int64), vectors[10:20], labels[10:20]
     )
     assert one_title["top1_accuracy"] is None
+
+
+def test_export_carries_its_calibrated_thresholds(tmp_path) -> None:
+    model = _tiny_model()
+    meta = {"name": "tiny", "backbone": "x", "fit": "pad"}
+    path = save_exported(model, tmp_path / "tiny.keras", meta)
+    vectors = clustered(240, 16, 6, seed=8, spread=0.3)
+    titles = (vectors @ clustered(6, 16, 6, seed=8, spread=0.0).T).argmax(axis=1)
+    samples = [Sample(f"title {t}", f"ep {i % 2}") for i, t in enumerate(titles.tolist())]
+    three = np.flatnonzero(titles < 3)  # fewer than 5 titles: nothing to hold out, nothing written
+    assert calibrate_export(path, [samples[i] for i in three], vectors[three]) is None
+    assert load_exported(path).thresholds is None
+    thresholds = calibrate_export(path, samples, vectors)
+    assert thresholds is not None and set(thresholds) >= {"min_title_confidence", "min_similarity"}
+    assert load_exported(path).thresholds == thresholds
+    assert read_metadata(path)["calibration"]["known_queries"] > 0
+
+
+def _tiny_model():
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs))
+    return keras.Model(inputs, keras.layers.UnitNormalization()(keras.layers.Dense(16)(x)))

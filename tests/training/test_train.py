@@ -49,6 +49,9 @@ def test_fine_tuned_knn_beats_random_weights(run: Run, frame_tree: Path, tmp_pat
     print("kNN top-1 on clean test queries:", top1)
     assert top1["fine_tuned"] > top1["random"]
     assert set(models) == {"fine_tuned", "untuned", "random"}
+    for result in models.values():  # the title head's operating point splits every query
+        head = result["title_head"]
+        assert abs(head["right"] + head["wrong"] + head["unknown"] - 1.0) < 1e-9
     for name in ("evaluation.json", "confusion_fine_tuned.png", "tsne_untuned.png"):
         assert (tmp_path / name).stat().st_size > 0
 
