@@ -11,6 +11,7 @@ from PIL import Image
 
 from app.access import AccessMiddleware, Gate, document
 from app.auth import warn_if_open
+from app.body_limits import UploadLimitMiddleware
 from app.config import Settings
 from app.deps import Offload
 from app.docs import offline_app
@@ -20,12 +21,7 @@ from app.methods import ImplicitMethodsMiddleware
 from app.metrics import AppMetrics, MetricsMiddleware
 from app.routes import frames, health, identify, jobs, me, page, titles
 from app.services import Services, open_services
-from app.uploads import (
-    FORM_OVERHEAD_BYTES,
-    MAX_FILES_PER_ADD,
-    UploadLimitMiddleware,
-    clear_spool,
-)
+from app.uploads import FORM_OVERHEAD_BYTES, MAX_FILES_PER_ADD, UploadLimits, clear_spool
 
 DESCRIPTION = """Identify an anime from one screenshot: the title, where possible the episode and
 the second, a confidence, the title vote and the nearest reference frames; `match` is null when
@@ -97,6 +93,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             ),
         },
         body_timeout=settings.body_timeout,
+        part_limits={"/titles": UploadLimits.of(settings)},
     )
     gate = Gate(settings)
     app.state.gate = gate

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import tempfile
@@ -12,13 +11,10 @@ from typing import BinaryIO, Literal
 
 import numpy as np
 from fastapi import UploadFile, status
-from fastapi.responses import JSONResponse
 from PIL import Image, ImageMode, ImageOps, UnidentifiedImageError
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.errors import ApiError, error_response
+from app.errors import ApiError
 from index.ingest.readers import (
     IMAGE_EXTENSIONS,
     VIDEO_EXTENSIONS,
@@ -286,57 +282,3 @@ def read_query_image(upload: UploadFile, limits: UploadLimits) -> Image.Image:
     return decode_image(
         upload.file, limits, name=upload.filename or "image", width=QUERY_DECODE_WIDTH
     )
-
-
-class UploadLimitMiddleware:
-    """Counts request-body bytes as they arrive on upload routes and stops at the limit, or
-    when the body stalls for longer than `body_timeout`.
-
-    Content-Length is only a hint: a larger declared length is refused before reading, but a
-    chunked or lying client is cut off by the count. Errors are the API's usual JSON 413.
-    """
-
-    def __init__(
-        self, app: ASGIApp, limits: dict[str, tuple[int, str]], body_timeout: float
-    ) -> None:
-        self.app = app
-        self.limits = limits  # path -> (most bytes one POST body may carry, the setting behind)
-        self.body_timeout = body_timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        rule = None
-        if scope["type"] == "http" and scope["method"] == "POST":
-            rule = self.limits.get(scope["path"])
-        if rule is None:
-            await self.app(scope, receive, send)
-            return
-        limit, setting = rule
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            await _refuse(limit, setting)(scope, receive, send)
-            return
-        received = 0
-
-        async def counted_receive() -> Message:
-            nonlocal received
-            try:
-                message = await asyncio.wait_for(receive(), self.body_timeout)
-            except TimeoutError:
-                raise UploadError(
-                    status.HTTP_408_REQUEST_TIMEOUT,
-                    f"the request body stalled for over {self.body_timeout:g} s "
-                    "(the server's SHAZAM_BODY_TIMEOUT)",
-                ) from None
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise too_large("the request body", limit, setting)
-            return message
-
-        await self.app(scope, counted_receive, send)
-
-
-def _refuse(limit: int, setting: str) -> JSONResponse:
-    error = too_large("the request body", limit, setting)
-    # Connection: close, since the unread body would otherwise be taken for the next request.
-    return error_response(error.status_code, error.detail, headers={"Connection": "close"})

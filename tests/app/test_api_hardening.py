@@ -209,3 +209,47 @@ def test_too_many_files_are_refused_while_the_body_streams(server: LiveServer) -
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b"Maximum number of files is 32" in answer or b"files" in answer
     assert sent_parts < 200, f"the server read {sent_parts} parts before refusing"
+
+
+def test_an_oversize_image_part_is_refused_while_it_streams(
+    data_dir: Path, lite0_embedder: Embedder
+) -> None:
+    """A 1 MB image limit: a part declared image/jpeg is cut off once it passes 1 MB, long
+    before the 60 MB the request announces; a video part may be larger."""
+    settings = make_settings(data_dir / "small", max_upload_bytes=1_000_000)
+    services = build_services(settings, lite0_embedder, open_store(settings, lite0_embedder))
+    try:
+        with live_server(settings, services) as small:
+            url = urlsplit(small.url)
+            boundary = "part-boundary"
+            head = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nBig\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                'filename="huge.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+            sent = 0
+            with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+                sock.sendall(
+                    (
+                        f"POST /titles HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: "
+                        f"multipart/form-data; boundary={boundary}\r\n"
+                        f"Content-Length: {60_000_000}\r\n\r\n"
+                    ).encode()
+                    + head
+                )
+                chunk = b"\xff" * 100_000
+                while sent < 59_000_000:
+                    try:
+                        sock.sendall(chunk)
+                    except OSError:
+                        break
+                    sent += len(chunk)
+                    if select.select([sock], [], [], 0.005)[0]:
+                        break
+                sock.settimeout(10)
+                answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+            assert b"SHAZAM_MAX_UPLOAD_BYTES" in answer and b"huge.jpg" in answer
+            assert sent < 10_000_000, f"{sent} bytes were read before the refusal"
+    finally:
+        services.close()
