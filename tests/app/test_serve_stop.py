@@ -143,3 +143,43 @@ def _titles(data_dir: Path) -> list[dict]:
         check=True,
     )
     return json.loads(listing.stdout)
+
+
+def test_kill_9_mid_job_leaves_nothing_half_written_and_the_job_failed(
+    tmp_path: Path, model_cache_dir: Path
+) -> None:
+    style = make_titles(1, seed=33)[0]
+    video = tmp_path / "long.mp4"
+    write_episode(style, 1, video, seconds=40, fps=8, size=(320, 180))
+    shot = jpeg_bytes(render_frame(style, 2, 1.0, (320, 180)))
+    data_dir = tmp_path / "data"
+    with serving(data_dir, model_cache_dir) as (child, url):
+        kept = httpx.post(
+            f"{url}/titles",
+            data={"name": "Kept"},
+            files={"files": ("k.jpg", shot, "image/jpeg")},
+            timeout=60,
+        )
+        assert kept.status_code == 201, kept.text
+        job = httpx.post(
+            f"{url}/titles",
+            data={"name": "Cut"},
+            files={"files": ("long.mp4", video.read_bytes(), "video/mp4")},
+            timeout=60,
+        ).json()["job_id"]
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{url}/jobs/{job}").json()["frames_added"] == 0:
+            assert time.monotonic() < deadline, "the job never started embedding"
+            time.sleep(0.05)
+        child.kill()  # SIGKILL mid-job: no shutdown code runs at all
+        child.communicate()
+
+    with serving(data_dir, model_cache_dir) as (child, url):
+        outcome = httpx.get(f"{url}/jobs/{job}").json()
+        assert outcome["status"] == "failed" and outcome["frames_added"] == 0
+        assert "nothing of it was added" in outcome["error"]
+        titles = httpx.get(f"{url}/titles").json()
+        assert [(title["name"], title["frames"]) for title in titles] == [("Kept", 1)]
+        assert httpx.get(f"{url}/health").json()["frames"] == 1
+        assert not any((data_dir / "uploads").glob("*/*")), "the spooled video was left behind"
+        stop(child)
