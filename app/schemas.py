@@ -13,6 +13,8 @@ from index.query.identify import Identification
 # SQLite row ids are signed 64-bit: a larger id in a path is a 422, never an overflow (a 500).
 RowId = Annotated[int, Path(ge=0, le=2**63 - 1, description="Id as listed by the API.")]
 
+MatchView = Literal["full", "trimmed", "mirrored", "inner", "rectified"]
+
 
 class Match(BaseModel):
     """The identified title and, for a frame match, the episode and second where the reference
@@ -34,6 +36,12 @@ class Match(BaseModel):
     similarity: float = Field(description="Cosine similarity of the title's best frame.")
     episode: str | None = None
     timestamp: float | None = Field(None, description="Seconds from the start of the episode.")
+    view: MatchView = Field(
+        "full",
+        description="Which view of the screenshot found the frame: as sent (full), with bars or "
+        "a player window cut off (trimmed), mirrored, a window found inside it (inner), or a "
+        "screen photographed at an angle, warped upright (rectified).",
+    )
 
 
 class Candidate(BaseModel):

@@ -14,11 +14,20 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from index.query.flipcheck import agreement, signature, thumbnail_signature
+from index.query.inner import INNER_VIEWS, inner_views
 from index.query.rerank import spatial_scores
 from index.query.scenes import Scene, merge_scenes
 from index.query.screenshot import query_views
 from index.query.titlehead import decide
-from index.query.vote import Candidate, doubt, pictures_agree, pool_hits, sure_by_vote, vote
+from index.query.vote import (
+    Candidate,
+    best_view,
+    doubt,
+    pictures_agree,
+    pool_hits,
+    sure_by_vote,
+    vote,
+)
 from index.types import Hit
 from model.base import Embedder
 
@@ -65,6 +74,7 @@ class IdentifyParams:
     min_margin: float = 0.10  # confidence lead over the runner-up title required to answer
     mirror: bool = True  # also search the horizontally flipped screenshot
     crop: bool = True  # trim bars and crop a player window before searching
+    inner: bool = True  # unsure: also search the picture inside the picture (`index.query.inner`)
     scene_gap_s: float = 5.0  # hits of one source this close in time merge into one scene
     temperature: float = 0.03  # vote weight exp((sim - best) / T): near-best frames dominate
     neighbors: int = 10  # nearest frames returned for display
@@ -128,6 +138,7 @@ class Match:
     frame_id: int | None
     source_id: int | None
     kind: MatchKind = "frame"
+    view: str = "full"  # the query view that found the frame: full, trimmed, mirrored, inner, ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +189,15 @@ class Identifier:
         hits = pool_hits(per_view, params.search_k)
         if not hits:
             return Identification(None, [], [], [], None, "the catalog is empty", timings, 1)
+        names = ["trimmed" if len(views) > 1 else "full"] + ["full"] * (len(views) - 1)
         rest = views[1:] + ([ImageOps.mirror(views[0])] if params.mirror else [])
+        names += ["mirrored"] * params.mirror
         candidates = vote(hits, params.temperature)
         unsure = bool(rest) and not self._sure(views[0], hits, candidates, timings)
         if unsure:
+            for name, view in self._inner(views[-1], timings):
+                names.append(name)
+                rest.append(view)
             per_view += self._search(rest, timings)[0]
             hits = pool_hits(per_view, params.search_k)
             candidates = vote(hits, params.temperature)
@@ -200,9 +216,12 @@ class Identifier:
         reason = doubt(candidates, best, params.min_similarity, params.min_margin)
         if reason is not None:
             title_match, reason = self._title_answer(primary[0], candidates, reason)
+            if title_match is not None:  # the title head reads the primary view
+                title_match = replace(title_match, view=names[0])
             return replace(result, match=title_match, reason=reason)
         winner = candidates[0]
         scene = next(scene for scene in scenes if scene.title_id == winner.title_id)
+        found = best_view(per_view, scene.frame_id)
         match = Match(
             title_id=winner.title_id,
             title=winner.title,
@@ -212,11 +231,16 @@ class Identifier:
             timestamp=scene.at,
             frame_id=scene.frame_id,
             source_id=scene.source_id,
+            view=names[found],
         )
         # Only unsure answers of uncropped screenshots are re-ranked: sure ones are exact already
         # (and the common path stays free), and a found box's edges are inexact by a pixel or
         # two of the analysis copy, which moved right player-window answers to wrong moments.
-        if unsure and len(views) == 1:
+        # A picture found inside the screenshot is re-ranked on its own pixels, as a screenshot
+        # that needed no crop (`bench/robustness.py --inner`: screen_photo exact frame up).
+        if unsure and match.view in INNER_VIEWS:
+            match = self._rerank(([views[0]] + rest)[found], match, hits, timings)
+        elif unsure and len(views) == 1:
             match = self._rerank(views[0], match, hits, timings)
         return replace(result, match=match)
 
@@ -258,6 +282,18 @@ class Identifier:
             return match
         finally:
             timings["rerank"] = time.perf_counter() - mark
+
+    def _inner(
+        self, original: Image.Image, timings: dict[str, float]
+    ) -> list[tuple[str, Image.Image]]:
+        """The picture inside the picture, named, when `inner` is on and one is found; sets
+        `timings["inner"]`."""
+        if not self.params.inner:
+            return []
+        mark = time.perf_counter()
+        found = inner_views(original)
+        timings["inner"] = time.perf_counter() - mark
+        return found
 
     def _sure(
         self,

@@ -35,6 +35,15 @@ def pool_hits(per_view: list[list[Hit]], limit: int) -> list[Hit]:
     return sorted(best.values(), key=lambda hit: -hit.similarity)[:limit]
 
 
+def best_view(per_view: list[list[Hit]], frame_id: int) -> int:
+    """Index of the query view whose hits hold `frame_id` at its best similarity (0 if none)."""
+    scores = [
+        max((hit.similarity for hit in hits if hit.frame_id == frame_id), default=-2.0)
+        for hits in per_view
+    ]
+    return max(range(len(scores)), key=scores.__getitem__)
+
+
 def vote(hits: list[Hit], temperature: float) -> list[Candidate]:
     """Titles ranked by soft votes: sum of exp((sim - best) / T) over each title's hits.
 

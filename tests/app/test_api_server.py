@@ -26,6 +26,7 @@ from synthetic import (
     write_corrupt_video,
     write_episode,
 )
+from synthetic.pictures import picture_in_picture
 from synthetic.titles import TitleStyle
 from tests.app.conftest import LiveServer, live_server, make_settings, serving
 from tests.app.media import jpeg_bytes
@@ -130,6 +131,27 @@ def test_perturbed_screenshots_are_identified_at_their_second(
             assert match["title"] == styles[0].name
             assert match["episode"] == parse_episode(VIDEO_NAME)
             assert abs(match["timestamp"] - t) <= 1.0, (perturbation, t, match)
+
+
+def test_an_answer_says_when_it_came_from_a_picture_inside_the_picture(
+    server: LiveServer, styles: list[TitleStyle], videos: dict[str, Path]
+) -> None:
+    """A frame in a window over another picture is found through the window (`match.view`
+    "inner", or "rectified" when its edges lean a pixel); a plain screenshot is answered as sent
+    ("full")."""
+    frame = render_frame(styles[0], 3, QUERY_TIMES[1], SIZE)
+    window = picture_in_picture(frame, random.Random(2))
+    with server.client() as client:
+        _ensure_main_video(client, styles[0], videos)
+        plain = client.post("/identify", files=_query(styles[0], 3, QUERY_TIMES[1])).json()
+        inner = client.post(
+            "/identify", files={"image": ("stream.jpg", jpeg_bytes(window), "image/jpeg")}
+        ).json()
+    assert plain["match"]["view"] == "full", plain
+    assert inner["match"] is not None, inner
+    assert inner["match"]["title"] == styles[0].name
+    assert inner["match"]["view"] in ("inner", "rectified"), inner["match"]
+    assert abs(inner["match"]["timestamp"] - QUERY_TIMES[1]) <= 1.0, inner["match"]
 
 
 def test_a_failed_multi_video_add_leaves_the_catalog_as_it_was(

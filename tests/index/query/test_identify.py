@@ -14,6 +14,7 @@ from index.ingest.readers import read_video
 from index.query.identify import Identifier, IdentifyParams
 from index.store.frame_store import FrameStore
 from synthetic.perturb import PERTURBATIONS
+from synthetic.pictures import PICTURES
 from synthetic.render import render_frame
 from synthetic.shots import shot_at
 from synthetic.titles import TitleStyle, make_titles
@@ -165,7 +166,7 @@ def test_clean_query_takes_one_pass_and_flipped_query_is_identified(catalog: Cat
     every_view = Identifier(catalog.embedder, catalog.store, IdentifyParams(sure_similarity=None))
 
     fast, full = adaptive.identify(clean), every_view.identify(clean)
-    assert fast.views_searched == 1 and full.views_searched == 2
+    assert fast.views_searched == 1 and full.views_searched >= 2  # + any picture inside
     assert fast.match is not None and fast.match.title == style.name
     assert fast.match.frame_id == full.match.frame_id
     assert fast.best_similarity >= adaptive.params.sure_similarity
@@ -176,11 +177,11 @@ def test_clean_query_takes_one_pass_and_flipped_query_is_identified(catalog: Cat
         flipped = identifier.identify(flip)
         assert flipped.match is not None and flipped.match.title == style.name
         assert abs(flipped.match.timestamp - time) <= INTERVAL + 1e-3
-    assert flipped.views_searched == 2  # the picky identifier was never sure
+    assert flipped.views_searched >= 2  # the picky identifier was never sure
     assert flipped.timings["embed"] > 0 and flipped.timings["search"] > 0
 
     unseen = adaptive.identify(render_frame(catalog.titles[2], 1, 3.0, SIZE))
-    assert unseen.match is None and unseen.views_searched == 2
+    assert unseen.match is None and unseen.views_searched >= 2
 
 
 def test_flipped_query_is_caught_by_the_picture_check(catalog: Catalog) -> None:
@@ -195,7 +196,7 @@ def test_flipped_query_is_caught_by_the_picture_check(catalog: Catalog) -> None:
         assert first.best_similarity >= catalog.identifier().params.sure_similarity
 
         result = catalog.identifier().identify(flip)
-        assert result.views_searched == 2 and "flipcheck" in result.timings
+        assert result.match.view == "mirrored" and "flipcheck" in result.timings
         assert result.match is not None and result.match.title == style.name
         assert abs(result.match.timestamp - time) <= INTERVAL + 1e-3
 
@@ -220,8 +221,9 @@ def test_bad_parameters_are_rejected() -> None:
 def test_only_unsure_uncropped_queries_are_reranked(catalog: Catalog) -> None:
     """The spatial re-rank runs after a second pass of a screenshot that needed no crop (70%
     crops mostly), never on a sure clean query, nor on a found player window (its inexact edges
-    moved right answers); when it runs, the answer stays at the right title and moment."""
-    identifier = catalog.identifier()
+    moved right answers); when it runs, the answer stays at the right title and moment. Pictures
+    found inside are off here: they are re-ranked on their own view (tested below)."""
+    identifier = Identifier(catalog.embedder, catalog.store, IdentifyParams(inner=False))
     style = catalog.titles[0]
     reranked = windows = 0
     for index, (_, time) in enumerate(_queries(catalog, 12, seed=9)):
@@ -242,3 +244,35 @@ def test_only_unsure_uncropped_queries_are_reranked(catalog: Catalog) -> None:
     off = Identifier(catalog.embedder, catalog.store, IdentifyParams(rerank_candidates=0))
     query = PERTURBATIONS["crop70"](render_frame(style, 1, 7.0, SIZE), random.Random(0))
     assert "rerank" not in off.identify(query).timings
+
+
+@pytest.mark.parametrize(
+    ("how", "view", "least"), [("picture_in_picture", "inner", 2), ("screen_photo", "rectified", 2)]
+)
+def test_a_picture_of_the_frame_is_found_through_the_picture_inside(
+    catalog: Catalog, how, view, least
+):
+    """A frame in a window over another picture, or on a screen photographed at an angle, is
+    answered from the picture found inside (`Match.view` says which) at its second; never as
+    another title. Without the inner views, none is answered so.
+    (bench/robustness.py --inner measures the rates; a dim, moire-striped screen is often
+    below `min_similarity`, so unknown.)"""
+    adaptive, off = (
+        catalog.identifier(),
+        Identifier(catalog.embedder, catalog.store, IdentifyParams(inner=False)),
+    )
+    found = without = 0
+    for index, (style, time) in enumerate(_queries(catalog, 6, seed=13)):
+        episode = catalog.episodes[style.name]
+        query = PICTURES[how](render_frame(style, episode, time, SIZE), random.Random(index))
+        result = adaptive.identify(query)
+        assert result.match is None or result.match.title == style.name, (time, result.match)
+        # a window may already be cut out as a player window ("trimmed") and be sure at once
+        found += bool(result.match) and result.match.view in (view, "trimmed")
+        found -= bool(result.match) and abs(result.match.timestamp - time) > 1.0
+        answer = off.identify(query).match
+        without += answer is not None and abs(answer.timestamp - time) <= 1.0
+    print(how, found, without)
+    assert found >= least and found > without, (found, without)
+    plain = adaptive.identify(render_frame(style, episode, time, SIZE))
+    assert plain.match.view == "full" and "inner" not in plain.timings

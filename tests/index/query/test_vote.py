@@ -8,6 +8,7 @@ import pytest
 
 from index.query.vote import (
     Candidate,
+    best_view,
     doubt,
     lead,
     pictures_agree,
@@ -32,6 +33,16 @@ def hit(frame_id: int, title_id: int, similarity: float, timestamp: float | None
 
 def candidate(title_id: int, confidence: float, similarity: float = 0.9) -> Candidate:
     return Candidate(title_id, f"title {title_id}", confidence, 1.0, similarity)
+
+
+def test_the_view_that_found_a_frame_is_the_one_closest_to_it() -> None:
+    first = [hit(1, 1, 0.80), hit(2, 1, 0.70)]
+    mirror = [hit(1, 1, 0.90), hit(3, 2, 0.75)]
+    inner = [hit(2, 1, 0.95)]
+    assert best_view([first, mirror, inner], 1) == 1
+    assert best_view([first, mirror, inner], 2) == 2
+    assert best_view([first, mirror, inner], 3) == 1
+    assert best_view([first], 99) == 0  # not found: the primary view
 
 
 def test_pool_keeps_each_frame_once_at_its_best_similarity() -> None:

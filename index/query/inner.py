@@ -1,0 +1,257 @@
+"""The picture inside the picture: a screen photographed at an angle, a window over a picture.
+
+A phone photo of a TV or a frame inside a reaction video shows the frame as the dominant inner
+quadrilateral: a screen bounded by its bezel, a window by its border or shadow. `find_quads`
+takes the long straight edges of a small copy (Canny on each colour channel, probabilistic
+Hough, OpenCV), makes every quadrilateral of two near-horizontal and two near-vertical lines,
+keeps those whose four sides lie on edges, and ranks them by area and edge support;
+`inner_views` warps the best two upright and trims what is left of a bezel or border. They are
+searched only in the unsure second pass, so clean screenshots never pay for them.
+Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from index.query.screenshot import video_box
+from model.fit import to_rgb
+
+log = logging.getLogger(__name__)
+
+_ANALYSIS_WIDTH = 320  # detection runs on a small copy; corners are scaled back
+_MIN_AREA = 0.12  # of the picture: smaller quadrilaterals are details of the scene
+_MAX_AREA = 0.90  # larger ones are the picture itself (or its bars, trimmed elsewhere)
+INNER_VIEWS = ("inner", "rectified")  # the names of the views found here (`Match.view`)
+_VIEWS = 2  # inner pictures searched per screenshot
+_DISTINCT = 0.7  # a second quadrilateral overlapping the first more than this is the same one
+_CANNY_LOW = 20  # Canny's low threshold (the high one is 3x): a shadowed side is soft
+_SUPPORT_POWER = 4.0  # a quadrilateral's score: area x (weakest side's edge support) ** this
+_ASPECT_RANGE = (1.0, 2.6)  # width / height of plausible video once upright
+_MIN_ANGLE = 55.0  # degrees: a corner sharper than this is not a screen seen from the front half
+_AXIS_TOLERANCE = 1.5  # px of the analysis copy: corners this close to a box make it "inner"
+_MAX_SIDE = 640  # the view is made at most this wide (the embedder sees 224 px anyway)
+_LINES = 16  # strongest distinct lines kept per direction (16 x 16: 14,400 quadrilaterals)
+_LINE_SHARE = 0.25  # a line needs edge pixels along this share of the short side (Hough votes)
+_MAX_TILT = np.radians(25)  # lines further from horizontal or vertical than this are not sides
+_SIDE_SUPPORT = 0.9  # share of each side of the quadrilateral that must lie on an edge
+
+
+def inner_views(image: Image.Image) -> list[tuple[str, Image.Image]]:
+    """Up to `_VIEWS` (name, upright picture) found inside `image`, best first; [] when none.
+
+    The name is "inner" for an upright rectangle (a window: a plain crop) and "rectified" for a
+    quadrilateral seen at an angle (a screen: warped upright). Bars left inside it (a bezel, a
+    border) are trimmed as in `index.query.screenshot`. Best effort: any error means [].
+    """
+    try:
+        rgb = to_rgb(image)
+        views = []
+        for quad in find_quads(np.asarray(rgb)):
+            name, view = _upright(rgb, quad)
+            box = video_box(view)
+            views.append((name, view if box is None else view.crop(box)))
+        return views
+    except Exception:  # noqa: BLE001 - a heuristic must never cost the user an answer
+        log.exception("inner picture detection failed")
+        return []
+
+
+def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
+    """Corners (top-left, top-right, bottom-right, bottom-left; float32 (4, 2), full-size pixels)
+    of the `_VIEWS` best distinct inner quadrilaterals of an RGB array, best first.
+
+    Best: the largest, weighted by how much of its weakest side lies on an edge. A second one
+    is kept because the outer picture has rectangles of its own (a blackboard, a building) that
+    can outscore the window; searching both lets the embedding decide.
+    """
+    height, width = pixels.shape[:2]
+    if width < 32 or height < 32:
+        return []
+    scale = min(1.0, _ANALYSIS_WIDTH / width)
+    size = (round(width * scale), round(height * scale))
+    small = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    quads, areas, support = _quads(_edges(small))
+    chosen: list[np.ndarray] = []
+    for index in np.argsort(-(areas * support**_SUPPORT_POWER)):
+        quad = quads[index]
+        if all(_overlap(quad, other) < _DISTINCT for other in chosen):
+            chosen.append(quad)
+        if len(chosen) == _VIEWS:
+            break
+    return [quad / scale for quad in chosen]
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two convex quadrilaterals."""
+    inter, _ = cv2.intersectConvexConvex(a, b)
+    return inter / (_area(a) + _area(b) - inter)
+
+
+def _edges(small: np.ndarray) -> np.ndarray:
+    """Canny edges of any colour channel: a window's side can be a change of hue alone."""
+    blurred = cv2.GaussianBlur(small, (3, 3), 0)
+    return np.bitwise_or.reduce(
+        [
+            cv2.Canny(np.ascontiguousarray(blurred[..., c]), _CANNY_LOW, 3 * _CANNY_LOW)
+            for c in range(3)
+        ]
+    )
+
+
+def _lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The strongest distinct straight lines as (rho, theta) rows: near-horizontal ones, top to
+    bottom, and near-vertical ones, left to right."""
+    height, width = edges.shape
+    short = min(height, width)
+    segments = cv2.HoughLinesP(
+        edges, 1, np.pi / 360, threshold=int(_LINE_SHARE * short),
+        minLineLength=_LINE_SHARE * short, maxLineGap=4,
+    )  # fmt: skip
+    segments = np.zeros((0, 4)) if segments is None else segments.reshape(-1, 4).astype(float)
+    segments = segments[np.argsort(-np.hypot(*(segments[:, 2:] - segments[:, :2]).T))]
+    # (rho, theta) of each segment's line: theta is the angle of its normal
+    dx, dy = (segments[:, 2:] - segments[:, :2]).T
+    theta = np.arctan2(dx, -dy) % np.pi
+    rho = segments[:, 0] * np.cos(theta) + segments[:, 1] * np.sin(theta)
+    found = np.stack([rho, theta], axis=-1)[:, None]
+    kinds: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
+    ends: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    for rho, theta in [] if found is None else found[:, 0]:
+        if theta > np.pi / 2 + _MAX_TILT:  # the same line as (-rho, theta - pi): keep theta small
+            rho, theta = -rho, theta - np.pi
+        vertical = bool(abs(theta) < _MAX_TILT)
+        if not vertical and abs(theta - np.pi / 2) >= _MAX_TILT:
+            continue
+        line = np.array([[rho, theta]])
+        span = height if vertical else width
+        at_ends = np.concatenate([_at(line, 0, vertical), _at(line, span, vertical)])
+        kind, seen = kinds[vertical], ends[vertical]
+        if len(kind) < _LINES and all(np.abs(at_ends - other).max() > 4 for other in seen):
+            kind.append((float(rho), float(theta)))
+            seen.append(at_ends)
+    across, down = (np.array(kind, dtype=np.float64).reshape(-1, 2) for kind in kinds)
+    # order: across by y at the middle column, down by x at the middle row
+    across = across[np.argsort(_at(across, width / 2, vertical=False))]
+    down = down[np.argsort(_at(down, height / 2, vertical=True))]
+    return across, down
+
+
+def _at(lines: np.ndarray, where: float, vertical: bool) -> np.ndarray:
+    """y of near-horizontal lines at x = where, or x of near-vertical lines at y = where."""
+    rho, theta = lines[:, 0], lines[:, 1]
+    if vertical:
+        return (rho - where * np.sin(theta)) / np.cos(theta)
+    return (rho - where * np.cos(theta)) / np.sin(theta)
+
+
+def _quads(edges: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Plausible quadrilaterals bounded by two near-horizontal and two near-vertical lines, each
+    side mostly on an edge, and their areas; all combinations judged at once."""
+    height, width = edges.shape
+    across, down = _lines(edges)
+    if len(across) < 2 or len(down) < 2:
+        return [], np.zeros(0), np.zeros(0)
+    # corners[a, d]: where across line a meets down line d
+    ca, sa = np.cos(across[:, 1])[:, None], np.sin(across[:, 1])[:, None]
+    cd, sd = np.cos(down[:, 1])[None], np.sin(down[:, 1])[None]
+    det = ca * sd - sa * cd
+    x = (across[:, :1] * sd - sa * down[None, :, 0]) / det
+    y = (ca * down[None, :, 0] - across[:, :1] * cd) / det
+    corners = np.stack([x, y], axis=-1)  # (A, D, 2)
+    near = cv2.dilate(edges, np.ones((3, 3), np.uint8)) > 0
+    u = np.linspace(0.05, 0.95, 32)[:, None]
+    # along[a, d1, d2]: support of across line a between down lines d1 and d2; likewise down
+    along = _segment_support(near, corners[:, :, None], corners[:, None, :], u)
+    downs = _segment_support(near, corners.transpose(1, 0, 2)[:, :, None],
+                             corners.transpose(1, 0, 2)[:, None, :], u)  # fmt: skip
+    a1, a2 = np.triu_indices(len(across), k=1)
+    d1, d2 = np.triu_indices(len(down), k=1)
+    a1, a2, d1, d2 = a1[:, None], a2[:, None], d1[None], d2[None]
+    support = np.minimum.reduce(
+        [along[a1, d1, d2], along[a2, d1, d2], downs[d1, a1, a2], downs[d2, a1, a2]]
+    )
+    quads = np.stack(
+        [corners[a1, d1], corners[a1, d2], corners[a2, d2], corners[a2, d1]], axis=-2
+    )  # (pairs across, pairs down, 4, 2)
+    good = support >= _SIDE_SUPPORT
+    picked, support = quads[good].astype(np.float32), support[good]
+    kept = [i for i, quad in enumerate(picked) if _plausible(quad, width, height)]
+    return [picked[i] for i in kept], np.array([_area(picked[i]) for i in kept]), support[kept]
+
+
+def _segment_support(near: np.ndarray, start: np.ndarray, end: np.ndarray, u: np.ndarray):
+    """Share of points between `start` and `end` (broadcast, (..., 2)) on an edge pixel."""
+    height, width = near.shape
+    start, end = np.broadcast_arrays(start, end)
+    points = start[..., None, :] + u * (end - start)[..., None, :]
+    x = np.clip(np.nan_to_num(points[..., 0]).round().astype(int), 0, width - 1)
+    y = np.clip(np.nan_to_num(points[..., 1]).round().astype(int), 0, height - 1)
+    inside = (points[..., 0] >= 0) & (points[..., 0] < width)
+    inside &= (points[..., 1] >= 0) & (points[..., 1] < height)
+    return (near[y, x] & inside).mean(axis=-1)
+
+
+def _ordered(points: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    total, diff = points.sum(axis=1), points[:, 1] - points[:, 0]
+    return np.float32(
+        [
+            points[total.argmin()],
+            points[diff.argmin()],
+            points[total.argmax()],
+            points[diff.argmax()],
+        ]
+    )
+
+
+def _sides(quad: np.ndarray) -> tuple[float, float]:
+    """Mean width and height of an ordered quadrilateral."""
+    top, bottom = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])
+    left, right = np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])
+    return float(top + bottom) / 2, float(left + right) / 2
+
+
+def _plausible(quad: np.ndarray, width: int, height: int) -> bool:
+    """Inside the picture, neither a detail nor all of it, video-like upright, no sharp corner."""
+    if (quad < -2).any() or (quad[:, 0] > width + 2).any() or (quad[:, 1] > height + 2).any():
+        return False
+    if not _MIN_AREA <= _area(quad) / (width * height) <= _MAX_AREA:
+        return False
+    if not cv2.isContourConvex(quad):
+        return False
+    width, height = _sides(quad)
+    if height <= 0 or not _ASPECT_RANGE[0] <= width / height <= _ASPECT_RANGE[1]:
+        return False
+    for i in range(4):
+        a, b = quad[i - 1] - quad[i], quad[(i + 1) % 4] - quad[i]
+        cosine = float(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b))
+        if np.degrees(np.arccos(np.clip(cosine, -1, 1))) < _MIN_ANGLE:
+            return False
+    return True
+
+
+def _area(quad: np.ndarray) -> float:
+    return float(cv2.contourArea(quad))
+
+
+def _upright(image: Image.Image, quad: np.ndarray) -> tuple[str, Image.Image]:
+    """The quadrilateral's content as an upright rectangle: a crop, or a perspective warp."""
+    left, top = quad.min(axis=0)
+    right, bottom = quad.max(axis=0)
+    box = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
+    tolerance = _AXIS_TOLERANCE * max(1.0, image.width / _ANALYSIS_WIDTH)
+    if np.abs(quad - box).max() <= tolerance:
+        crop = tuple(int(round(v)) for v in (left, top, right, bottom))
+        return "inner", image.crop(crop)
+    width, height = _sides(quad)
+    shrink = min(1.0, _MAX_SIDE / width)
+    size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+    target = np.float32([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]])
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    warped = cv2.warpPerspective(np.asarray(image), matrix, size, flags=cv2.INTER_AREA)
+    return "rectified", Image.fromarray(warped)

@@ -1,0 +1,57 @@
+"""The picture inside the picture is found on generated screen photos and windows."""
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from index.query.inner import INNER_VIEWS, find_quads, inner_views
+from synthetic.pictures import picture_in_picture_with_box, screen_photo_with_corners
+from synthetic.render import render_frame
+from synthetic.titles import make_titles
+
+SIZE = (640, 360)
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[Image.Image]:
+    styles = make_titles(4, seed=3)
+    return [render_frame(styles[i % 4], 1, 2.5 * i, SIZE) for i in range(8)]
+
+
+def _error(found: np.ndarray, truth: np.ndarray, width: int) -> float:
+    return float(np.abs(found - truth).max()) / width
+
+
+def test_a_photographed_screen_is_found_and_warped_upright(frames):
+    """The first quadrilateral is the screen: its corners within 7% of the photo's width of the
+    frame's (the bezel, trimmed later, may be inside it)."""
+    close = 0
+    for seed, frame in enumerate(frames):
+        photo, corners = screen_photo_with_corners(frame, random.Random(seed))
+        quads = find_quads(np.asarray(photo))
+        close += bool(quads) and _error(quads[0], corners, photo.width) <= 0.07
+    assert close >= 7, close
+    name, view = inner_views(screen_photo_with_corners(frames[0], random.Random(0))[0])[0]
+    assert name == "rectified" and 1.3 <= view.width / view.height <= 2.2
+
+
+def test_a_window_over_another_picture_is_one_of_the_two_found(frames):
+    """In most pictures (6 of 8 here; docs/pictures.md): the outer picture has rectangles of its
+    own that sometimes outrank the window."""
+    close = 0
+    for seed, frame in enumerate(frames):
+        canvas, (left, top, right, bottom) = picture_in_picture_with_box(frame, random.Random(seed))
+        truth = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
+        errors = [_error(quad, truth, canvas.width) for quad in find_quads(np.asarray(canvas))]
+        close += bool(errors) and min(errors) <= 0.04  # a drop shadow may be inside
+    assert close >= 6, close
+
+
+@pytest.mark.parametrize(
+    "image", [Image.new("RGB", (8, 8)), Image.new("L", (200, 100), 90), Image.new("RGBA", (64, 64))]
+)
+def test_nothing_inside_plain_or_tiny_pictures(image):
+    assert inner_views(image) == []
+    assert INNER_VIEWS == ("inner", "rectified")
