@@ -12,12 +12,16 @@ answer is below that `sure_similarity`, or its best hit's picture disagrees with
 `index.query.flipcheck`) beside "resize + views" (every view, always), and prints the share of
 queries that needed the second pass, to choose `IdentifyParams.sure_similarity`;
 `--agreement 0.85,off`
-runs each level with those `sure_agreement` levels instead of the default. The "clean" row is
-unperturbed 1280x720 screenshots. Run from the repo root:
+runs each level with those `sure_agreement` levels instead of the default. `--inner` adds the
+default adaptive config with and without the picture-inside-the-picture views
+(`index.query.inner`), and prints which view answered and the ms per detection. The "clean" row
+is unperturbed 1280x720 screenshots; screen_photo, picture_in_picture and edit_stack come from
+`synthetic.pictures`. Run from the repo root:
 
     .venv/bin/python -m bench.robustness --titles 4 --episodes 2 --queries 16 --calibrate
     .venv/bin/python -m bench.robustness --fits resize --sure 0.90,0.92 --agreement 0.85,0.9,off
     .venv/bin/python -m bench.robustness --fits resize --rerank off,0.02,0.0
+    .venv/bin/python -m bench.robustness --fits resize --inner
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from index.query.identify import Identifier, IdentifyParams  # noqa: E402
 from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
 from synthetic.perturb import PERTURBATIONS  # noqa: E402
+from synthetic.pictures import PICTURES  # noqa: E402
 from synthetic.render import render_frame  # noqa: E402
 from synthetic.titles import TitleStyle, make_titles  # noqa: E402
 from synthetic.video import write_episode  # noqa: E402
@@ -86,7 +91,7 @@ def _queries(
     kept = {key: [frame.timestamp for frame in read_video(path)] for key, path in videos.items()}
     by_name = {style.name: style for style in titles}
     out: dict[str, list[Query]] = {}
-    for name, perturb in {"clean": None, **PERTURBATIONS}.items():
+    for name, perturb in {"clean": None, **PERTURBATIONS, **PICTURES}.items():
         rng = random.Random(f"{seed}:{name}")
         queries = []
         for _ in range(count):
@@ -101,19 +106,27 @@ def _queries(
     return out
 
 
-# recall@1, exact frame, best sims, 2-pass share, re-ranked share, re-rank seconds per re-ranked
-Score = tuple[float, float, list[float], float, float, float]
+# recall@1, exact frame, best sims, 2-pass share, re-ranked share, re-rank seconds per re-ranked,
+# answers per view, inner-picture detection seconds per detection
+Score = tuple[float, float, list[float], float, float, float, dict[str, int], float]
 
 
 def _score(identifier: Identifier, queries: list[Query]) -> Score:
     right_title = exact = second_pass = reranked = 0
-    rerank_s = 0.0
+    rerank_s = inner_s = 0.0
+    detections = 0
+    views: dict[str, int] = {}
     sims = []
     for query in queries:
         result = identifier.identify(query.image, top_k=1)
         match = result.match
         sims.append(result.best_similarity)
         second_pass += result.views_searched > 1
+        if "inner" in result.timings:
+            detections += 1
+            inner_s += result.timings["inner"]
+        if match is not None:
+            views[match.view] = views.get(match.view, 0) + 1
         if "rerank" in result.timings:
             reranked += 1
             rerank_s += result.timings["rerank"]
@@ -130,6 +143,8 @@ def _score(identifier: Identifier, queries: list[Query]) -> Score:
         second_pass / count,
         reranked / count,
         per_rerank,
+        views,
+        inner_s / detections if detections else 0.0,
     )
 
 
@@ -169,6 +184,9 @@ def main() -> None:
         default="",
         help="default adaptive configs: 'off' (no re-rank) or rerank_margin levels, e.g. off,0.02",
     )
+    parser.add_argument(
+        "--inner", action="store_true", help="default adaptive config with inner views off / on"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args()
 
@@ -195,6 +213,9 @@ def main() -> None:
     for level in filter(None, args.rerank.split(",")):
         knobs = dict(rerank_candidates=0) if level == "off" else dict(rerank_margin=float(level))
         configs.append(Config(f"rerank {level}", "resize", IdentifyParams(**OPEN, **knobs)))
+    if args.inner:
+        configs.append(Config("inner off", "resize", IdentifyParams(**OPEN, inner=False)))
+        configs.append(Config("inner on (default)", "resize", IdentifyParams(**OPEN)))
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
@@ -234,7 +255,7 @@ def main() -> None:
 def _print_table(results: dict[str, dict[str, Score]]) -> None:
     names = list(next(iter(results.values())))
     print("\nrecall@1 (title) / exact frame (title, episode, |t| <= 0.5 s)")
-    print(f"{'perturbation':<14}" + "".join(f"{config:>24}" for config in results))
+    print(f"{'perturbation':<20}" + "".join(f"{config:>26}" for config in results))
     for name in names + ["mean"]:
         cells = []
         for per in results.values():
@@ -244,23 +265,37 @@ def _print_table(results: dict[str, dict[str, Score]]) -> None:
             else:
                 recall, exact = per[name][:2]
             cells.append(f"{recall:.3f} / {exact:.3f}")
-        print(f"{name:<14}" + "".join(f"{cell:>24}" for cell in cells))
+        print(f"{name:<20}" + "".join(f"{cell:>26}" for cell in cells))
     shares = [float(np.mean([v[3] for v in per.values()])) for per in results.values()]
-    print(f"{'second pass':<14}" + "".join(f"{share:>24.3f}" for share in shares))
+    print(f"{'second pass':<20}" + "".join(f"{share:>26.3f}" for share in shares))
     for name in names:
         cells = [f"{per[name][3]:.3f}" for per in results.values()]
-        print(f"{'  ' + name:<14}" + "".join(f"{cell:>24}" for cell in cells))
+        print(f"{'  ' + name:<20}" + "".join(f"{cell:>26}" for cell in cells))
     shares = [float(np.mean([v[4] for v in per.values()])) for per in results.values()]
-    print(f"{'re-ranked':<14}" + "".join(f"{share:>24.3f}" for share in shares))
+    print(f"{'re-ranked':<20}" + "".join(f"{share:>26.3f}" for share in shares))
     for name in names:
         cells = [f"{per[name][4]:.3f}" for per in results.values()]
-        print(f"{'  ' + name:<14}" + "".join(f"{cell:>24}" for cell in cells))
+        print(f"{'  ' + name:<20}" + "".join(f"{cell:>26}" for cell in cells))
     costs = []
     for per in results.values():
         runs = [(v[4], v[5]) for v in per.values() if v[4] > 0]
         weight = sum(share for share, _ in runs)
         costs.append(1000 * sum(s * ms for s, ms in runs) / weight if weight else 0.0)
-    print(f"{'ms/re-ranked':<14}" + "".join(f"{ms:>24.2f}" for ms in costs))
+    print(f"{'ms/re-ranked':<20}" + "".join(f"{ms:>26.2f}" for ms in costs))
+    costs = []
+    for per in results.values():
+        runs = [v[7] for v in per.values() if v[7] > 0]
+        costs.append(1000 * float(np.mean(runs)) if runs else 0.0)
+    print(f"{'ms/detection':<20}" + "".join(f"{ms:>26.2f}" for ms in costs))
+    print("answers by view (`Match.view`)")
+    for name in names:
+        cells = [_views(per[name][6]) for per in results.values()]
+        print(f"{'  ' + name:<20}" + "".join(f"{cell:>26}" for cell in cells))
+
+
+def _views(counts: dict[str, int]) -> str:
+    """`{"full": 12, "inner": 3}` as "full 12 inne 3": each view named by 4 letters."""
+    return " ".join(f"{name[:4]} {count}" for name, count in sorted(counts.items()))
 
 
 def _print_calibration(known: list[float], unknown: list[float]) -> None:
