@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from synthetic.perturb import PERTURBATIONS, Perturbation, _rgb
+from model.fit import to_rgb
+from synthetic.perturb import PERTURBATIONS, Perturbation
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 
@@ -68,7 +69,7 @@ def screen_photo_with_corners(
 ) -> tuple[Image.Image, np.ndarray]:
     """The frame on a screen, photographed at an angle: bezel, room, moire, glare, blur, dim, JPEG;
     and the frame's corners in the photo (top-left, top-right, bottom-right, bottom-left)."""
-    frame = np.asarray(_rgb(image), dtype=np.float32)
+    frame = np.asarray(to_rgb(image), dtype=np.float32)
     h, w = frame.shape[:2]
     frame = frame * _screen_pattern((w, h), rng)[..., None]
     bezel = max(2, round(w * rng.uniform(0.02, 0.06)))
@@ -133,7 +134,7 @@ def picture_in_picture_with_box(
 ) -> tuple[Image.Image, tuple[int, int, int, int]]:
     """The frame scaled into a window over another picture, with a border and/or drop shadow;
     and the window's (left, top, right, bottom)."""
-    frame = _rgb(image)
+    frame = to_rgb(image)
     w, h = frame.size
     other = make_titles(1, seed=rng.randrange(10**6))[0]  # a title never catalogued
     # The outer picture is a larger video (a 1080p stream over a 720p episode): 1.6-2x the frame.
@@ -172,7 +173,7 @@ def picture_in_picture(image: Image.Image, rng: random.Random) -> Image.Image:
 
 def crop_trim(image: Image.Image, rng: random.Random) -> Image.Image:
     """A meme trim: a crop keeping 80-95% of the area at the original aspect ratio."""
-    image = _rgb(image)
+    image = to_rgb(image)
     w, h = image.size
     side = rng.uniform(0.80, 0.95) ** 0.5
     cw, ch = max(1, round(w * side)), max(1, round(h * side))
@@ -193,7 +194,7 @@ def edit_stack(image: Image.Image, rng: random.Random) -> Image.Image:
     names = rng.sample(sorted(STACKABLE), rng.randint(2, 4))
     for name in names:
         image = STACKABLE[name](image, rng)
-    return _rgb(image)
+    return to_rgb(image)
 
 
 PICTURES: dict[str, Perturbation] = {
