@@ -18,6 +18,10 @@ class SourceRecord:
     # sha256 of the file bytes (or of the sorted image hashes): makes adds idempotent
     content_hash: str
     episode: str | None = None
+    duration: float | None = None  # seconds, of a video whose length is known
+    # Where the video can be read again for preview clips (absolute, or relative to the data
+    # directory); None when it was not kept.
+    media_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,9 @@ class Hit:
     episode: str | None
     timestamp: float | None
     similarity: float  # cosine similarity in [-1, 1]
+    # End of the stretch this frame stands for: the next kept frame of its source, or the
+    # source's duration after the last one (None for stills, or when the duration is unknown).
+    until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +64,39 @@ class LabelledFrame:
 
 
 @dataclass(frozen=True, slots=True)
+class TitleMeta:
+    """What people know a title by beyond its name; every field optional."""
+
+    aliases: tuple[str, ...] = ()
+    anilist_id: int | None = None
+    mal_id: int | None = None
+    year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TitleInfo:
     id: int
     name: str
     frames: int
     episodes: int
     sources: int
+    aliases: tuple[str, ...] = ()
+    anilist_id: int | None = None
+    mal_id: int | None = None
+    year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """A stored source as answers describe it: its file name, length and kept media."""
+
+    id: int
+    title_id: int
+    kind: SourceKind
+    uri: str
+    episode: str | None
+    duration: float | None
+    media_path: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,13 +42,14 @@ def video_codec() -> str:
         return "mpeg4"
 
 
-def _encode(
+def write_frames(
     frames: Iterable[Image.Image],
     target: str,
     fps: int,
     size: tuple[int, int],
     faststart: bool = False,
 ) -> None:
+    """Encode `frames` (RGB, `size`) at `fps` into an MP4 at `target`, frame i at i / fps."""
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(target, "w", format="mp4", options=options) as container:
         codec = video_codec()
@@ -87,7 +88,7 @@ def write_episode(
     times = [i / fps for i in range(count)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _encode((render_frame(style, episode, t, size) for t in times), str(path), fps, size)
+    write_frames((render_frame(style, episode, t, size) for t in times), str(path), fps, size)
     return [frame_truth(style, episode, t) for t in times]
 
 
@@ -107,7 +108,7 @@ def write_corrupt_video(path: str | Path, kind: str = "truncated", seed: int = 0
     # faststart rewrites the file to move the index to the front, so it needs a real file.
     with tempfile.TemporaryDirectory() as scratch:
         whole = Path(scratch) / "whole.mp4"
-        _encode(frames, str(whole), 12, (160, 96), faststart=kind == "cut")
+        write_frames(frames, str(whole), 12, (160, 96), faststart=kind == "cut")
         data = whole.read_bytes()
     path.write_bytes(
         data[: len(data) * 7 // 10] + rng.integers(0, 256, 512, dtype=np.uint8).tobytes()

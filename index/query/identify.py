@@ -21,6 +21,7 @@ from index.query.screenshot import query_views
 from index.query.titlehead import decide
 from index.query.vote import (
     Candidate,
+    ReasonCode,
     best_view,
     doubt,
     pictures_agree,
@@ -46,6 +47,8 @@ RERANK_MARGIN = 0.02
 # titles, leave-episode-out, calibrated to <= 4% wrong and >= 96% of withheld titles unknown).
 MIN_TITLE_CONFIDENCE = 0.80
 MIN_TITLE_SIMILARITY = 0.84
+# `python -m bench.scenes` (docs/scenes.md): see `IdentifyParams.scene_drop`.
+SCENE_DROP = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ class IdentifyParams:
     mirror: bool = True  # also search the horizontally flipped screenshot
     crop: bool = True  # trim bars and crop a player window before searching
     inner: bool = True  # unsure: also search the picture inside the picture (`index.query.inner`)
-    scene_gap_s: float = 5.0  # hits of one source this close in time merge into one scene
+    scene_drop: float = SCENE_DROP  # neighbouring frames this close to the best join its scene
     temperature: float = 0.03  # vote weight exp((sim - best) / T): near-best frames dominate
     neighbors: int = 10  # nearest frames returned for display
     max_scenes: int = 10
@@ -98,8 +101,8 @@ class IdentifyParams:
             raise ValueError(f"min_margin must be in [0, 1], got {self.min_margin}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
-        if self.scene_gap_s < 0:
-            raise ValueError(f"scene_gap_s must be >= 0, got {self.scene_gap_s}")
+        if not 0.0 <= self.scene_drop <= 2.0:
+            raise ValueError(f"scene_drop must be in [0, 2], got {self.scene_drop}")
         if self.sure_similarity is not None and not -1.0 <= self.sure_similarity <= 1.0:
             raise ValueError(f"sure_similarity must be in [-1, 1], got {self.sure_similarity}")
         if not 0.0 <= self.sure_margin <= 1.0:
@@ -127,7 +130,11 @@ MatchKind = Literal["frame", "title"]
 class Match:
     """The answer: the winning title and, for a frame match, from its best scene, the episode
     and second. A title match (`kind="title"`, from `index.query.titlehead`) names the title
-    only: no frame was close enough to say where in it the screenshot comes from."""
+    only: no frame was close enough to say where in it the screenshot comes from.
+
+    `start`/`end` bound the scene of the matched frame (`index.query.scenes`): the moment of the
+    screenshot lies in between, `timestamp` is the matched frame's own time.
+    """
 
     title_id: int
     title: str
@@ -139,12 +146,16 @@ class Match:
     source_id: int | None
     kind: MatchKind = "frame"
     view: str = "full"  # the query view that found the frame: full, trimmed, mirrored, inner, ...
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Identification:
-    """`match` is None for unknown; `reason` then says why (empty catalog, too far, ambiguous).
+    """`match` is None for unknown; `reason` then says why (empty catalog, too far, ambiguous)
+    and `reason_code` says it for programs (`index.query.vote.ReasonCode`).
 
+    `scenes` are the best scenes across titles, best first (trace.moe's result list).
     `views_searched` is how many query views were embedded: 1 when the first pass was sure.
     """
 
@@ -156,6 +167,7 @@ class Identification:
     reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     views_searched: int = 0
+    reason_code: ReasonCode | None = None
 
 
 class Identifier:
@@ -173,9 +185,20 @@ class Identifier:
         self.params = params or IdentifyParams()
         self.title_head = title_head  # None: frame matches only
 
-    def identify(self, image: Image.Image, top_k: int = 5) -> Identification:
+    def identify(
+        self,
+        image: Image.Image,
+        top_k: int = 5,
+        *,
+        title_id: int | None = None,
+        cut_borders: bool = True,
+    ) -> Identification:
         """Answer one screenshot; unknown (`match` None, with a `reason`) is an answer, not an
-        error, so only a bad `top_k` raises."""
+        error, so only a bad `top_k` raises.
+
+        `title_id` searches that title's frames only; `cut_borders=False` searches the picture
+        as it is, without trimming bars or cropping a player window.
+        """
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         params = self.params
@@ -183,12 +206,15 @@ class Identifier:
         mark = time.perf_counter()
         # The mirror is made only if a second pass needs it; it mirrors the primary view, as
         # `query_views(mirror=True)` does.
-        views = query_views(image, mirror=False, crop=params.crop)
+        views = query_views(image, mirror=False, crop=params.crop and cut_borders)
         timings["views"] = time.perf_counter() - mark
-        per_view, primary = self._search(views[:1], timings)
+        per_view, primary = self._search(views[:1], timings, title_id)
         hits = pool_hits(per_view, params.search_k)
         if not hits:
-            return Identification(None, [], [], [], None, "the catalog is empty", timings, 1)
+            empty = "the title has no frames" if title_id is not None else "the catalog is empty"
+            return Identification(
+                None, [], [], [], None, empty, timings, 1, reason_code="empty_catalog"
+            )
         names = ["trimmed" if len(views) > 1 else "full"] + ["full"] * (len(views) - 1)
         rest = views[1:] + ([ImageOps.mirror(views[0])] if params.mirror else [])
         names += ["mirrored"] * params.mirror
@@ -198,11 +224,11 @@ class Identifier:
             for name, view in self._inner(views[-1], timings):
                 names.append(name)
                 rest.append(view)
-            per_view += self._search(rest, timings)[0]
+            per_view += self._search(rest, timings, title_id)[0]
             hits = pool_hits(per_view, params.search_k)
             candidates = vote(hits, params.temperature)
         searched = len(per_view)
-        scenes = merge_scenes(hits, params.scene_gap_s)
+        scenes = merge_scenes(hits, params.scene_drop)
         best = hits[0].similarity
         result = Identification(
             match=None,
@@ -213,9 +239,12 @@ class Identifier:
             timings=timings,
             views_searched=searched,
         )
-        reason = doubt(candidates, best, params.min_similarity, params.min_margin)
-        if reason is not None:
-            title_match, reason = self._title_answer(primary[0], candidates, reason)
+        unsure_why = doubt(candidates, best, params.min_similarity, params.min_margin)
+        if unsure_why is not None:
+            result = replace(result, reason_code=unsure_why.code)
+            if title_id is not None:  # the title is given: only a frame can say more
+                return replace(result, reason=unsure_why.reason)
+            title_match, reason = self._title_answer(primary[0], candidates, unsure_why.reason)
             if title_match is not None:  # the title head reads the primary view
                 title_match = replace(title_match, view=names[0])
             return replace(result, match=title_match, reason=reason)
@@ -242,7 +271,8 @@ class Identifier:
             match = self._rerank(([views[0]] + rest)[found], match, hits, timings)
         elif unsure and len(views) == 1:
             match = self._rerank(views[0], match, hits, timings)
-        return replace(result, match=match)
+        span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
+        return replace(result, match=replace(match, start=span.start, end=span.end))
 
     def _rerank(
         self, view: Image.Image, match: Match, hits: list[Hit], timings: dict[str, float]
@@ -331,14 +361,14 @@ class Identifier:
         return pictures_agree(direct, mirrored, self.params.sure_agreement)
 
     def _search(
-        self, views: list[Image.Image], timings: dict[str, float]
+        self, views: list[Image.Image], timings: dict[str, float], title_id: int | None
     ) -> tuple[list[list[Hit]], np.ndarray]:
         """Embed `views` in one batch and search each; adds to the embed and search timings.
         Returns the hits per view and the views' embeddings."""
         mark = time.perf_counter()
         vectors = self.embedder.embed(views)
         embedded = time.perf_counter()
-        per_view = self.store.search(vectors, self.params.search_k)
+        per_view = self.store.search(vectors, self.params.search_k, title_id=title_id)
         timings["embed"] += embedded - mark
         timings["search"] += time.perf_counter() - embedded
         return per_view, vectors

@@ -1,4 +1,9 @@
-"""Merge frame hits of one source that lie close in time into scenes, as trace.moe answers."""
+"""Group frame hits into scenes with a time span, as trace.moe answers `{from, at, to}`.
+
+Each kept frame stands for the stretch of its source until the next kept frame (`Hit.until`):
+sampling drops near-duplicates, so one frame of a static shot stands for the whole shot, and a
+scene built from it says so instead of naming one second of it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ from dataclasses import dataclass
 
 from index.types import Hit
 
+_SAME_TIME_S = 1e-6
+
 
 @dataclass(frozen=True, slots=True)
 class Scene:
-    """A run of matching frames of one source: `start`/`at`/`end` are trace.moe's `from`/`at`/`to`.
+    """A run of consecutive kept frames of one source that match about as well as its best.
 
-    `at` is the timestamp of the best frame; all three are None for still-image sources.
+    `start`/`at`/`end` are trace.moe's `from`/`at`/`to`: the first frame's time, the best frame's
+    time, and the end of the last frame's stretch. All three are None for still-image sources.
     """
 
     title_id: int
@@ -25,33 +33,59 @@ class Scene:
     end: float | None
     similarity: float
     frame_id: int  # the best frame, whose thumbnail illustrates the scene
+    frame_ids: tuple[int, ...] = ()  # every hit frame of the scene, in time order
 
 
-def merge_scenes(hits: Iterable[Hit], gap_s: float) -> list[Scene]:
-    """Scenes best first; hits of one source closer than `gap_s` seconds join one scene."""
-    by_source: dict[int, list[Hit]] = defaultdict(list)
+def merge_scenes(hits: Iterable[Hit], drop: float) -> list[Scene]:
+    """Scenes best first; each grows from its best hit over neighbouring kept frames.
+
+    Seeds are taken best first; a scene takes in, on either side, hits of the directly next (or
+    previous) kept frame of the same source while they are within `drop` of the seed's
+    similarity. A kept frame that did not come back as a hit breaks the run, so a scene never
+    spans a moment the query does not resemble.
+    """
     scenes: list[Scene] = []
+    by_source: dict[int, list[Hit]] = defaultdict(list)
     for hit in hits:
         if hit.timestamp is None:  # a still has no neighbours in time
-            scenes.append(_scene([hit]))
+            scenes.append(_scene(hit, [hit]))
         else:
             by_source[hit.source_id].append(hit)
-    for source_hits in by_source.values():
-        source_hits.sort(key=lambda hit: hit.timestamp)
-        run = [source_hits[0]]
-        for hit in source_hits[1:]:
-            if hit.timestamp - run[-1].timestamp <= gap_s:
-                run.append(hit)
-            else:
-                scenes.append(_scene(run))
-                run = [hit]
-        scenes.append(_scene(run))
+    for run in by_source.values():
+        scenes.extend(_source_scenes(run, drop))
     scenes.sort(key=lambda scene: -scene.similarity)
     return scenes
 
 
-def _scene(run: list[Hit]) -> Scene:
-    best = max(run, key=lambda hit: hit.similarity)
+def _source_scenes(hits: list[Hit], drop: float) -> list[Scene]:
+    ordered = sorted(hits, key=lambda hit: hit.timestamp)
+    taken = [False] * len(ordered)
+    scenes = []
+    for seed_at in sorted(range(len(ordered)), key=lambda i: -ordered[i].similarity):
+        if taken[seed_at]:
+            continue
+        floor = ordered[seed_at].similarity - drop
+
+        def joins(i: int, nearer: int, floor: float = floor) -> bool:
+            """Hit `i` is free, close enough, and the kept frame right next to hit `nearer`."""
+            if not 0 <= i < len(ordered) or taken[i] or ordered[i].similarity < floor:
+                return False
+            first, second = sorted((ordered[i], ordered[nearer]), key=lambda h: h.timestamp)
+            return first.until is not None and abs(first.until - second.timestamp) < _SAME_TIME_S
+
+        low = high = seed_at
+        while joins(low - 1, low):
+            low -= 1
+        while joins(high + 1, high):
+            high += 1
+        for i in range(low, high + 1):
+            taken[i] = True
+        scenes.append(_scene(ordered[seed_at], ordered[low : high + 1]))
+    return scenes
+
+
+def _scene(best: Hit, run: list[Hit]) -> Scene:
+    last = run[-1]
     return Scene(
         title_id=best.title_id,
         title=best.title,
@@ -59,7 +93,8 @@ def _scene(run: list[Hit]) -> Scene:
         source_id=best.source_id,
         start=run[0].timestamp,
         at=best.timestamp,
-        end=run[-1].timestamp,
+        end=last.until if last.until is not None else last.timestamp,
         similarity=best.similarity,
         frame_id=best.frame_id,
+        frame_ids=tuple(hit.frame_id for hit in run),
     )

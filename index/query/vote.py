@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 from index.types import Hit
 
@@ -22,6 +23,16 @@ class Candidate:
     confidence: float
     votes: float
     similarity: float  # its best frame's similarity
+
+
+ReasonCode = Literal["no_close_frame", "ambiguous", "empty_catalog"]
+
+
+class Doubt(NamedTuple):
+    """Why an answer is unknown: a stable `code` for programs, a `reason` for people."""
+
+    code: ReasonCode
+    reason: str
 
 
 def pool_hits(per_view: list[list[Hit]], limit: int) -> list[Hit]:
@@ -98,11 +109,13 @@ def pictures_agree(direct: float, mirrored: float, level: float) -> bool:
 
 def doubt(
     candidates: list[Candidate], best: float, min_similarity: float, min_margin: float
-) -> str | None:
+) -> Doubt | None:
     """Why the vote is not an answer (too far, or too close a race); None when it is one."""
     if best < min_similarity:
-        return f"best similarity {best:.3f} is below {min_similarity:.3f}"
+        return Doubt("no_close_frame", f"best similarity {best:.3f} is below {min_similarity:.3f}")
     margin = lead(candidates)
     if margin < min_margin:
-        return f"ambiguous: confidence lead {margin:.3f} is below {min_margin:.3f}"
+        return Doubt(
+            "ambiguous", f"ambiguous: confidence lead {margin:.3f} is below {min_margin:.3f}"
+        )
     return None

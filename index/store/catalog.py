@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import sqlite3
 import threading
@@ -14,49 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import SchemaVersionError, StoreClosedError
-from index.types import FrameRecord, LabelledFrame, SourceRecord, TitleInfo
+from index.errors import StoreClosedError
+from index.store import schema
+from index.types import (
+    FrameRecord,
+    LabelledFrame,
+    SourceInfo,
+    SourceRecord,
+    TitleInfo,
+    TitleMeta,
+)
 
-SCHEMA_VERSION = 1
 CATALOG_FILE = "catalog.sqlite3"
 # Stay well under SQLite's host-parameter limit in `IN (...)` lists.
 _IN_CHUNK = 900
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS titles (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    name_key TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sources (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    title_id INTEGER NOT NULL REFERENCES titles(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL CHECK (kind IN ('video', 'images')),
-    uri TEXT NOT NULL,
-    content_hash TEXT NOT NULL UNIQUE,
-    episode TEXT,
-    added_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sources_title ON sources(title_id);
--- id is the hnswlib label. AUTOINCREMENT: a committed id is never handed out again.
--- vector precedes thumbnail so reading it does not walk the thumbnail's overflow pages.
-CREATE TABLE IF NOT EXISTS frames (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-    timestamp REAL,
-    content_hash TEXT NOT NULL,
-    vector BLOB NOT NULL,
-    thumbnail BLOB NOT NULL,
-    UNIQUE (source_id, content_hash)
-);
--- New vectors staged by `index reembed` until the atomic model switch.
-CREATE TABLE IF NOT EXISTS reembed_vectors (
-    frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
-    vector BLOB NOT NULL
-);
-"""
 
 
 def title_key(name: str) -> str:
@@ -78,6 +50,7 @@ class HitRow:
     title_id: int
     title: str
     episode: str | None
+    until: float | None  # the next kept frame's timestamp, else the source's duration
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -101,17 +74,48 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
 
 
 def _title_info(row: tuple) -> TitleInfo:
-    return TitleInfo(id=row[0], name=row[1], frames=row[2], episodes=row[3], sources=row[4])
+    meta = _title_meta(row[5:])
+    return TitleInfo(
+        id=row[0],
+        name=row[1],
+        frames=row[2],
+        episodes=row[3],
+        sources=row[4],
+        aliases=meta.aliases,
+        anilist_id=meta.anilist_id,
+        mal_id=meta.mal_id,
+        year=meta.year,
+    )
 
 
-_TITLE_INFO_SQL = """
+def _title_meta(row: Sequence) -> TitleMeta:
+    aliases, anilist_id, mal_id, year = row
+    return TitleMeta(tuple(json.loads(aliases or "[]")), anilist_id, mal_id, year)
+
+
+def _source_info(row: tuple) -> SourceInfo:
+    return SourceInfo(
+        id=row[0],
+        title_id=row[1],
+        kind=row[2],
+        uri=row[3],
+        episode=row[4],
+        duration=row[5],
+        media_path=row[6],
+    )
+
+
+_META_COLUMNS = "t.aliases, t.anilist_id, t.mal_id, t.year"
+_TITLE_INFO_SQL = f"""
 SELECT t.id, t.name,
        (SELECT COUNT(*) FROM frames f JOIN sources s ON s.id = f.source_id
          WHERE s.title_id = t.id),
        (SELECT COUNT(DISTINCT episode) FROM sources WHERE title_id = t.id),
-       (SELECT COUNT(*) FROM sources WHERE title_id = t.id)
+       (SELECT COUNT(*) FROM sources WHERE title_id = t.id),
+       {_META_COLUMNS}
 FROM titles t
 """
+_SOURCE_COLUMNS = "id, title_id, kind, uri, episode, duration, media_path"
 
 
 class CatalogTx:
@@ -139,11 +143,28 @@ class CatalogTx:
 
     def insert_source(self, title_id: int, source: SourceRecord) -> int:
         cursor = self.conn.execute(
-            "INSERT INTO sources (title_id, kind, uri, content_hash, episode, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (title_id, source.kind, source.uri, source.content_hash, source.episode, time.time()),
+            "INSERT INTO sources (title_id, kind, uri, content_hash, episode, added_at,"
+            " duration, media_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                title_id,
+                source.kind,
+                source.uri,
+                source.content_hash,
+                source.episode,
+                time.time(),
+                source.duration,
+                source.media_path,
+            ),
         )
         return int(cursor.lastrowid)
+
+    def set_title_meta(self, title_id: int, meta: TitleMeta) -> bool:
+        """Replace a title's metadata; False when there is no such title."""
+        cursor = self.conn.execute(
+            "UPDATE titles SET aliases = ?, anilist_id = ?, mal_id = ?, year = ? WHERE id = ?",
+            (json.dumps(list(meta.aliases)), meta.anilist_id, meta.mal_id, meta.year, title_id),
+        )
+        return cursor.rowcount > 0
 
     def next_frame_id(self) -> int:
         """One above any frame id ever committed (sqlite_sequence survives deletions)."""
@@ -275,19 +296,11 @@ class Catalog:
         self._readers_lock = threading.Lock()
         self._closed = False
         with self._write_mutex:
-            self._writer.executescript(_SCHEMA)
-            version = self._read_meta(self._writer).get("schema_version")
-            if version is None:
-                self._writer.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-            elif int(version) > SCHEMA_VERSION:
+            try:
+                schema.prepare(self._writer, path)
+            except BaseException:
                 self._writer.close()
-                raise SchemaVersionError(
-                    f"{path} uses catalog schema {version}; this version reads up to "
-                    f"{SCHEMA_VERSION}: upgrade ShazamAnime"
-                )
+                raise
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -387,6 +400,38 @@ class Catalog:
             ).fetchone()
         return None if row is None else _title_info(row)
 
+    def title_meta(self, title_ids: Iterable[int]) -> dict[int, TitleMeta]:
+        """Metadata of these titles (the ones an answer names), without counting their frames."""
+        wanted = sorted({int(x) for x in title_ids})
+        found: dict[int, TitleMeta] = {}
+        with self.reader() as conn:
+            for chunk in _chunks(wanted):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT t.id, {_META_COLUMNS} FROM titles t WHERE t.id IN ({marks})"
+                for row in conn.execute(sql, chunk):
+                    found[int(row[0])] = _title_meta(row[1:])
+        return found
+
+    def sources(self, source_ids: Iterable[int]) -> dict[int, SourceInfo]:
+        wanted = sorted({int(x) for x in source_ids})
+        found: dict[int, SourceInfo] = {}
+        with self.reader() as conn:
+            for chunk in _chunks(wanted):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id IN ({marks})"
+                for row in conn.execute(sql, chunk):
+                    found[int(row[0])] = _source_info(row)
+        return found
+
+    def title_frame_ids(self, title_id: int) -> np.ndarray:
+        with self.reader() as conn:
+            rows = conn.execute(
+                "SELECT f.id FROM frames f JOIN sources s ON s.id = f.source_id"
+                " WHERE s.title_id = ?",
+                (title_id,),
+            ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
     def thumbnail(self, frame_id: int) -> bytes | None:
         with self.reader() as conn:
             row = conn.execute("SELECT thumbnail FROM frames WHERE id = ?", (frame_id,)).fetchone()
@@ -413,7 +458,10 @@ class Catalog:
             for chunk in _chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 for row in conn.execute(
-                    "SELECT f.id, f.source_id, f.timestamp, s.title_id, t.name, s.episode"
+                    "SELECT f.id, f.source_id, f.timestamp, s.title_id, t.name, s.episode,"
+                    " COALESCE((SELECT MIN(n.timestamp) FROM frames n WHERE"
+                    " n.source_id = f.source_id AND n.timestamp > f.timestamp),"
+                    " CASE WHEN s.duration > f.timestamp THEN s.duration END)"
                     " FROM frames f JOIN sources s ON s.id = f.source_id"
                     f" JOIN titles t ON t.id = s.title_id WHERE f.id IN ({marks})",
                     chunk,

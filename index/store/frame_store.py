@@ -44,6 +44,7 @@ from index.store.validate import (
     model_name_text,
     positive_int,
     source_record,
+    title_meta,
     unit_vectors,
 )
 from index.store.writer_lock import take_writer_lock
@@ -52,9 +53,11 @@ from index.types import (
     FrameRecord,
     Hit,
     LabelledFrame,
+    SourceInfo,
     SourceRecord,
     StoreStats,
     TitleInfo,
+    TitleMeta,
 )
 
 __all__ = [
@@ -296,15 +299,24 @@ class FrameStore:
         self._check_open()
         return self._catalog.has_source(content_hash)
 
-    def search(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        """Per query row, up to k nearest frames best first; similarity = 1 - cosine distance."""
+    def search(
+        self, vectors: np.ndarray, k: int, *, title_id: int | None = None
+    ) -> list[list[Hit]]:
+        """Per query row, up to k nearest frames best first; similarity = 1 - cosine distance.
+
+        `title_id` searches only that title's frames (an unknown title finds nothing).
+        """
         self._check_open()
         k = positive_int("k", k)
         state = self._state
         queries = unit_vectors(vectors, None, state.dim, "query vectors")
         if queries.shape[0] == 0:
             return []
-        labels, distances = state.vectors.search(queries, k)
+        allowed = None
+        if title_id is not None:
+            ids = self._catalog.title_frame_ids(int_id("title_id", title_id))
+            allowed = frozenset(ids.tolist())
+        labels, distances = state.vectors.search(queries, k, allowed=allowed)
         rows = self._catalog.hit_rows(labels[labels >= 0].tolist())
         results: list[list[Hit]] = []
         for row_labels, row_distances in zip(labels, distances, strict=True):
@@ -322,6 +334,7 @@ class FrameStore:
                         episode=row.episode,
                         timestamp=row.timestamp,
                         similarity=min(1.0, max(-1.0, 1.0 - distance)),
+                        until=row.until,
                     )
                 )
             results.append(hits)
@@ -334,6 +347,27 @@ class FrameStore:
     def title(self, title_id: int) -> TitleInfo | None:
         self._check_open()
         return self._catalog.title(int_id("title_id", title_id))
+
+    def set_title_meta(self, title_id: int, meta: TitleMeta) -> TitleInfo | None:
+        """Replace a title's aliases, AniList/MyAnimeList ids and year; None if no such title."""
+        self._check_open()
+        title_id = int_id("title_id", title_id)
+        try:
+            with self._catalog.transaction() as tx:
+                found = tx.set_title_meta(title_id, title_meta(meta))
+        except sqlite3.Error as exc:
+            raise StoreError(f"catalog write failed, nothing was changed: {exc}") from exc
+        return self._catalog.title(title_id) if found else None
+
+    def title_meta(self, title_ids: Iterable[int]) -> dict[int, TitleMeta]:
+        """Metadata of the titles an answer names, by id (absent ids are left out)."""
+        self._check_open()
+        return self._catalog.title_meta(title_ids)
+
+    def sources(self, source_ids: Iterable[int]) -> dict[int, SourceInfo]:
+        """Stored sources by id: file name, episode, duration and kept media path."""
+        self._check_open()
+        return self._catalog.sources(source_ids)
 
     def find_title(self, name: str) -> TitleInfo | None:
         """Case-insensitive lookup by name."""

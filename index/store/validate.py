@@ -10,10 +10,11 @@ from typing import get_args
 import numpy as np
 
 from index.errors import InvalidInputError
-from index.store.catalog import clean_title
-from index.types import FrameRecord, SourceKind, SourceRecord
+from index.store.catalog import clean_title, title_key
+from index.types import FrameRecord, SourceKind, SourceRecord, TitleMeta
 
 MAX_TITLE_CHARS = 300
+MAX_ALIASES = 50
 # Control, format (zero-width, bidi overrides), surrogate and private-use characters: invisible
 # or able to rewrite a terminal or a page, never part of a real title.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
@@ -86,7 +87,32 @@ def source_record(source: object) -> SourceRecord:
         raise InvalidInputError("source.uri must be a string")
     if source.episode is not None and not isinstance(source.episode, str):
         raise InvalidInputError("source.episode must be a string or None")
+    if source.duration is not None and not (
+        isinstance(source.duration, int | float) and math.isfinite(source.duration)
+    ):
+        raise InvalidInputError("source.duration must be a finite number of seconds or None")
+    if source.media_path is not None and not isinstance(source.media_path, str):
+        raise InvalidInputError("source.media_path must be a string or None")
     return source
+
+
+def title_meta(meta: object) -> TitleMeta:
+    """Aliases are trimmed non-empty names (duplicates dropped, ignoring case); ids positive."""
+    if not isinstance(meta, TitleMeta):
+        raise InvalidInputError(f"meta must be a TitleMeta, got {type(meta).__name__}")
+    aliases: list[str] = []
+    for alias in meta.aliases:
+        cleaned = label_text("an alias", alias)
+        if title_key(cleaned) not in {title_key(kept) for kept in aliases}:
+            aliases.append(cleaned)
+    if len(aliases) > MAX_ALIASES:
+        raise InvalidInputError(f"at most {MAX_ALIASES} aliases")
+    for name in ("anilist_id", "mal_id", "year"):
+        value = getattr(meta, name)
+        wrong = not isinstance(value, int) or isinstance(value, bool) or value < 1
+        if value is not None and wrong:
+            raise InvalidInputError(f"{name} must be a positive integer or None")
+    return TitleMeta(tuple(aliases), meta.anilist_id, meta.mal_id, meta.year)
 
 
 def frame_records(frames: Sequence[object]) -> list[FrameRecord]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import hnswlib
@@ -210,38 +211,44 @@ class HnswVectors:
 
     # -- search ---------------------------------------------------------------------------------
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed: frozenset[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Nearest live labels per query, best first; rows are padded with label -1 / distance inf.
 
         k is clamped to the live count. hnswlib raises when it cannot return k results (after
         deletions, or a small ef); those rows are retried with the largest k that works.
+        `allowed` limits the search to those labels (hnswlib's filter, checked per visited node).
         """
         data = np.ascontiguousarray(queries, dtype=np.float32)
         q = data.shape[0]
+        keep = None if allowed is None else allowed.__contains__
         with self._lock.read():
-            kk = min(int(k), len(self._live))
+            kk = min(int(k), len(self._live) if allowed is None else len(allowed & self._live))
             labels = np.full((q, max(kk, 0)), -1, dtype=np.int64)
             distances = np.full((q, max(kk, 0)), np.inf, dtype=np.float32)
             if kk <= 0 or q == 0:
                 return labels, distances
             try:
-                found, dist = self._index.knn_query(data, k=kk)
+                found, dist = self._index.knn_query(data, k=kk, filter=keep)
                 return found.astype(np.int64), dist.astype(np.float32)
             except RuntimeError:
                 for row in range(q):
-                    row_labels, row_dist = self._search_row(data[row : row + 1], kk)
+                    row_labels, row_dist = self._search_row(data[row : row + 1], kk, keep)
                     labels[row, : len(row_labels)] = row_labels
                     distances[row, : len(row_dist)] = row_dist
                 return labels, distances
 
-    def _search_row(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _search_row(
+        self, query: np.ndarray, k: int, keep: Callable[[int], bool] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         # Binary search for the largest k hnswlib can satisfy for this query.
         best = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
         low, high = 0, k + 1
         while high - low > 1:
             mid = (low + high) // 2
             try:
-                found, dist = self._index.knn_query(query, k=mid)
+                found, dist = self._index.knn_query(query, k=mid, filter=keep)
             except RuntimeError:
                 high = mid
                 continue

@@ -121,11 +121,11 @@ def test_doubt_explains_too_far_and_too_close() -> None:
     clear = [candidate(1, 0.8), candidate(2, 0.1)]
     assert doubt(clear, best=0.9, min_similarity=0.82, min_margin=0.1) is None
     far = doubt(clear, best=0.7, min_similarity=0.82, min_margin=0.1)
-    assert far == "best similarity 0.700 is below 0.820"
+    assert far == ("no_close_frame", "best similarity 0.700 is below 0.820")
     close = doubt([candidate(1, 0.45), candidate(2, 0.40)], 0.9, 0.82, 0.1)
-    assert close == "ambiguous: confidence lead 0.050 is below 0.100"
+    assert close == ("ambiguous", "ambiguous: confidence lead 0.050 is below 0.100")
 
 
 def test_distance_is_judged_before_the_race() -> None:
     tied = [candidate(1, 0.4), candidate(2, 0.4)]
-    assert doubt(tied, best=0.5, min_similarity=0.82, min_margin=0.1).startswith("best similarity")
+    assert doubt(tied, best=0.5, min_similarity=0.82, min_margin=0.1).code == "no_close_frame"
