@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.query.identify import IdentifyParams
 
@@ -139,6 +139,25 @@ class Settings(BaseSettings):
     )
 
     seed_demo: bool = Field(True, description="Seed a small demo catalog into an empty catalog.")
+
+    keep_sources: bool = Field(
+        True, description="Keep videos added over HTTP under DATA_DIR/sources for preview clips."
+    )
+    fetch_allow_private: bool = Field(
+        False, description="Let identify fetch URLs on loopback, private or link-local addresses."
+    )
+    fetch_timeout_s: float = Field(10.0, gt=0, le=120, description="Time limit of a URL fetch.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (comma-separated, or *).",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @field_validator("api_key", mode="before")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from app.jobs import JobState
 from index.query.identify import Identification
@@ -16,26 +16,69 @@ RowId = Annotated[int, Path(ge=0, le=2**63 - 1, description="Id as listed by the
 MatchView = Literal["full", "trimmed", "mirrored", "inner", "rectified"]
 
 
-class Match(BaseModel):
+# Every float of an answer is rounded to 4 places: finer digits are noise, and they bloat it.
+Float4 = Annotated[float, PlainSerializer(lambda value: round(value, 4), return_type=float)]
+OptionalFloat4 = Annotated[
+    float | None,
+    PlainSerializer(lambda value: None if value is None else round(value, 4), return_type=float),
+]
+
+
+class TitleFacts(BaseModel):
+    """A title and what people know it by (set with PATCH /titles/{id})."""
+
+    title_id: int
+    title: str
+    aliases: list[str] = Field(default_factory=list)
+    anilist_id: int | None = None
+    mal_id: int | None = None
+    year: int | None = None
+
+
+class SceneOut(TitleFacts):
+    """A scene of a catalogued video (or a still): where the screenshot's moment lies."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    episode: str | None = None
+    start: OptionalFloat4 = Field(
+        None,
+        alias="from",
+        description="Seconds: start of the scene. Each kept frame stands for the stretch until "
+        "the next kept frame, so a static shot sampled once is reported whole.",
+    )
+    at: OptionalFloat4 = Field(None, description="Seconds: the best matching frame's time.")
+    end: OptionalFloat4 = Field(None, alias="to", description="Seconds: end of the scene.")
+    similarity: Float4 = Field(description="Cosine similarity of the best frame, -1..1.")
+    frame_id: int
+    source_id: int
+    source_name: str | None = Field(None, description="The file name as it was added.")
+    duration: OptionalFloat4 = Field(None, description="Seconds, of the source video if known.")
+    preview_url: str = Field(description="JPEG of the matched frame.")
+    clip_url: str | None = Field(
+        None, description="A short muted MP4 of the scene; null when the video was not kept."
+    )
+
+
+class Match(SceneOut):
     """The identified title and, for a frame match, the episode and second where the reference
     had them. A title match has neither: no frame was close, the title model recognised it."""
 
-    model_config = ConfigDict(from_attributes=True)  # read from `index.query.identify.Match`
-
     kind: Literal["frame", "title"] = Field(
         "frame",
-        description="frame: a catalogued frame matched (episode, timestamp); "
+        description="frame: a catalogued frame matched (episode, scene, timestamp); "
         "title: no frame was close, the per-title model named the title only.",
     )
-    title_id: int
-    title: str
-    confidence: float = Field(
+    confidence: Float4 = Field(
         description="frame: vote share of the title times its best similarity; "
         "title: the title model's probability. 0..1."
     )
-    similarity: float = Field(description="Cosine similarity of the title's best frame.")
-    episode: str | None = None
-    timestamp: float | None = Field(None, description="Seconds from the start of the episode.")
+    frame_id: int | None = Field(None, description="The matched frame; null for a title match.")
+    source_id: int | None = None
+    preview_url: str | None = Field(None, description="JPEG of the matched frame.")
+    timestamp: OptionalFloat4 = Field(
+        None, description="Seconds from the start of the episode: the matched frame's time."
+    )
     view: MatchView = Field(
         "full",
         description="Which view of the screenshot found the frame: as sent (full), with bars or "
@@ -49,8 +92,8 @@ class Candidate(BaseModel):
 
     title_id: int
     title: str
-    confidence: float = Field(description="0..1")
-    votes: float = Field(description="Similarity-weighted votes of the title's frames.")
+    confidence: Float4 = Field(description="0..1")
+    votes: Float4 = Field(description="Similarity-weighted votes of the title's frames.")
 
 
 class Neighbor(BaseModel):
@@ -62,19 +105,36 @@ class Neighbor(BaseModel):
     title_id: int
     title: str
     episode: str | None = None
-    timestamp: float | None = None
-    similarity: float
+    timestamp: OptionalFloat4 = None
+    similarity: Float4
+
+
+class QueryFrameOut(BaseModel):
+    """Which frame of a video or animated query gave the answer."""
+
+    kind: Literal["animation", "video"]
+    index: int = Field(description="Frame number in the query clip, from 0.")
+    time: OptionalFloat4 = Field(None, description="Seconds into the query clip.")
+    frames_tried: int
 
 
 class IdentifyResponse(BaseModel):
     """`match` is null when nothing in the catalog is close enough (unknown)."""
 
     match: Match | None
+    results: list[SceneOut] = Field(
+        description="The best scenes across titles, best first (an opening shown in every "
+        "episode gives one per episode). Listed for unknown answers too."
+    )
     candidates: list[Candidate]
     neighbors: list[Neighbor]
-    took_ms: float
+    took_ms: Float4
     reason: str | None = Field(
         None, description="Why the answer is unknown (empty catalog, too far, ambiguous)."
+    )
+    reason_code: Literal["no_close_frame", "ambiguous", "empty_catalog"] | None = None
+    query_frame: QueryFrameOut | None = Field(
+        None, description="Set when the query was a video or an animation."
     )
 
     @classmethod
@@ -96,11 +156,25 @@ class IdentifyResponse(BaseModel):
                         "kind": "frame",
                         "title_id": 3,
                         "title": "Starlit Meadow",
-                        "confidence": 0.91,
-                        "similarity": 0.87,
+                        "aliases": ["Hoshizora no Nohara"],
+                        "anilist_id": 101,
+                        "mal_id": None,
+                        "year": 2024,
                         "episode": "02",
+                        "from": 753.5,
+                        "at": 754.5,
+                        "to": 756.0,
+                        "similarity": 0.87,
+                        "frame_id": 4211,
+                        "source_id": 12,
+                        "source_name": "Starlit Meadow - 02.mkv",
+                        "duration": 1420.0,
+                        "preview_url": "/frames/4211/thumbnail",
+                        "clip_url": "/frames/4211/clip",
+                        "confidence": 0.91,
                         "timestamp": 754.5,
                     },
+                    "results": [],
                     "candidates": [
                         {
                             "title_id": 3,
@@ -121,6 +195,9 @@ class IdentifyResponse(BaseModel):
                         }
                     ],
                     "took_ms": 41.7,
+                    "reason": None,
+                    "reason_code": None,
+                    "query_frame": None,
                 }
             ]
         }
@@ -176,18 +253,45 @@ class JobStatus(BaseModel):
     )
 
 
+class TitleMetaIn(BaseModel):
+    """PATCH /titles/{id}: the fields sent are replaced, the others kept; null clears one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    aliases: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = Field(
+        None, max_length=50
+    )
+    anilist_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    mal_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    year: int | None = Field(None, ge=1900, le=2200)
+
+
 class TitleOut(BaseModel):
     id: int
     name: str
     frames: int
     episodes: int
     sources: int
+    aliases: list[str] = Field(default_factory=list)
+    anilist_id: int | None = None
+    mal_id: int | None = None
+    year: int | None = None
 
     model_config = ConfigDict(
         from_attributes=True,  # read from `index.types.TitleInfo`
         json_schema_extra={
             "examples": [
-                {"id": 3, "name": "Starlit Meadow", "frames": 940, "episodes": 2, "sources": 2}
+                {
+                    "id": 3,
+                    "name": "Starlit Meadow",
+                    "frames": 940,
+                    "episodes": 2,
+                    "sources": 2,
+                    "aliases": ["Hoshizora no Nohara"],
+                    "anilist_id": 101,
+                    "mal_id": None,
+                    "year": 2024,
+                }
             ]
         },
     )

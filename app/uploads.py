@@ -75,7 +75,7 @@ def too_large(what: str, limit: int, setting: str) -> UploadError:
     )
 
 
-def _check_size(upload: UploadFile, kind: MediaKind, limits: UploadLimits) -> None:
+def check_size(upload: UploadFile, kind: MediaKind, limits: UploadLimits) -> None:
     """Per-file limit by kind; the route's body limit has already stopped an oversize request."""
     limit, setting = (
         (limits.image_bytes, "SHAZAM_MAX_UPLOAD_BYTES")
@@ -243,7 +243,7 @@ def spool_and_validate(
     for number, upload in enumerate(uploads):
         name = upload.filename or f"file {number + 1}"
         kind = classify(upload, allow_video=True)
-        _check_size(upload, kind, limits)
+        check_size(upload, kind, limits)
         # One folder per file keeps the original name (the ingestor reads episodes from names)
         # without two uploads of the same name colliding.
         folder = spool_dir / f"{number:03d}"
@@ -274,11 +274,3 @@ def _safe_name(name: str, extensions: frozenset[str], fallback: str) -> str:
     stem, suffix = Path(Path(name).name).stem, Path(name).suffix.lower()
     stem = re.sub(r"[^\w .()\[\]-]+", "_", stem).strip(" .")[:120] or "upload"
     return stem + (suffix if suffix in extensions else fallback)
-
-
-def read_query_image(upload: UploadFile, limits: UploadLimits) -> Image.Image:
-    """The screenshot of an identify request, decoded, or a 4xx saying what is wrong with it."""
-    _check_size(upload, classify(upload, allow_video=False), limits)
-    return decode_image(
-        upload.file, limits, name=upload.filename or "image", width=QUERY_DECODE_WIDTH
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -14,11 +15,12 @@ from app.auth import WRITE_ERRORS, WriteRoute, bearer_scheme
 from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
 from app.errors import VALIDATION_RESPONSE, ApiError
 from app.jobs import JobOutcome, JobQueueFull, Progress
-from app.schemas import ErrorOut, JobAccepted, RowId, TitleAdded, TitleOut
+from app.schemas import ErrorOut, JobAccepted, RowId, TitleAdded, TitleMetaIn, TitleOut
 from app.uploads import MAX_FILES_PER_ADD, UploadLimits, new_spool_dir, spool_and_validate
 from index.ingest.ingestor import Ingestor
 from index.ingest.runner import IngestReport
 from index.store.validate import label_text
+from index.types import TitleMeta
 
 router = APIRouter(tags=["titles"], responses=VALIDATION_RESPONSE)
 write_router = APIRouter(
@@ -130,6 +132,25 @@ async def add_title(
         frames_added=report.frames_added,
         frames_total=report.frames_total,
     )
+
+
+@write_router.patch("/titles/{title_id}", response_model=TitleOut, responses=_NOT_FOUND)
+async def update_title(title_id: RowId, changes: TitleMetaIn, store: StoreDep) -> TitleOut:
+    """Set what people know a title by: `aliases`, `anilist_id`, `mal_id`, `year`.
+
+    Fields left out keep their value; null clears one. Answers name them at once.
+    """
+    title = await run_in_threadpool(store.title, title_id)
+    if title is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
+    current = TitleMeta(title.aliases, title.anilist_id, title.mal_id, title.year)
+    sent = changes.model_dump(exclude_unset=True)
+    if "aliases" in sent:
+        sent["aliases"] = tuple(sent["aliases"] or ())
+    updated = await run_in_threadpool(store.set_title_meta, title_id, replace(current, **sent))
+    if updated is None:  # deleted meanwhile
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
+    return TitleOut.model_validate(updated)
 
 
 @write_router.delete(

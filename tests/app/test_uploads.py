@@ -9,13 +9,13 @@ import pytest
 from PIL import Image
 from starlette.datastructures import Headers, UploadFile
 
+from app.query_media import read_query
 from app.uploads import (
     UploadError,
     UploadLimits,
     classify,
     decode_image,
     new_spool_dir,
-    read_query_image,
     spool_and_validate,
 )
 from synthetic import make_titles, render_frame, write_episode
@@ -83,13 +83,16 @@ def test_decode_image_refuses_bad_payloads(frame: Image.Image, payload, status: 
     assert "shot.png" in refused.value.detail
 
 
-def test_read_query_image_enforces_the_size_limit(frame: Image.Image) -> None:
+def test_read_query_enforces_the_size_limit(frame: Image.Image) -> None:
     data = jpeg_bytes(frame)
     with pytest.raises(UploadError) as refused:
-        read_query_image(_upload(data), limits(image_bytes=len(data) - 1))
+        read_query(_upload(data), limits(image_bytes=len(data) - 1))
     assert refused.value.status_code == 413
     assert "SHAZAM_MAX_UPLOAD_BYTES" in refused.value.detail
-    assert read_query_image(_upload(data), limits(image_bytes=len(data))).size == (320, 180)
+    assert read_query(_upload(data), limits(image_bytes=len(data))).frames[0].image.size == (
+        320,
+        180,
+    )
 
 
 def test_spool_keeps_names_and_refuses_the_whole_batch_on_one_bad_file(
@@ -123,7 +126,7 @@ def test_large_webp_and_avif_sent_untyped_are_images(fmt: str) -> None:
     assert len(data) > 64 * 1024
     upload = _upload(data, f"shot.{fmt.lower()}", "application/octet-stream")
     assert classify(upload, allow_video=True) == "image"
-    assert read_query_image(upload, limits()).size[0] <= 900
+    assert read_query(upload, limits()).frames[0].image.size[0] <= 900
 
 
 def test_decoded_bytes_are_bounded_before_decoding() -> None:
