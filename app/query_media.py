@@ -85,7 +85,7 @@ def _video_frames(stream: BinaryIO, name: str, max_pixels: int) -> list[QueryFra
 
     stream.seek(0)
     try:
-        with av.open(stream) as container:
+        with av.open(stream, mode="r") as container:
             if not container.streams.video:
                 raise UploadError(status.HTTP_400_BAD_REQUEST, f"{name!r} has no video stream")
             video = container.streams.video[0]

@@ -30,9 +30,8 @@ from index.ingest.ingestor import Ingestor  # noqa: E402
 from index.query.identify import Identifier  # noqa: E402
 from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
-from synthetic.render import render_frame  # noqa: E402
 from synthetic.titles import make_titles  # noqa: E402
-from synthetic.video import write_episode, write_frames  # noqa: E402
+from synthetic.video import write_episode, write_held_opening  # noqa: E402
 
 SIZE = (640, 360)
 FPS = 12
@@ -65,17 +64,6 @@ class Tally:
             self.static_passed += ok
         if span is not None:
             self.spans.append(span)
-
-
-def static_opening(path: Path, held_s: float, seconds: float, seed: int) -> tuple[float, float]:
-    """A clip opening on one frame held `held_s` seconds, then a moving generated episode."""
-    style = make_titles(1, seed=seed)[0]
-    count = round(seconds * FPS)
-    held = round(held_s * FPS)
-    still = render_frame(style, 1, 0.0, SIZE)
-    frames = (still if i < held else render_frame(style, 1, i / FPS, SIZE) for i in range(count))
-    write_frames(frames, str(path), FPS, SIZE)
-    return 0.0, held / FPS
 
 
 def decoded_frames(path: Path, times: list[float]) -> list[tuple[float, Image.Image]]:
@@ -117,7 +105,10 @@ def main() -> None:
             path = root / f"{style.name} - 01.mp4"
             write_episode(style, 1, path, seconds=args.seconds, fps=FPS, size=SIZE)
             videos[style.name] = (path, args.seconds)
-        held = static_opening(root / "static.mp4", args.static, args.seconds, seed=99)
+        style = make_titles(1, seed=99)[0]
+        held = write_held_opening(
+            style, root / "static.mp4", args.static, args.seconds, fps=FPS, size=SIZE
+        )
         videos[STATIC_TITLE] = (root / "static.mp4", args.seconds)
         clip = bunny_clip()
         if clip is not None:

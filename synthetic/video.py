@@ -92,6 +92,27 @@ def write_episode(
     return [frame_truth(style, episode, t) for t in times]
 
 
+def write_held_opening(
+    style: TitleStyle,
+    path: str | Path,
+    held_s: float,
+    seconds: float,
+    fps: int = 12,
+    size: tuple[int, int] = (640, 360),
+    episode: int = 1,
+) -> tuple[float, float]:
+    """An episode whose first `held_s` seconds show one frame held still (a static shot, which
+    sampling de-duplicates to one kept frame), then move on; returns the held shot's span."""
+    count = max(1, round(seconds * fps))
+    held = min(count, round(held_s * fps))
+    still = render_frame(style, episode, 0.0, size)
+    frames = (
+        still if i < held else render_frame(style, episode, i / fps, size) for i in range(count)
+    )
+    write_frames(frames, str(Path(path)), fps, size)
+    return 0.0, held / fps
+
+
 def write_corrupt_video(path: str | Path, kind: str = "truncated", seed: int = 0) -> Path:
     """A broken `.mp4`: "truncated" loses its index (fails at open), "cut" stops mid-stream (decodes
     a few frames, then ends early or errors), "garbage" is random bytes."""

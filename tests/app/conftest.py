@@ -121,3 +121,25 @@ def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
         open_page(tab, server.url)
         yield tab
         watch.assert_clean()
+
+
+def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
+    """Poll a background add until it ends; its final status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/jobs/{job_id}").json()
+        assert 0.0 <= status["progress"] <= 1.0
+        if status["status"] in ("done", "failed"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still running after {timeout} s")
+
+
+def add_video(client: httpx.Client, name: str, path: Path, **form: str) -> dict:
+    """Add one video over HTTP and wait for its job; the job's final status, checked done."""
+    files = {"files": (path.name, path.read_bytes(), "video/mp4")}
+    answer = client.post("/titles", data={"name": name, **form}, files=files)
+    assert answer.status_code == 202, answer.text
+    job = wait_for_job(client, answer.json()["job_id"])
+    assert job["status"] == "done", job
+    return job

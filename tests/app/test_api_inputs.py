@@ -111,6 +111,7 @@ def test_identify_on_an_empty_catalog_is_unknown(client: TestClient, frame: Imag
     assert answer.status_code == 200
     body = answer.json()
     assert body["match"] is None and body["candidates"] == [] and body["neighbors"] == []
+    assert body["results"] == [] and body["reason_code"] == "empty_catalog"
     assert body["took_ms"] > 0
 
 

@@ -28,7 +28,7 @@ from synthetic import (
 )
 from synthetic.pictures import picture_in_picture
 from synthetic.titles import TitleStyle
-from tests.app.conftest import LiveServer, live_server, make_settings, serving
+from tests.app.conftest import LiveServer, live_server, make_settings, serving, wait_for_job
 from tests.app.media import jpeg_bytes
 
 VIDEO_NAME = "Show - 03.mp4"
@@ -79,27 +79,16 @@ def _add_video(client: httpx.Client, name: str, *paths: Path, **form: str) -> st
 def _ensure_main_video(client: httpx.Client, style: TitleStyle, videos: dict[str, Path]) -> None:
     """Tests may run alone: add the main episode unless an earlier test of the module did."""
     if style.name not in {title["name"] for title in client.get("/titles").json()}:
-        assert _wait_for_job(client, _add_video(client, style.name, videos["main"]))["status"] == (
+        assert wait_for_job(client, _add_video(client, style.name, videos["main"]))["status"] == (
             "done"
         )
-
-
-def _wait_for_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/jobs/{job_id}").json()
-        assert 0.0 <= status["progress"] <= 1.0
-        if status["status"] in ("done", "failed"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running after {timeout} s")
 
 
 def test_a_video_is_added_in_the_background_and_answers_episode_and_second(
     server: LiveServer, styles: list[TitleStyle], videos: dict[str, Path]
 ) -> None:
     with server.client() as client:
-        job = _wait_for_job(client, _add_video(client, styles[0].name, videos["main"]))
+        job = wait_for_job(client, _add_video(client, styles[0].name, videos["main"]))
         assert job["status"] == "done", job
         assert job["frames_added"] > 0 and job["error"] is None
         for t in QUERY_TIMES:
@@ -162,7 +151,7 @@ def test_a_failed_multi_video_add_leaves_the_catalog_as_it_was(
     broken = write_corrupt_video(tmp_path / "broken.mp4", kind="cut")  # decodes a few, then fails
     with server.client() as client:
         titles_before = client.get("/titles").json()
-        job = _wait_for_job(client, _add_video(client, styles[3].name, good, broken))
+        job = wait_for_job(client, _add_video(client, styles[3].name, good, broken))
         assert job["status"] == "failed", job
         assert "broken.mp4" in job["error"] and "good.mp4" not in job["error"], job
         assert job["frames_added"] == 0 and job["title_id"] is None
@@ -273,7 +262,7 @@ def test_a_restart_on_the_same_data_dir_gives_the_same_answers(
         try:
             with live_server(settings, services) as running, running.client() as client:
                 if add:
-                    job = _wait_for_job(client, _add_video(client, styles[0].name, videos["main"]))
+                    job = wait_for_job(client, _add_video(client, styles[0].name, videos["main"]))
                     assert job["status"] == "done"
                 answers = [client.post("/identify", files=query).json() for query in queries]
         finally:
