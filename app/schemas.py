@@ -8,7 +8,6 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from app.jobs import JobState
-from index.query.identify import Identification
 
 # SQLite row ids are signed 64-bit: a larger id in a path is a 422, never an overflow (a 500).
 RowId = Annotated[int, Path(ge=0, le=2**63 - 1, description="Id as listed by the API.")]
@@ -136,17 +135,6 @@ class IdentifyResponse(BaseModel):
     query_frame: QueryFrameOut | None = Field(
         None, description="Set when the query was a video or an animation."
     )
-
-    @classmethod
-    def from_identification(cls, result: Identification, took_ms: float) -> IdentifyResponse:
-        """The index's records are read by attribute; fields the schemas do not name stay out."""
-        return cls(
-            match=None if result.match is None else Match.model_validate(result.match),
-            candidates=[Candidate.model_validate(candidate) for candidate in result.candidates],
-            neighbors=[Neighbor.model_validate(hit) for hit in result.neighbors],
-            reason=result.reason,
-            took_ms=round(took_ms, 2),
-        )
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -279,7 +279,7 @@ def run_reembed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_identify(args: argparse.Namespace, settings: Settings) -> int:
-    from app.schemas import IdentifyResponse
+    from app.answers import build_response
     from index.ingest.readers import read_image
 
     top_k = args.top_k if args.top_k is not None else settings.top_k
@@ -294,6 +294,7 @@ def run_identify(args: argparse.Namespace, settings: Settings) -> int:
         started = time.perf_counter()
         answer = services.identifier.identify(image, top_k)
         took_ms = (time.perf_counter() - started) * 1000
-    # The same JSON as POST /identify, so scripts can switch between the two.
-    print(IdentifyResponse.from_identification(answer, took_ms).model_dump_json(indent=2))
+        # The same JSON as POST /identify, so scripts can switch between the two.
+        response = build_response(answer, services.store, settings.data_dir, took_ms=took_ms)
+    print(response.model_dump_json(indent=2, by_alias=True))
     return 0

@@ -61,6 +61,8 @@ def test_round_trip_add_list_identify_remove(cli, tmp_path: Path) -> None:
     assert answer["match"]["kind"] == "frame"
     assert answer["match"]["episode"] == "1"
     assert abs(answer["match"]["timestamp"] - 2.0) <= 1.0
+    assert answer["match"]["from"] <= answer["match"]["timestamp"] <= answer["match"]["to"]
+    assert answer["results"][0]["frame_id"] == answer["match"]["frame_id"]
     assert len(answer["candidates"]) <= 2
 
     status, _, err = cli("calibrate")
