@@ -15,6 +15,7 @@ from app.schemas import (
     TitleFacts,
 )
 from index.query.identify import Identification
+from index.query.identify import Match as FoundMatch
 from index.query.scenes import Scene
 from index.store.frame_store import FrameStore
 from index.types import SourceInfo, TitleMeta
@@ -59,7 +60,7 @@ def build_response(
     sources = store.sources(source_ids)
     metas = store.title_meta(title_ids)
 
-    def scene_fields(scene: Scene) -> dict[str, object]:
+    def scene_fields(scene: Scene | FoundMatch) -> dict[str, object]:
         source = sources.get(scene.source_id)
         has_clip = kept_media(source, data_dir) is not None and scene.at is not None
         return {
@@ -80,19 +81,7 @@ def build_response(
     match = None
     if result.match is not None:
         found = result.match
-        fields = scene_fields(
-            Scene(
-                title_id=found.title_id,
-                title=found.title,
-                episode=found.episode,
-                source_id=found.source_id,
-                start=found.start,
-                at=found.timestamp,
-                end=found.end,
-                similarity=found.similarity,
-                frame_id=found.frame_id,
-            )
-        )
+        fields = scene_fields(found)
         match = Match(**fields, confidence=found.confidence, timestamp=found.timestamp)
     query_frame = None
     if query is not None and query.kind != "image":

@@ -149,6 +149,11 @@ class Match:
     start: float | None = None
     end: float | None = None
 
+    @property
+    def at(self) -> float | None:
+        """The matched frame's time, under the name scenes give it (`Scene.at`)."""
+        return self.timestamp
+
 
 @dataclass(frozen=True, slots=True)
 class Identification:

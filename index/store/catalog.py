@@ -402,26 +402,12 @@ class Catalog:
 
     def title_meta(self, title_ids: Iterable[int]) -> dict[int, TitleMeta]:
         """Metadata of these titles (the ones an answer names), without counting their frames."""
-        wanted = sorted({int(x) for x in title_ids})
-        found: dict[int, TitleMeta] = {}
-        with self.reader() as conn:
-            for chunk in _chunks(wanted):
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT t.id, {_META_COLUMNS} FROM titles t WHERE t.id IN ({marks})"
-                for row in conn.execute(sql, chunk):
-                    found[int(row[0])] = _title_meta(row[1:])
-        return found
+        sql = f"SELECT t.id, {_META_COLUMNS} FROM titles t WHERE t.id IN ({{marks}})"
+        return {row[0]: _title_meta(row[1:]) for row in self._rows_by_id(sql, title_ids)}
 
     def sources(self, source_ids: Iterable[int]) -> dict[int, SourceInfo]:
-        wanted = sorted({int(x) for x in source_ids})
-        found: dict[int, SourceInfo] = {}
-        with self.reader() as conn:
-            for chunk in _chunks(wanted):
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id IN ({marks})"
-                for row in conn.execute(sql, chunk):
-                    found[int(row[0])] = _source_info(row)
-        return found
+        sql = f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id IN ({{marks}})"
+        return {row[0]: _source_info(row) for row in self._rows_by_id(sql, source_ids)}
 
     def title_frame_ids(self, title_id: int) -> np.ndarray:
         with self.reader() as conn:
@@ -450,24 +436,24 @@ class Catalog:
 
     def hit_rows(self, frame_ids: Iterable[int]) -> dict[int, HitRow]:
         """Catalog facts for hits; ids no longer (or not yet) committed are simply absent."""
-        wanted = sorted({int(x) for x in frame_ids})
-        found: dict[int, HitRow] = {}
-        if not wanted:
-            return found
+        sql = (
+            "SELECT f.id, f.source_id, f.timestamp, s.title_id, t.name, s.episode,"
+            " COALESCE((SELECT MIN(n.timestamp) FROM frames n WHERE"
+            " n.source_id = f.source_id AND n.timestamp > f.timestamp),"
+            " CASE WHEN s.duration > f.timestamp THEN s.duration END)"
+            " FROM frames f JOIN sources s ON s.id = f.source_id"
+            " JOIN titles t ON t.id = s.title_id WHERE f.id IN ({marks})"
+        )
+        return {int(row[0]): HitRow(*row) for row in self._rows_by_id(sql, frame_ids)}
+
+    def _rows_by_id(self, sql: str, ids: Iterable[int]) -> list[tuple]:
+        """Rows of `sql` (its `{marks}` the id list) for these ids, in chunks SQLite accepts."""
+        wanted = sorted({int(x) for x in ids})
+        rows: list[tuple] = []
         with self.reader() as conn:
             for chunk in _chunks(wanted):
-                marks = ",".join("?" * len(chunk))
-                for row in conn.execute(
-                    "SELECT f.id, f.source_id, f.timestamp, s.title_id, t.name, s.episode,"
-                    " COALESCE((SELECT MIN(n.timestamp) FROM frames n WHERE"
-                    " n.source_id = f.source_id AND n.timestamp > f.timestamp),"
-                    " CASE WHEN s.duration > f.timestamp THEN s.duration END)"
-                    " FROM frames f JOIN sources s ON s.id = f.source_id"
-                    f" JOIN titles t ON t.id = s.title_id WHERE f.id IN ({marks})",
-                    chunk,
-                ):
-                    found[int(row[0])] = HitRow(*row)
-        return found
+                rows += conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+        return rows
 
     def vectors_for(
         self, frame_ids: Sequence[int], dim: int
