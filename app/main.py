@@ -108,15 +108,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
-    if settings.cors_origins:
+    install_error_handlers(app)
+    app.add_middleware(ImplicitMethodsMiddleware)
+    if settings.cors_origins:  # outermost: it answers browsers' preflight OPTIONS itself
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    install_error_handlers(app)
-    app.add_middleware(ImplicitMethodsMiddleware)
 
     app.include_router(identify.router)
     app.include_router(titles.router)
