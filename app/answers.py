@@ -55,14 +55,16 @@ def build_response(
     source_ids = {scene.source_id for scene in scenes}
     title_ids = {scene.title_id for scene in scenes}
     if result.match is not None:
-        source_ids.add(result.match.source_id)
+        if result.match.source_id is not None:
+            source_ids.add(result.match.source_id)
         title_ids.add(result.match.title_id)
     sources = store.sources(source_ids)
     metas = store.title_meta(title_ids)
 
     def scene_fields(scene: Scene | FoundMatch) -> dict[str, object]:
-        source = sources.get(scene.source_id)
-        has_clip = kept_media(source, data_dir) is not None and scene.at is not None
+        source = sources.get(scene.source_id) if scene.source_id is not None else None
+        framed = scene.frame_id is not None
+        has_clip = framed and scene.at is not None and kept_media(source, data_dir) is not None
         return {
             **_facts(scene.title_id, scene.title, metas.get(scene.title_id)),
             "episode": scene.episode,
@@ -74,7 +76,7 @@ def build_response(
             "source_id": scene.source_id,
             "source_name": None if source is None else Path(source.uri).name,
             "duration": None if source is None else source.duration,
-            "preview_url": preview_url(root, scene.frame_id),
+            "preview_url": preview_url(root, scene.frame_id) if framed else None,
             "clip_url": clip_url(root, scene.frame_id) if has_clip else None,
         }
 
@@ -82,7 +84,9 @@ def build_response(
     if result.match is not None:
         found = result.match
         fields = scene_fields(found)
-        match = Match(**fields, confidence=found.confidence, timestamp=found.timestamp)
+        match = Match(
+            **fields, kind=found.kind, confidence=found.confidence, timestamp=found.timestamp
+        )
     query_frame = None
     if query is not None and query.kind != "image":
         frame = query.frames[frame_index]

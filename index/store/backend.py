@@ -30,8 +30,11 @@ class VectorIndex(Protocol):
 
     def remove(self, labels: object) -> int: ...
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, cosine distances) per query, best first, padded with -1 / inf."""
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed: frozenset[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, cosine distances) per query, best first, padded with -1 / inf; only labels
+        in `allowed` when it is given (a search within one title)."""
         ...
 
     def describe(self) -> dict[str, object]:

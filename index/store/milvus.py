@@ -93,10 +93,14 @@ class MilvusVectors:
             self.changes_since_save += len(present)
         return len(present)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed: frozenset[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         data = np.ascontiguousarray(queries, dtype=np.float32)
         q = data.shape[0]
         limit = min(int(k), self.live_count, MAX_LIMIT)
+        if allowed is not None:
+            limit = min(limit, len(allowed))
         labels = np.full((q, max(limit, 0)), -1, dtype=np.int64)
         distances = np.full((q, max(limit, 0)), np.inf, dtype=np.float32)
         if limit <= 0 or q == 0:
@@ -107,6 +111,7 @@ class MilvusVectors:
             limit=limit,
             search_params=self._search_params,
             output_fields=["id"],
+            filter="" if allowed is None else f"id in {sorted(allowed)}",
         )
         for row, hits in enumerate(rows):
             for col, hit in enumerate(hits[:limit]):

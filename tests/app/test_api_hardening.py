@@ -127,7 +127,13 @@ def test_head_and_options_follow_the_routes(client: httpx.Client) -> None:
 
     options = client.options("/titles/1")
     assert options.status_code == 204
-    assert set(options.headers["allow"].split(", ")) == {"GET", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+    assert set(options.headers["allow"].split(", ")) == {
+        "GET",
+        "PATCH",
+        "DELETE",
+        "HEAD",
+        "OPTIONS",
+    }
     assert client.options("/identify").headers["allow"] == "POST, OPTIONS"
     assert client.head("/identify").status_code == 405
     assert client.options("/no/such/path").status_code == 404

@@ -15,6 +15,8 @@ from index.store.schema import SCHEMA_VERSION
 from index.types import TitleMeta
 from tests.index.storekit import clustered, frames, source
 
+pytestmark = pytest.mark.usefixtures("vector_backend")
+
 DIM = 16
 
 # The schema of catalogs written before version 2, as they exist on disk.
