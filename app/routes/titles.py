@@ -135,19 +135,21 @@ async def add_title(
 
 
 @write_router.patch("/titles/{title_id}", response_model=TitleOut, responses=_NOT_FOUND)
-async def update_title(title_id: RowId, changes: TitleMetaIn, store: StoreDep) -> TitleOut:
+async def update_title(
+    title_id: RowId, changes: TitleMetaIn, store: StoreDep, offload: OffloadDep
+) -> TitleOut:
     """Set what people know a title by: `aliases`, `anilist_id`, `mal_id`, `year`.
 
     Fields left out keep their value; null clears one. Answers name them at once.
     """
-    title = await run_in_threadpool(store.title, title_id)
+    title = await offload(store.title, title_id)
     if title is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
     current = TitleMeta(title.aliases, title.anilist_id, title.mal_id, title.year)
     sent = changes.model_dump(exclude_unset=True)
     if "aliases" in sent:
         sent["aliases"] = tuple(sent["aliases"] or ())
-    updated = await run_in_threadpool(store.set_title_meta, title_id, replace(current, **sent))
+    updated = await offload(store.set_title_meta, title_id, replace(current, **sent))
     if updated is None:  # deleted meanwhile
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
     return TitleOut.model_validate(updated)

@@ -47,6 +47,7 @@ class Ingestor:
         progress: Progress | None = None,
         *,
         atomic: bool = False,
+        keep_media: bool = True,
     ) -> IngestReport:
         """Add every video and image under `paths` to `title`; bad files are reported, not fatal.
 
@@ -54,6 +55,8 @@ class Ingestor:
         folder does not cost the others. `atomic` makes the add all-or-nothing (as the API
         promises): every source is read and embedded first, held in memory (a thumbnail and a
         vector per frame), and none is written if any file failed; reading stops at the first.
+        `keep_media` records where each video was read from, so preview clips can be cut from
+        it later; pass False when the file will not stay there.
         """
         title = title.strip()
         if not title:
@@ -76,6 +79,7 @@ class Ingestor:
             FrameMapper(self.embedder),
             StoreWriter(self.store, atomic=atomic),
             self.batch_size,
+            keep_media=keep_media,
         )
         return runner.run(plans, report, progress)
 

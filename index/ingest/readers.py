@@ -58,10 +58,15 @@ class UnreadableMediaError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SampledFrame:
-    """One decoded frame kept for the catalog; timestamp is None for still images."""
+    """One decoded frame kept for the catalog; timestamp is None for still images.
+
+    `source_duration` is the declared length of the video it comes from, when known: the last
+    kept frame stands for the stretch up to it (`index.query.scenes`).
+    """
 
     image: Image.Image
     timestamp: float | None
+    source_duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +166,9 @@ class OpenedVideo:
                 if _repeats(thumb, last_thumb, time, last_kept_time, params):
                     continue
                 last_thumb, last_kept_time = thumb, time
-                yield SampledFrame(_to_rgb(frame, params.max_width), round(time, 3))
+                yield SampledFrame(
+                    _to_rgb(frame, params.max_width), round(time, 3), self.duration
+                )
         except av.FFmpegError as error:
             raise UnreadableMediaError(
                 self.path, f"decoding failed at {last_time:.1f}s ({error})"

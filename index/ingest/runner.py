@@ -50,6 +50,7 @@ class _Batch:
     records: list[FrameRecord]
     images: list[Image.Image]
     position: float  # fraction of the source read so far, for progress
+    duration: float | None  # of the source video, when declared
 
 
 class IngestRunner:
@@ -57,12 +58,19 @@ class IngestRunner:
     half-written; with an atomic writer, reading stops at the first error and nothing is written."""
 
     def __init__(
-        self, reader: Reader, mapper: FrameMapper, writer: StoreWriter, batch_size: int
+        self,
+        reader: Reader,
+        mapper: FrameMapper,
+        writer: StoreWriter,
+        batch_size: int,
+        *,
+        keep_media: bool = True,
     ) -> None:
         self.reader = reader
         self.mapper = mapper
         self.writer = writer
         self.batch_size = batch_size
+        self.keep_media = keep_media  # record each video's path, for preview clips
 
     def run(
         self, plans: Sequence[SourcePlan], report: IngestReport, progress: Progress | None = None
@@ -112,12 +120,14 @@ class IngestRunner:
             return None
         records: list[FrameRecord] = []
         vectors: list[np.ndarray] = []
+        duration = None
         try:
             # Read and map on a background thread while this one embeds: decode overlaps TF.
             for batch in _prefetch(self._batches(plan, timer, report), depth=2):
                 with timer.stage("embed"):
                     vectors.append(self.mapper.embed(batch.images))
                 records.extend(batch.records)
+                duration = batch.duration
                 report.frames_embedded += len(batch.records)
                 progress(batch.position)
         except UnreadableMediaError as error:
@@ -126,7 +136,11 @@ class IngestRunner:
         if not records:
             report.errors.append(IngestError(plan.uri, "no frames could be read"))
             return None
-        source = SourceRecord(title, plan.kind, plan.uri, content_hash, plan.episode)
+        # The file it was added from, so preview clips can be cut from it later.
+        media = str(plan.paths[0].resolve()) if plan.kind == "video" and self.keep_media else None
+        source = SourceRecord(
+            title, plan.kind, plan.uri, content_hash, plan.episode, duration, media
+        )
         return EmbeddedSource(
             source, records, np.concatenate(vectors).astype(np.float32, copy=False)
         )
@@ -149,10 +163,10 @@ class IngestRunner:
             records.append(record)
             images.append(frame.image)
             if len(records) == self.batch_size:
-                yield _Batch(records, images, position)
+                yield _Batch(records, images, position, frame.source_duration)
                 records, images = [], []
         if records:
-            yield _Batch(records, images, 1.0)
+            yield _Batch(records, images, 1.0, frame.source_duration)
 
 
 def _count(report: IngestReport, results: list[AddResult]) -> None:

@@ -19,6 +19,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -241,7 +242,7 @@ class FrameStore:
         catalog is exactly as before and the labels added to hnswlib are marked deleted.
         """
         self._check_writable()
-        source = source_record(source)
+        source = self._portable_media(source_record(source))
         checked = frame_records(frames)
         state = self._state
         data = unit_vectors(vectors, len(checked), state.dim, "vectors")
@@ -275,6 +276,17 @@ class FrameStore:
         return AddResult(
             title_id=title_id, source_id=source_id, frames_added=len(labels), frames_total=total
         )
+
+    def _portable_media(self, source: SourceRecord) -> SourceRecord:
+        """A kept video inside the data directory is recorded relative to it, so the directory
+        can move (a restored backup, another mount point) without losing its clips."""
+        if source.media_path is None:
+            return source
+        path = Path(source.media_path)
+        root = self.data_dir.resolve()
+        if path.is_absolute() and path.resolve().is_relative_to(root):
+            return replace(source, media_path=str(path.resolve().relative_to(root)))
+        return source
 
     def remove_title(self, title_id: int) -> bool:
         """Delete a title, its sources and frames; its frames leave `search` before this returns."""
