@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from app.config import Settings
+from app.sources import SOURCES_DIR
 from model.fit import to_rgb
 
 if TYPE_CHECKING:
@@ -135,10 +136,14 @@ def seed_demo(
             samples.write(frame, BUNNY_TITLE, None, timestamp)
 
     with tempfile.TemporaryDirectory(dir=data_dir, prefix=".demo-") as scratch:
+        # Kept where kept sources go, when they are kept: the demo's scenes then have clips.
+        keep = services.settings.keep_sources
+        folder = data_dir / SOURCES_DIR / "demo" if keep else Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         for style in styles:
             step += 1
             report(f"demo: [{step}/{steps}] rendering and indexing {style.name} ({seconds:.0f} s)")
-            video = Path(scratch) / f"{_slug(style.name)}.mp4"
+            video = folder / f"{_slug(style.name)}.mp4"
             _render_episode(style, video, seconds)
             result.frames += _ingest(services, style.name, video, "1")
             result.titles.append(style.name)

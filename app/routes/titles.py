@@ -16,6 +16,7 @@ from app.deps import IngestorDep, JobsDep, OffloadDep, SettingsDep, StoreDep
 from app.errors import VALIDATION_RESPONSE, ApiError
 from app.jobs import JobOutcome, JobQueueFull, Progress
 from app.schemas import ErrorOut, JobAccepted, RowId, TitleAdded, TitleMetaIn, TitleOut
+from app.sources import drop_title_media, drop_unused, keep_videos
 from app.uploads import MAX_FILES_PER_ADD, UploadLimits, new_spool_dir, spool_and_validate
 from index.ingest.ingestor import Ingestor
 from index.ingest.runner import IngestReport
@@ -77,6 +78,7 @@ async def add_title(
         list[UploadFile], File(min_length=1, description="Screenshots and/or episode videos.")
     ],
     settings: SettingsDep,
+    store: StoreDep,
     ingestor: IngestorDep,
     jobs: JobsDep,
     offload: OffloadDep,
@@ -105,12 +107,22 @@ async def add_title(
     except BaseException:
         await offload(remove_spool)
         raise
-    add = functools.partial(_add, ingestor, name, [upload.path for upload in spooled], episode, fps)
+    paths = [upload.path for upload in spooled]
+    if settings.keep_sources:  # videos move out of the spool, to be cut into preview clips
+        paths = await offload(keep_videos, spooled, settings.data_dir)
+    add = functools.partial(
+        _add, ingestor, name, paths, episode, fps, keep_media=settings.keep_sources
+    )
     if any(upload.kind == "video" for upload in spooled):
+
+        def cleanup() -> None:
+            remove_spool()
+            drop_unused(paths, store, settings.data_dir)
+
         try:
-            job_id = jobs.submit(functools.partial(_add_job, add), cleanup=remove_spool)
+            job_id = jobs.submit(functools.partial(_add_job, add), cleanup=cleanup)
         except JobQueueFull as full:
-            await offload(remove_spool)
+            await offload(cleanup)
             raise ApiError(
                 status.HTTP_503_SERVICE_UNAVAILABLE,
                 f"{full}; retry later (the server's SHAZAM_MAX_QUEUED_JOBS)",
@@ -158,10 +170,14 @@ async def update_title(
 @write_router.delete(
     "/titles/{title_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND
 )
-async def delete_title(title_id: RowId, store: StoreDep, offload: OffloadDep) -> Response:
+async def delete_title(
+    title_id: RowId, store: StoreDep, settings: SettingsDep, offload: OffloadDep
+) -> Response:
     """Remove a title and its frames; it is gone from identify answers when this returns."""
+    media = await offload(store.media_paths, title_id)
     if not await offload(store.remove_title, title_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
+    await offload(drop_title_media, media, store, settings.data_dir)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -172,9 +188,13 @@ def _add(
     episode: str | None,
     fps: float | None,
     progress: Progress | None = None,
+    *,
+    keep_media: bool,
 ) -> IngestReport:
     """Every add of the API, images now or a video as a job: all-or-nothing."""
-    return ingestor.ingest(name, paths, episode=episode, fps=fps, progress=progress, atomic=True)
+    return ingestor.ingest(
+        name, paths, episode=episode, fps=fps, progress=progress, atomic=True, keep_media=keep_media
+    )
 
 
 def _add_job(add: functools.partial[IngestReport], progress: Progress) -> JobOutcome:

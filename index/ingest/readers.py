@@ -166,9 +166,7 @@ class OpenedVideo:
                 if _repeats(thumb, last_thumb, time, last_kept_time, params):
                     continue
                 last_thumb, last_kept_time = thumb, time
-                yield SampledFrame(
-                    _to_rgb(frame, params.max_width), round(time, 3), self.duration
-                )
+                yield SampledFrame(_to_rgb(frame, params.max_width), round(time, 3), self.duration)
         except av.FFmpegError as error:
             raise UnreadableMediaError(
                 self.path, f"decoding failed at {last_time:.1f}s ({error})"

@@ -409,6 +409,22 @@ class Catalog:
         sql = f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id IN ({{marks}})"
         return {row[0]: _source_info(row) for row in self._rows_by_id(sql, source_ids)}
 
+    def frame_source(self, frame_id: int) -> tuple[float | None, SourceInfo] | None:
+        """A frame's timestamp and its source; None when there is no such frame."""
+        columns = ", ".join(f"s.{name}" for name in _SOURCE_COLUMNS.split(", "))
+        sql = f"SELECT f.timestamp, {columns} FROM frames f JOIN sources s ON s.id = f.source_id"
+        with self.reader() as conn:
+            row = conn.execute(sql + " WHERE f.id = ?", (frame_id,)).fetchone()
+        return None if row is None else (row[0], _source_info(row[1:]))
+
+    def media_paths(self, title_id: int | None = None) -> set[str]:
+        """Recorded video paths, of one title or of all."""
+        sql = "SELECT media_path FROM sources WHERE media_path IS NOT NULL"
+        with self.reader() as conn:
+            if title_id is None:
+                return {row[0] for row in conn.execute(sql)}
+            return {row[0] for row in conn.execute(sql + " AND title_id = ?", (title_id,))}
+
     def title_frame_ids(self, title_id: int) -> np.ndarray:
         with self.reader() as conn:
             rows = conn.execute(

@@ -381,6 +381,17 @@ class FrameStore:
         self._check_open()
         return self._catalog.sources(source_ids)
 
+    def media_paths(self, title_id: int | None = None) -> set[str]:
+        """Where the videos of one title (or all) were recorded to be read again: relative to
+        the data directory inside it, else absolute."""
+        self._check_open()
+        return self._catalog.media_paths(None if title_id is None else int_id("title_id", title_id))
+
+    def frame_source(self, frame_id: int) -> tuple[float | None, SourceInfo] | None:
+        """A frame's timestamp and the source it was read from (for its preview clip)."""
+        self._check_open()
+        return self._catalog.frame_source(int_id("frame_id", frame_id))
+
     def find_title(self, name: str) -> TitleInfo | None:
         """Case-insensitive lookup by name."""
         self._check_open()

@@ -85,6 +85,7 @@ def test_a_frame_of_a_static_shot_is_answered_with_the_whole_shot(
         assert match["from"] == 0.0 and HELD_S - 0.1 <= match["to"] <= HELD_S + 0.6
         assert match["from"] <= match["at"] == match["timestamp"] <= match["to"]
         assert match["source_name"] == "Held - 01.mp4"
+        assert match["duration"] == pytest.approx(SECONDS, abs=0.2)
         assert match["frame_id"] == body["results"][0]["frame_id"]
         assert match["source_id"] == body["results"][0]["source_id"]
         assert body["reason"] is None and body["reason_code"] is None
