@@ -22,6 +22,7 @@ from app.methods import ImplicitMethodsMiddleware
 from app.metrics import AppMetrics, MetricsMiddleware
 from app.routes import frames, health, identify, jobs, me, page, titles
 from app.services import Services, open_services
+from app.sources import drop_orphans
 from app.uploads import FORM_OVERHEAD_BYTES, MAX_FILES_PER_ADD, UploadLimits, clear_spool
 
 DESCRIPTION = """Identify an anime from one screenshot: the title, where possible the episode and
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # PIL's own bomb guard is process-wide; the upload check in app.uploads is per app.
         Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
         clear_spool(settings.data_dir)
+        drop_orphans(ready.store, settings.data_dir)
         warn_if_open(settings)
         job_queue = JobQueue(settings.data_dir / JOBS_FILE, max_pending=settings.max_queued_jobs)
         app.state.settings = settings

@@ -45,3 +45,11 @@ def drop_title_media(media: set[str], store: FrameStore, data_dir: Path) -> None
     """After a title is removed: its kept copies, unless another source still names them.
     Videos the CLI recorded where they were found are never touched."""
     drop_unused([data_dir / path for path in media], store, data_dir)
+
+
+def drop_orphans(store: FrameStore, data_dir: Path) -> None:
+    """At start: kept copies of adds that a stop interrupted (their jobs never finished)."""
+    root = data_dir / SOURCES_DIR
+    if root.is_dir():
+        kept = [path for path in root.glob("src-*/*") if path.is_file()]
+        drop_unused(kept, store, data_dir)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
@@ -44,6 +45,15 @@ def server(
         yield running
 
 
+def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _ask(server: LiveServer, style: TitleStyle, moment: float) -> dict:
     shot = jpeg_bytes(render_frame(style, 1, moment, SIZE))
     with server.client() as client:
@@ -60,7 +70,7 @@ def test_a_scene_of_a_kept_video_has_a_short_muted_h264_clip(
         add_video(client, style.name, video)
         kept = list((data_dir / "sources").glob("*/Kept - 02.mp4"))
         assert len(kept) == 1 and kept[0].read_bytes() == video.read_bytes()
-        assert not any((data_dir / "uploads").iterdir())
+        assert _eventually(lambda: not any((data_dir / "uploads").iterdir()))
         body = _ask(server, style, 5.0)
         match = body["match"]
         assert match["title"] == style.name and match["duration"] == pytest.approx(SECONDS, 0.05)
@@ -103,7 +113,8 @@ def test_an_add_the_catalog_had_keeps_no_copy_and_a_removed_title_takes_its_copi
             add_video(client, style.name, video)
         assert len(list((data_dir / "sources").iterdir())) == 1
         add_video(client, style.name, video)  # the same file again: nothing new is kept
-        assert len(list((data_dir / "sources").iterdir())) == 1
+        # The job's clean-up runs just after it reports done.
+        assert _eventually(lambda: len(list((data_dir / "sources").iterdir())) == 1)
         [title] = client.get("/titles").json()
         assert client.delete(f"/titles/{title['id']}").status_code == 204
     assert not any((data_dir / "sources").iterdir())
@@ -144,3 +155,14 @@ def test_the_cli_records_the_path_it_added_from(
         original.unlink()
         gone = _ask(server, style, 6.0)["match"]
         assert gone["clip_url"] is None
+
+
+def test_a_copy_left_by_an_interrupted_add_is_dropped_at_start(
+    tmp_path: Path, lite0_embedder: Embedder, video: Path
+) -> None:
+    settings = make_settings(tmp_path / "data")
+    orphan = settings.data_dir / "sources" / "src-left" / video.name
+    orphan.parent.mkdir(parents=True)
+    shutil.copy(video, orphan)
+    with serving(settings, lite0_embedder):
+        assert not orphan.exists()
