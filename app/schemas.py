@@ -19,7 +19,9 @@ MatchView = Literal["full", "trimmed", "mirrored", "inner", "rectified"]
 Float4 = Annotated[float, PlainSerializer(lambda value: round(value, 4), return_type=float)]
 OptionalFloat4 = Annotated[
     float | None,
-    PlainSerializer(lambda value: None if value is None else round(value, 4), return_type=float),
+    PlainSerializer(
+        lambda value: None if value is None else round(value, 4), return_type=float | None
+    ),
 ]
 
 
