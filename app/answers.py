@@ -85,7 +85,11 @@ def build_response(
         found = result.match
         fields = scene_fields(found)
         match = Match(
-            **fields, kind=found.kind, confidence=found.confidence, timestamp=found.timestamp
+            **fields,
+            kind=found.kind,
+            confidence=found.confidence,
+            timestamp=found.timestamp,
+            view=found.view,
         )
     query_frame = None
     if query is not None and query.kind != "image":
