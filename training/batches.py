@@ -10,6 +10,8 @@ import numpy as np
 from PIL import Image
 
 from model.fit import fit_array
+from training.augment import QueryAugment
+from training.config import TrainConfig
 from training.data import PairSampler, PKSampler, Sample
 
 Augment = Callable[[Image.Image, np.random.Generator], Image.Image]
@@ -93,3 +95,30 @@ class PKBatches(_ImageBatches):
         rng = self._rng(index)
         indices = self.sampler.sample(rng)
         return self._images(indices, rng), self.labels[indices]
+
+
+def make_batches(
+    samples: Sequence[Sample], labels: np.ndarray, config: TrainConfig, *, validation: bool
+) -> PairBatches | PKBatches:
+    """The batches of one split part for `config.sampling`: training batches are perturbed
+    (`augment_probability`) and drawn anew each epoch; validation batches are the same every
+    epoch, half of them perturbed, and their pairs balanced and not forced across sources."""
+    if validation:
+        augment: Augment | None = QueryAugment(0.5)
+        steps, seed = config.val_steps, config.seed + 1
+    else:
+        probability = config.augment_probability
+        augment = QueryAugment(probability) if probability > 0 else None
+        steps, seed = config.steps_per_epoch, config.seed
+    common: dict[str, Any] = {
+        "steps": steps, "input_size": config.input_size, "fit": config.fit, "augment": augment,
+        "seed": seed, "fixed": validation, "workers": config.workers,
+    }  # fmt: skip
+    if config.sampling == "pairs":
+        sources = [s.source for s in samples]
+        positives = 0.5 if validation else config.positive_fraction
+        across = not validation and config.cross_source_positives
+        sampler = PairSampler(labels, sources, positives, across)
+        return PairBatches(samples, sampler, config.batch_size, **common)
+    pk = PKSampler(labels, config.titles_per_batch, config.frames_per_title)
+    return PKBatches(samples, pk, labels, **common)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
+
+from training.config import TrainConfig
 
 STATE_FILE = "state.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -25,19 +28,50 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def read_state(run_dir: Path) -> dict[str, Any]:
+@dataclass
+class TrainState:
+    """A run's progress, as state.json holds it: enough to resume after any completed epoch."""
+
+    config: TrainConfig
+    data: str | None  # the image folder trained on; None for in-memory samples
+    epoch: int = 0  # epochs completed
+    checkpoint: str | None = None  # stem of the newest complete checkpoint
+    history: list[dict[str, float]] = field(default_factory=list)  # one entry per epoch
+    plateau: dict[str, float] | None = None  # ReduceLROnPlateau counters at the last epoch
+    initial_val_loss: float | None = None  # before any training, for the report
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "config": self.config.to_dict()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainState:
+        return cls(
+            config=TrainConfig.from_dict(values["config"]),
+            data=values.get("data"),
+            epoch=values.get("epoch", 0),
+            checkpoint=values.get("checkpoint"),
+            history=values.get("history", []),
+            plateau=values.get("plateau"),
+            initial_val_loss=values.get("initial_val_loss"),
+        )
+
+
+def read_state(run_dir: Path) -> TrainState:
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
         raise CheckpointError(f"no {STATE_FILE} in {run_dir}: nothing to resume")
     try:
-        return json.loads(path.read_text())
+        return TrainState.from_dict(json.loads(path.read_text()))
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path} is not valid JSON ({exc})") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a training state ({exc})") from exc
 
 
-def write_state(run_dir: Path, state: dict[str, Any]) -> None:
+def write_state(run_dir: Path, state: TrainState) -> None:
     """state.json is written last and atomically: it only ever names complete checkpoints."""
-    _atomic_write(Path(run_dir) / STATE_FILE, json.dumps(state, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n"
+    _atomic_write(Path(run_dir) / STATE_FILE, text)
 
 
 def save_checkpoint(
@@ -98,7 +132,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self,
         run_dir: Path,
         model: keras.Model,
-        state: dict[str, Any],
+        state: TrainState,
         plateau: ResumableReduceLROnPlateau,
     ) -> None:
         super().__init__()
@@ -112,10 +146,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
         entry = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         learning_rate = self.model.optimizer.learning_rate
         entry["learning_rate"] = float(keras.ops.convert_to_numpy(learning_rate))
-        self.state["history"].append(entry)
-        self.state["epoch"] = epoch + 1
-        self.state["checkpoint"] = stem
-        self.state["plateau"] = {
+        self.state.history.append(entry)
+        self.state.epoch = epoch + 1
+        self.state.checkpoint = stem
+        self.state.plateau = {
             "best": float(self.plateau.best),
             "wait": int(self.plateau.wait),
             "cooldown_counter": int(self.plateau.cooldown_counter),

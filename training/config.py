@@ -2,51 +2,65 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import Field, asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
 from model.fit import FIT_POLICIES
 
 Sampling = Literal["pairs", "pk"]
+FLAG = "flag"  # field metadata key: the help of a field the `train` command exposes as a flag
+
+
+def flag(default: Any, help: str) -> Any:
+    """A field that `shazam-anime train` offers as `--name` with this help (`app.cli.train`)."""
+    return field(default=default, metadata={FLAG: help})
+
+
+def flag_fields() -> list[Field]:
+    """The fields exposed as command-line flags, in declaration order."""
+    return [f for f in fields(TrainConfig) if FLAG in f.metadata]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Defaults suit a GPU run on a few thousand frames; tests shrink sizes and steps."""
 
-    backbone: str = "efficientnet-lite0"
-    input_size: int = 224
-    fit: str = "resize"  # how a frame becomes the square input, as at serving time (model.fit)
+    backbone: str = flag(
+        "efficientnet-lite0", "efficientnet-lite0, efficientnet-lite1/2 or resnet50"
+    )
+    input_size: int = flag(224, "square network input in pixels")
+    fit: str = flag("resize", "how frames become square, as at serving: resize, pad, center-crop")
     pretrained: bool = True
-    embedding_dim: int = 512
-    margin: float = 1.0  # unit vectors: D in [0, 2]; m = 1 pushes other titles to cos <= 0.5
+    embedding_dim: int = flag(512, "size of the learned embedding")
+    # Unit vectors: D in [0, 2]; m = 1 pushes other titles to cos <= 0.5.
+    margin: float = flag(1.0, "contrastive margin m on the Euclidean distance")
 
-    sampling: Sampling = "pairs"  # "pairs": Siamese pairs; "pk": P titles x K frames per batch
-    batch_size: int = 32  # pairs per batch (pairs sampling)
+    sampling: Sampling = flag("pairs", "pairs (Siamese pairs) or pk (P titles x K frames)")
+    batch_size: int = flag(32, "pairs per batch with pairs sampling")
     positive_fraction: float = 0.5
     cross_source_positives: bool = True  # positive partner from another episode when possible
-    titles_per_batch: int = 8  # P (pk sampling)
-    frames_per_title: int = 4  # K (pk sampling)
+    titles_per_batch: int = flag(8, "P with pk sampling")
+    frames_per_title: int = flag(4, "K with pk sampling")
     hard_negatives: bool = True  # pk: push only the closest other-title frame per anchor
-    augment_probability: float = 0.8  # chance a training image gets query-like perturbations
+    augment_probability: float = flag(0.8, "chance a training frame is perturbed like a query")
 
-    warmup_epochs: int = 2  # backbone frozen, only the projection head learns
-    finetune_epochs: int = 6  # backbone partly unfrozen
-    steps_per_epoch: int = 100
-    val_steps: int = 20
-    warmup_lr: float = 1e-3
-    finetune_lr: float = 1e-4
-    lr_decay: float = 0.9  # exponential decay per epoch within a phase
+    warmup_epochs: int = flag(2, "epochs with the backbone frozen (only the head learns)")
+    finetune_epochs: int = flag(6, "epochs with the top of the backbone unfrozen")
+    steps_per_epoch: int = flag(100, "batches per epoch")
+    val_steps: int = flag(20, "validation batches per epoch")
+    warmup_lr: float = flag(1e-3, "Adam learning rate during warm-up")
+    finetune_lr: float = flag(1e-4, "Adam learning rate when fine-tuning")
+    lr_decay: float = flag(0.9, "learning-rate factor per epoch within a phase")
     plateau_factor: float = 0.5  # ReduceLROnPlateau on validation loss
     plateau_patience: int = 1
     min_lr: float = 1e-6
-    frozen_layers: int | None = None  # first N backbone layers kept frozen when fine-tuning
-    frozen_fraction: float = 0.6  # used when frozen_layers is None
+    frozen_layers: int | None = flag(None, "first N backbone layers kept frozen when fine-tuning")
+    frozen_fraction: float = flag(0.6, "share of layers frozen when --frozen-layers is unset")
 
-    val_fraction: float = 0.15
-    test_fraction: float = 0.2
-    seed: int = 0
-    workers: int = 4  # image-loading threads
+    val_fraction: float = flag(0.15, "share of episodes for validation")
+    test_fraction: float = flag(0.2, "share of episodes held out for testing")
+    seed: int = flag(0, "random seed for split, sampling and augmentation")
+    workers: int = flag(4, "image-loading threads")
 
     def __post_init__(self) -> None:
         problems = []

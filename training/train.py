@@ -15,19 +15,19 @@ import numpy as np
 
 from model.backbones import build_backbone
 from model.exported import load_exported
-from training.augment import QueryAugment
-from training.batches import PairBatches, PKBatches
+from training.batches import make_batches
 from training.checkpoint import (
     CHECKPOINT_DIR,
     STATE_FILE,
     EpochCheckpoint,
     ResumableReduceLROnPlateau,
+    TrainState,
     read_state,
     restore_checkpoint,
     write_state,
 )
 from training.config import TrainConfig
-from training.data import PairSampler, PKSampler, Sample, Split, scan_image_tree, split_samples
+from training.data import Sample, Split, scan_image_tree, split_samples
 from training.evaluate import embed_samples
 from training.export import export_embedding
 from training.siamese import (
@@ -41,7 +41,15 @@ from training.siamese import (
 )
 from training.titlelevel import calibrate_export
 
-__all__ = ["TrainConfig", "TrainError", "TrainResult", "train"]
+__all__ = [
+    "TrainConfig",
+    "TrainError",
+    "TrainResult",
+    "TrainingRun",
+    "build_run",
+    "run_training",
+    "train",
+]
 MODEL_FILE = "embedder.keras"
 REPORT_FILE = "report.json"
 SPLIT_FILE = "split.json"
@@ -122,54 +130,6 @@ class _NoStrategy:
         return contextlib.nullcontext()
 
 
-def _datasets(
-    split: Split, config: TrainConfig
-) -> tuple[keras.utils.PyDataset, keras.utils.PyDataset | None]:
-    """Training batches (augmented, new each epoch) and fixed validation batches (or None)."""
-    augment = QueryAugment(config.augment_probability) if config.augment_probability > 0 else None
-    # Validation sees perturbed frames too, but the same ones every epoch.
-    val_augment = QueryAugment(0.5)
-    common = {"input_size": config.input_size, "fit": config.fit, "workers": config.workers}
-    val_titles = {s.title for s in split.val}
-    train_labels, val_labels = split.labels(split.train), split.labels(split.val)
-    if config.sampling == "pairs":
-        train_ds = PairBatches(
-            split.train,
-            PairSampler(
-                train_labels,
-                [s.source for s in split.train],
-                config.positive_fraction,
-                config.cross_source_positives,
-            ),
-            config.batch_size,
-            steps=config.steps_per_epoch,
-            augment=augment,
-            seed=config.seed,
-            **common,
-        )
-        val_ds = None
-        if len(val_titles) >= 2:
-            sampler = PairSampler(val_labels, [s.source for s in split.val], 0.5, False)
-            val_ds = PairBatches(
-                split.val, sampler, config.batch_size, steps=config.val_steps,
-                augment=val_augment, seed=config.seed + 1, fixed=True, **common,
-            )  # fmt: skip
-        return train_ds, val_ds
-    train_sampler = PKSampler(train_labels, config.titles_per_batch, config.frames_per_title)
-    train_ds = PKBatches(
-        split.train, train_sampler, train_labels, steps=config.steps_per_epoch,
-        augment=augment, seed=config.seed, **common,
-    )  # fmt: skip
-    val_ds = None
-    if len(val_titles) >= 2:
-        sampler = PKSampler(val_labels, config.titles_per_batch, config.frames_per_title)
-        val_ds = PKBatches(
-            split.val, sampler, val_labels, steps=config.val_steps, augment=val_augment,
-            seed=config.seed + 1, fixed=True, **common,
-        )  # fmt: skip
-    return train_ds, val_ds
-
-
 def _decay_schedule(first_epoch: int, config: TrainConfig) -> Callable[[int, float], float]:
     """Exponential decay per epoch within a phase; the phase's first epoch keeps its base rate.
 
@@ -185,21 +145,19 @@ def _decay_schedule(first_epoch: int, config: TrainConfig) -> Callable[[int, flo
     return schedule
 
 
-def _start_state(run_dir: Path, data: Path | Sequence[Sample], config: TrainConfig) -> dict:
-    if (run_dir / STATE_FILE).exists():
-        raise TrainError(
-            f"{run_dir} already holds a training run: pass --resume to continue it, "
-            "or choose a new --run-dir"
-        )
-    return {
-        "config": config.to_dict(),
-        "data": str(data) if isinstance(data, str | Path) else None,
-        "epoch": 0,
-        "checkpoint": None,
-        "history": [],
-        "plateau": None,
-        "initial_val_loss": None,
-    }
+@dataclass
+class TrainingRun:
+    """A run built and ready to train (`build_run`), trained by `run_training`."""
+
+    run_dir: Path
+    config: TrainConfig
+    state: TrainState
+    split: Split
+    strategy: Any  # a `tf.distribute.Strategy` or `_NoStrategy`: only `.scope()` is used
+    embedding: keras.Model  # the branch that is exported
+    trained: keras.Model  # what is fitted: the Siamese model (pairs) or the embedding (pk)
+    train_batches: keras.utils.PyDataset
+    val_batches: keras.utils.PyDataset | None  # None when validation has fewer than 2 titles
 
 
 def train(
@@ -218,20 +176,24 @@ def train(
     None to reuse the folder recorded in the run. The hyperparameters of a resumed run are the
     saved ones; `config` is then ignored. `callbacks` run after the checkpoint of each epoch.
     """
+    built = build_run(data, run_dir, config, resume=resume, cache_dir=cache_dir)
+    return run_training(built, verbose=verbose, callbacks=callbacks)
+
+
+def build_run(
+    data: Path | Sequence[Sample] | None,
+    run_dir: Path,
+    config: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    cache_dir: Path | None = None,
+) -> TrainingRun:
+    """Start or reopen the run's state, split the data, build the models (restoring the last
+    checkpoint's weights) and the batches; nothing is trained yet. Arguments as for `train`."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if resume:
-        state = read_state(run_dir)
-        config = TrainConfig.from_dict(state["config"])
-        if data is None:
-            if not state.get("data"):
-                raise TrainError("this run was trained on in-memory samples: pass them again")
-            data = Path(state["data"])
-    else:
-        config = config or TrainConfig()
-        if data is None:
-            raise TrainError("no training data given")
-        state = _start_state(run_dir, data, config)
+    state, data = _open_state(run_dir, data, config, resume)
+    config = state.config
     samples = scan_image_tree(Path(data)) if isinstance(data, str | Path) else list(data)
     split = split_samples(samples, config.val_fraction, config.test_fraction, config.seed)
     (run_dir / SPLIT_FILE).write_text(json.dumps(split.report(), indent=2) + "\n")
@@ -243,94 +205,153 @@ def train(
         backbone = build_backbone(
             config.backbone,
             config.input_size,
-            pretrained=config.pretrained and not state["checkpoint"],
+            pretrained=config.pretrained and not state.checkpoint,
             cache_dir=cache_dir,
         )
         embedding = build_embedding_model(backbone, config.embedding_dim)
         trained = build_siamese_model(embedding) if config.sampling == "pairs" else embedding
-    if state["checkpoint"]:
-        embedding.load_weights(run_dir / CHECKPOINT_DIR / f"{state['checkpoint']}.weights.h5")
-    train_ds, val_ds = _datasets(split, config)
-    monitor = "val_loss" if val_ds is not None else "loss"
+    if state.checkpoint:
+        embedding.load_weights(run_dir / CHECKPOINT_DIR / f"{state.checkpoint}.weights.h5")
+    train_batches = make_batches(split.train, split.labels(split.train), config, validation=False)
+    val_batches = None
+    if len({s.title for s in split.val}) >= 2:
+        val_batches = make_batches(split.val, split.labels(split.val), config, validation=True)
+    return TrainingRun(
+        run_dir, config, state, split, strategy, embedding, trained, train_batches, val_batches
+    )
+
+
+def _open_state(
+    run_dir: Path, data: Path | Sequence[Sample] | None, config: TrainConfig | None, resume: bool
+) -> tuple[TrainState, Path | Sequence[Sample]]:
+    """The saved state and its data folder on resume; a fresh state in an unused run dir."""
+    if resume:
+        state = read_state(run_dir)
+        if data is None:
+            if not state.data:
+                raise TrainError("this run was trained on in-memory samples: pass them again")
+            data = Path(state.data)
+        return state, data
+    if data is None:
+        raise TrainError("no training data given")
+    if (run_dir / STATE_FILE).exists():
+        raise TrainError(
+            f"{run_dir} already holds a training run: pass --resume to continue it, "
+            "or choose a new --run-dir"
+        )
+    folder = str(data) if isinstance(data, str | Path) else None
+    return TrainState(config=config or TrainConfig(), data=folder), data
+
+
+def run_training(
+    run: TrainingRun,
+    *,
+    verbose: int | str = "auto",
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TrainResult:
+    """Fit the phases not yet done (warm-up, then fine-tune), checkpointing every epoch; export
+    the embedding branch and write the report."""
+    config, state = run.config, run.state
     timer = StepTimer()
     started = time.perf_counter()
-    frozen = config.frozen_layer_count(len(backbone_of(embedding).layers))
+    frozen = config.frozen_layer_count(len(backbone_of(run.embedding).layers))
     phases = [
         ("warmup", 0, config.warmup_epochs, config.warmup_lr),
         ("finetune", config.warmup_epochs, config.epochs, config.finetune_lr),
     ]
     for phase, first, end, learning_rate in phases:
-        done = state["epoch"]
-        if done >= end or first == end:
+        if state.epoch >= end or first == end:
             continue
-        with strategy.scope():
-            if phase == "warmup":
-                freeze_backbone(embedding)
-            else:
-                unfreeze_backbone(embedding, frozen)
-            loss = (
-                ContrastiveLoss(config.margin)
-                if config.sampling == "pairs"
-                else BatchContrastiveLoss(config.margin, config.hard_negatives)
-            )
-            trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
-            resuming_mid_phase = done > first
-            if resuming_mid_phase:
-                restore_checkpoint(run_dir, state["checkpoint"], embedding, trained.optimizer)
-        if state["initial_val_loss"] is None and val_ds is not None:
-            state["initial_val_loss"] = float(trained.evaluate(val_ds, verbose=0))
-            write_state(run_dir, state)
-        plateau = ResumableReduceLROnPlateau(
-            saved=state["plateau"] if resuming_mid_phase else None,
-            monitor=monitor,
-            factor=config.plateau_factor,
-            patience=config.plateau_patience,
-            min_lr=config.min_lr,
-            verbose=1,
-        )
-        decay = keras.callbacks.LearningRateScheduler(_decay_schedule(first, config))
-        if verbose:
-            print(f"{phase}: epochs {done + 1}..{end} of {config.epochs}", flush=True)
-        trained.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=end,
-            initial_epoch=done,
-            verbose=verbose,
-            callbacks=[
-                decay,
-                plateau,
-                EpochCheckpoint(run_dir, embedding, state, plateau),
-                timer,
-                *callbacks,
-            ],
-        )
+        _fit_phase(run, phase, first, end, learning_rate, frozen, [timer, *callbacks], verbose)
 
-    model_path = export_embedding(embedding, run_dir / MODEL_FILE, config)
-    held_out = split.val + split.test  # frames training never saw
+    model_path = export_embedding(run.embedding, run.run_dir / MODEL_FILE, config)
+    held_out = run.split.val + run.split.test  # frames training never saw
     vectors = embed_samples(load_exported(model_path), held_out)
     calibrate_export(model_path, held_out, vectors, config.seed)
-    report = _report(state, split, config, timer, time.perf_counter() - started, model_path)
-    report_path = run_dir / REPORT_FILE
+    seconds = time.perf_counter() - started
+    report = _report(state, run.split, config, timer, seconds, model_path)
+    report_path = run.run_dir / REPORT_FILE
     report_path.write_text(json.dumps(report, indent=2) + "\n")
-    return TrainResult(run_dir, model_path, report_path, report, split)
+    return TrainResult(run.run_dir, model_path, report_path, report, run.split)
+
+
+def _fit_phase(
+    run: TrainingRun,
+    phase: str,
+    first: int,
+    end: int,
+    learning_rate: float,
+    frozen: int,
+    callbacks: Sequence[keras.callbacks.Callback],
+    verbose: int | str,
+) -> None:
+    """Epochs `first`..`end` of one phase, from where the state left off (mid-phase on resume:
+    the optimizer and plateau counters come back from the last checkpoint)."""
+    config, state, trained = run.config, run.state, run.trained
+    done = state.epoch
+    with run.strategy.scope():
+        if phase == "warmup":
+            freeze_backbone(run.embedding)
+        else:
+            unfreeze_backbone(run.embedding, frozen)
+        loss = (
+            ContrastiveLoss(config.margin)
+            if config.sampling == "pairs"
+            else BatchContrastiveLoss(config.margin, config.hard_negatives)
+        )
+        trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+        resuming_mid_phase = done > first
+        if resuming_mid_phase:
+            restore_checkpoint(run.run_dir, state.checkpoint, run.embedding, trained.optimizer)
+    if state.initial_val_loss is None and run.val_batches is not None:
+        state.initial_val_loss = float(trained.evaluate(run.val_batches, verbose=0))
+        write_state(run.run_dir, state)
+    plateau = ResumableReduceLROnPlateau(
+        saved=state.plateau if resuming_mid_phase else None,
+        monitor="val_loss" if run.val_batches is not None else "loss",
+        factor=config.plateau_factor,
+        patience=config.plateau_patience,
+        min_lr=config.min_lr,
+        verbose=1,
+    )
+    decay = keras.callbacks.LearningRateScheduler(_decay_schedule(first, config))
+    if verbose:
+        print(f"{phase}: epochs {done + 1}..{end} of {config.epochs}", flush=True)
+    trained.fit(
+        run.train_batches,
+        validation_data=run.val_batches,
+        epochs=end,
+        initial_epoch=done,
+        verbose=verbose,
+        callbacks=[
+            decay,
+            plateau,
+            EpochCheckpoint(run.run_dir, run.embedding, state, plateau),
+            *callbacks,
+        ],
+    )
 
 
 def _report(
-    state: dict, split: Split, config: TrainConfig, timer: StepTimer, seconds: float, path: Path
+    state: TrainState,
+    split: Split,
+    config: TrainConfig,
+    timer: StepTimer,
+    seconds: float,
+    path: Path,
 ) -> dict[str, Any]:
-    history = state["history"]
+    history = state.history
     # Skip the first step of each fit: it includes graph tracing.
     steady = timer.durations[1:] if len(timer.durations) > 1 else timer.durations
     last = history[-1] if history else {}
     devices = accelerators()
     return {
         "model": str(path),
-        "data": state.get("data"),
+        "data": state.data,
         "config": config.to_dict(),
         "split": split.report(),
-        "epochs_completed": state["epoch"],
-        "initial_val_loss": state["initial_val_loss"],
+        "epochs_completed": state.epoch,
+        "initial_val_loss": state.initial_val_loss,
         "final_loss": last.get("loss"),
         "final_val_loss": last.get("val_loss"),
         "history": history,

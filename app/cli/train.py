@@ -7,14 +7,12 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import UnionType
+from typing import Literal, get_args, get_origin, get_type_hints
 
 from app.cli.errors import CliError
-
-if TYPE_CHECKING:  # imported lazily at run time: `--help` must not load TensorFlow
-    from training.config import TrainConfig
+from training.config import FLAG, TrainConfig, flag_fields  # no TensorFlow: `--help` stays fast
 
 _TRAIN_EPILOG = """\
 data: either --data DIR, laid out as DIR/TITLE/[EPISODE/]*.{jpg,png,webp}, or --from-catalog,
@@ -32,31 +30,22 @@ examples:
 
 _DATA_DIR_HELP = "catalog to read with --from-catalog (env SHAZAM_DATA_DIR, default ./data)"
 
-# Hyperparameters exposed as flags: (TrainConfig field, type, help).
-_HYPERPARAMETERS: tuple[tuple[str, type, str], ...] = (
-    ("backbone", str, "efficientnet-lite0 (default), efficientnet-lite1/2 or resnet50"),
-    ("input_size", int, "square network input in pixels (default 224)"),
-    ("fit", str, "how frames become square: resize (default), pad, center-crop"),
-    ("embedding_dim", int, "size of the learned embedding (default 512)"),
-    ("margin", float, "contrastive margin m on the Euclidean distance (default 1.0)"),
-    ("sampling", str, "pairs (Siamese pairs, default) or pk (P titles x K frames)"),
-    ("batch_size", int, "pairs per batch with pairs sampling (default 32)"),
-    ("titles_per_batch", int, "P with pk sampling (default 8)"),
-    ("frames_per_title", int, "K with pk sampling (default 4)"),
-    ("warmup_epochs", int, "epochs with the backbone frozen (default 2)"),
-    ("finetune_epochs", int, "epochs with the top of the backbone unfrozen (default 6)"),
-    ("steps_per_epoch", int, "batches per epoch (default 100)"),
-    ("val_steps", int, "validation batches per epoch (default 20)"),
-    ("warmup_lr", float, "Adam learning rate during warm-up (default 1e-3)"),
-    ("finetune_lr", float, "Adam learning rate when fine-tuning (default 1e-4)"),
-    ("lr_decay", float, "learning-rate factor per epoch (default 0.9)"),
-    ("frozen_layers", int, "first N backbone layers kept frozen (default: first 60%%)"),
-    ("augment_probability", float, "chance a training frame is perturbed (default 0.8)"),
-    ("val_fraction", float, "share of episodes for validation (default 0.15)"),
-    ("test_fraction", float, "share of episodes held out for testing (default 0.2)"),
-    ("seed", int, "random seed for split, sampling and augmentation (default 0)"),
-    ("workers", int, "image-loading threads (default 4)"),
-)
+
+def _add_hyperparameters(parser: argparse.ArgumentParser) -> None:
+    """One flag per `TrainConfig` field marked with `training.config.flag`: its name, type and
+    help, and its default read from the field, so the defaults live in the config alone. Flags
+    default to None (absent), so only the values given override the config."""
+    group = parser.add_argument_group("hyperparameters")
+    types = get_type_hints(TrainConfig)
+    for field in flag_fields():
+        kind = types[field.name]
+        if get_origin(kind) is Literal:
+            kind = str
+        elif isinstance(kind, UnionType):  # `int | None`: the value's type
+            kind = next(arg for arg in get_args(kind) if arg is not type(None))
+        default = "" if field.default is None else f" (default {field.default})"
+        text = f"{field.metadata[FLAG]}{default}".replace("%", "%%")
+        group.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=None, help=text)
 
 
 def add_train_parsers(subcommands: argparse._SubParsersAction) -> None:
@@ -86,9 +75,7 @@ def add_train_parsers(subcommands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--no-pretrained", action="store_true", help="start from random weights (for comparison)"
     )
-    group = train.add_argument_group("hyperparameters")
-    for name, kind, text in _HYPERPARAMETERS:
-        group.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=text)
+    _add_hyperparameters(train)
     train.set_defaults(func=run_train)
 
     evaluate = subcommands.add_parser(
@@ -184,15 +171,12 @@ def _check_data_choice(args: argparse.Namespace, resuming: bool = False) -> None
 
 
 def _config_from(args: argparse.Namespace) -> TrainConfig:
-    from training.config import TrainConfig
-
-    given = {name: getattr(args, name) for name, _, _ in _HYPERPARAMETERS}
+    given = {field.name: getattr(args, field.name) for field in flag_fields()}
     values = {k: v for k, v in given.items() if v is not None}
     if args.no_pretrained:
         values["pretrained"] = False
-    known = {f.name for f in fields(TrainConfig)}
     try:
-        return TrainConfig(**{k: v for k, v in values.items() if k in known})
+        return TrainConfig(**values)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import keras
 import pytest
 
-from training.checkpoint import read_state
+from training.checkpoint import TrainState, read_state
 from training.config import TrainConfig
 from training.train import TrainResult, train
 
@@ -18,7 +17,7 @@ TINY_CONFIG = TrainConfig(
 )  # fmt: skip
 
 # (state.json after the interruption, 0-based epochs the resumed run began, the final result)
-Run = tuple[dict[str, Any], list[int], TrainResult]
+Run = tuple[TrainState, list[int], TrainResult]
 
 
 class Interrupt(keras.callbacks.Callback):
