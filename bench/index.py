@@ -22,6 +22,7 @@ from PIL import Image
 from index.store.checkpoint import INDEX_FILE
 from index.store.frame_store import FrameStore
 from index.types import FrameRecord, SourceRecord
+from training.metrics import exact_top_k, neighbour_recall
 
 SOURCE_FRAMES = 1000  # frames per add(): one episode-sized source
 
@@ -62,17 +63,6 @@ def uniform(n: int, q: int, dim: int, seed: int) -> Dataset:
         stop = min(n, start + 10_000)
         base[start:stop] = unit(rng.normal(size=(stop - start, dim)).astype(np.float32))
     return Dataset("uniform", base, unit(rng.normal(size=(q, dim)).astype(np.float32)))
-
-
-def exact_top_k(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Brute-force cosine top-k row indices with numpy, in query chunks to bound memory."""
-    out = np.empty((len(queries), k), dtype=np.int64)
-    for start in range(0, len(queries), 256):
-        scores = queries[start : start + 256] @ base.T
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1)
-        out[start : start + 256] = np.take_along_axis(top, order, axis=1)
-    return out
 
 
 def tiny_jpeg() -> bytes:
@@ -147,9 +137,8 @@ def run(data: Dataset, args: argparse.Namespace, workdir: Path) -> dict[str, obj
             store.search(row[None, :], args.k)
         single_seconds = time.perf_counter() - started
         found = [[hit.frame_id for hit in row] for row in batched]
-        recall = sum(len(set(f) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
         per_ef[ef] = {
-            "recall_at_k": recall / truth.size,
+            "recall_at_k": neighbour_recall(found, truth),
             "qps_batched": len(data.queries) / batch_seconds,
             "qps_single": len(singles) / single_seconds,
         }

@@ -1,4 +1,8 @@
-"""Retrieval metrics as pure numpy functions: kNN accuracy, recall@k, confusion, precision."""
+"""Retrieval metrics as pure numpy functions: kNN accuracy, recall@k, confusion, precision.
+
+Also the recall of an approximate nearest-neighbour search against exact search, shared by the
+vector-index tests and `bench/index.py`.
+"""
 
 from __future__ import annotations
 
@@ -98,6 +102,27 @@ def recall_at_k(
     hits = labels[order] == truth[:, None]
     first_hit = np.where(hits.any(axis=1), hits.argmax(axis=1), np.iinfo(np.int64).max)
     return {int(k): float(np.mean(first_hit < k)) for k in ks}
+
+
+def exact_top_k(base: np.ndarray, queries: np.ndarray, k: int, chunk: int = 256) -> np.ndarray:
+    """Row indices of each query's k nearest `base` rows by inner product (cosine for unit
+    vectors), nearest first; queries go in chunks to bound memory on a large base."""
+    out = np.empty((len(queries), k), dtype=np.int64)
+    for start in range(0, len(queries), chunk):
+        scores = queries[start : start + chunk] @ base.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1)
+        out[start : start + chunk] = np.take_along_axis(top, order, axis=1)
+    return out
+
+
+def neighbour_recall(found: Sequence[Sequence[int]], truth: np.ndarray) -> float:
+    """recall@k of an approximate search: the share of the exact k nearest (`truth`, one row per
+    query, e.g. from `exact_top_k`) that it also returned, in any order."""
+    hits = sum(
+        len(set(row) & set(true_row.tolist())) for row, true_row in zip(found, truth, strict=True)
+    )
+    return hits / truth.size
 
 
 def confusion_matrix(truth: Sequence[int], predicted: Sequence[int], n_classes: int) -> np.ndarray:

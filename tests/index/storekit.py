@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -52,18 +51,3 @@ def clustered(n: int, dim: int, clusters: int, seed: int, spread: float = 0.35) 
     centres = rng.normal(size=(clusters, dim))
     members = rng.integers(0, clusters, size=n)
     return unit(centres[members] + spread * rng.normal(size=(n, dim)))
-
-
-def brute_force_top_k(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Exact cosine top-k row indices (inputs are unit vectors)."""
-    scores = queries @ base.T
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1)
-    return np.take_along_axis(top, order, axis=1)
-
-
-def recall_at_k(found: Sequence[Sequence[int]], truth: np.ndarray) -> float:
-    hits = sum(
-        len(set(row) & set(true_row.tolist())) for row, true_row in zip(found, truth, strict=True)
-    )
-    return hits / truth.size

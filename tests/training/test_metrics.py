@@ -34,6 +34,20 @@ def test_recall_at_k() -> None:
     assert recall == {1: 0.5, 2: 0.5, 3: 1.0}
 
 
+def test_exact_top_k_is_nearest_first_across_query_chunks() -> None:
+    angles = np.radians([0, 10, 30, 90, 180])
+    base = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    queries = base[[0, 3, 4]]
+    top = metrics.exact_top_k(base, queries, k=2, chunk=2)  # 3 queries: a full and a short chunk
+    assert top.tolist() == [[0, 1], [3, 2], [4, 3]]
+
+
+def test_neighbour_recall_counts_the_exact_neighbours_found_in_any_order() -> None:
+    truth = np.array([[0, 1], [3, 2]])
+    assert metrics.neighbour_recall([[1, 0], [3, 2]], truth) == 1.0
+    assert metrics.neighbour_recall([[1, 4], [2, 0]], truth) == pytest.approx(2 / 4)
+
+
 def test_leave_source_out_ignores_own_source() -> None:
     embeddings = np.array([[1.0, 0.0], [0.99, 0.01], [0.0, 1.0], [0.9, 0.3]])
     labels = [0, 0, 1, 1]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from index.store.vectors import MIN_CAPACITY, HnswVectors
-from tests.index.storekit import brute_force_top_k, clustered, recall_at_k, unit
+from tests.index.storekit import clustered, unit
+from training.metrics import exact_top_k, neighbour_recall
 
 DIM = 24
 
@@ -119,7 +120,7 @@ def test_recall_at_10_against_brute_force() -> None:
     vectors = HnswVectors.create(48, m=16, ef_construction=200, ef=64, capacity=4000)
     vectors.add(np.arange(4000), base)
     labels, _ = vectors.search(queries, 10)
-    recall = recall_at_k(labels.tolist(), brute_force_top_k(base, queries, 10))
+    recall = neighbour_recall(labels.tolist(), exact_top_k(base, queries, 10))
     assert recall >= 0.95, recall
 
 
