@@ -69,7 +69,7 @@ def build_catalog(settings: Settings, embedder: Embedder, frames: int) -> dict[s
                 for style in styles:
                     video = Path(scratch) / f"{style.name} - 01.mp4"
                     write_episode(style, 1, video, seconds=REAL_SECONDS, fps=12, size=(640, 360))
-                    services.ingestor.ingest(style.name, [video], progress=lambda _f: None)
+                    services.ingestor.ingest(style.name, [video])
         real_frames = sum(getattr(store.find_title(s.name), "frames", 0) for s in styles)
         missing = frames - store.stats().frames
         if missing > 0:
@@ -199,7 +199,8 @@ def throughput(url: str, queries: list[bytes], clients: int, seconds: float) -> 
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Run the benchmark; the results (also printed, and written with --out) are returned."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument(
@@ -210,7 +211,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=60, help="sequential latency samples")
     parser.add_argument("--seconds", type=float, default=20.0, help="per throughput level")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     settings = Settings(
         data_dir=args.data_dir / f"{args.model}-{args.frames}",
@@ -297,6 +298,7 @@ def main() -> None:
         server.wait(60)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
+    return results
 
 
 if __name__ == "__main__":

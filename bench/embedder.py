@@ -55,12 +55,14 @@ def _seconds_per_image(
     return {name: float(np.median(t)) / images_per_call for name, t in timings.items()}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Print the table; return the worst served-vs-Keras cosine and the seconds per image of
+    each run ("prep", "<runtime> total", "<runtime> bare") by batch size."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--embedder", default=DEFAULT_EMBEDDER)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cache-dir", type=Path, default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="shazam-bench-"))
     start = time.perf_counter()
@@ -88,6 +90,7 @@ def main() -> None:
         f"{'runtime':>8} {'batch':>5} {'end-to-end ms/img':>18} {'decode+fit ms/img':>18} "
         f"{'bare model ms/img':>18} {'img/s':>7} {'overhead':>9}"
     )
+    table = {}
     for batch in (1, 32):
         runs: dict[str, Callable[[], object]] = {"prep": decode_fit(jpegs[:batch])}
         for name, embedder in (("litert", served), ("keras", keras)):
@@ -97,6 +100,7 @@ def main() -> None:
             runs[f"{name} bare"] = lambda e=embedder, b=batch: e.embed_array(prepared[:b])
         # Batch 1 calls are short: more of them for a stable median.
         spent = _seconds_per_image(runs, batch, args.repeats * (8 if batch == 1 else 1))
+        table[batch] = spent
         for name in ("litert", "keras"):
             total, bare = spent[f"{name} total"], spent[f"{name} bare"]
             print(
@@ -105,6 +109,7 @@ def main() -> None:
             )
         speedup = spent["keras bare"] / spent["litert bare"]
         print(f"{'':>8} {batch:>5} bare model: LiteRT {speedup:.2f}x faster than Keras")
+    return {"worst_cosine": float(cosine), "seconds_per_image": table}
 
 
 if __name__ == "__main__":

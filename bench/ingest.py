@@ -28,7 +28,8 @@ from synthetic.titles import make_title  # noqa: E402
 from synthetic.video import write_episode  # noqa: E402
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Print and return the frames embedded (bare and ingested) and the seconds of each run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the test video")
     parser.add_argument("--fps", type=float, default=2.0, help="sampling rate")
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     parser.add_argument("--threads", type=int, default=0, help="LiteRT threads; 0: one per core")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     embedder = load_embedder(DEFAULT_EMBEDDER, args.cache_dir, threads=args.threads)
     size = (args.width, args.width * 9 // 16 // 2 * 2)
@@ -68,6 +69,13 @@ def main() -> None:
     print(f"bare embedding:  {embed:.2f} s ({rate:.1f} frames/s, batch {args.batch_size})")
     print(f"ingest end2end:  {elapsed:.2f} s  ratio to the larger floor {elapsed / floor:.2f}")
     print(f"stages (overlapping): {stages}")
+    return {
+        "frames_bare": len(frames),
+        "frames_ingested": report.frames_added,
+        "decode_s": decode,
+        "embed_s": embed,
+        "ingest_s": elapsed,
+    }
 
 
 if __name__ == "__main__":

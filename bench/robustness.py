@@ -164,7 +164,8 @@ def _unknown_images(count: int, seed: int) -> list[Image.Image]:
     return images + [rng.choice(perturbs)(image, rng) for image in images]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
+    """Print the tables; return the scores by configuration and perturbation."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--titles", type=int, default=4)
     parser.add_argument("--episodes", type=int, default=2)
@@ -188,7 +189,7 @@ def main() -> None:
         "--inner", action="store_true", help="default adaptive config with inner views off / on"
     )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     base = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
     titles = make_titles(args.titles, seed=args.seed)
@@ -250,6 +251,7 @@ def main() -> None:
             _print_calibration(known_sims, unknown_sims)
         for store, _ in stores.values():
             store.close()
+    return results
 
 
 def _print_table(results: dict[str, dict[str, Score]]) -> None:

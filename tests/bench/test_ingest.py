@@ -1,0 +1,17 @@
+"""bench/ingest.py on a two-second video: the ingested and the bare run see the same frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.ingest import main
+
+
+@pytest.mark.slow
+def test_short_video_ingests_every_sampled_frame(model_cache_dir: Path) -> None:
+    argv = f"--seconds 2 --fps 2 --batch-size 4 --width 320 --cache-dir {model_cache_dir}"
+    result = main(argv.split())
+    assert result["frames_ingested"] == result["frames_bare"] >= 4
+    assert result["decode_s"] > 0 and result["embed_s"] > 0 and result["ingest_s"] > 0
