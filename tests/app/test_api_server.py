@@ -162,6 +162,7 @@ def test_a_failed_multi_video_add_leaves_the_catalog_as_it_was(
         assert not any((server.app.state.settings.data_dir / "uploads").iterdir())
 
 
+@pytest.mark.slow
 def test_identify_keeps_answering_while_a_video_is_added(
     server: LiveServer, styles: list[TitleStyle], videos: dict[str, Path]
 ) -> None:

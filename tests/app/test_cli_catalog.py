@@ -32,6 +32,7 @@ def cli(model_cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     return run
 
 
+@pytest.mark.slow
 def test_round_trip_add_list_identify_remove(cli, tmp_path: Path) -> None:
     first, second = make_titles(2, seed=11)
     write_episode(first, 1, tmp_path / "first.mp4", seconds=4, fps=4, size=SIZE)

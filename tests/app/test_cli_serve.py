@@ -89,6 +89,7 @@ def _writable(directory: Path) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_catalog_of_another_model_is_refused_in_one_line(
     tmp_path: Path, model_cache_dir: Path, capsys
 ) -> None:

@@ -19,6 +19,8 @@ from app.config import Settings
 from app.demo import BUNNY_TITLE, MARKER, bunny_clip, curl_hint, seed_demo, seed_if_needed
 from app.services import build_services, open_store
 
+pytestmark = pytest.mark.slow  # seeds the demo catalog: videos rendered and embedded
+
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path, lite0_embedder):

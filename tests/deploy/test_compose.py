@@ -27,6 +27,7 @@ def image_env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_valid_against_the_compose_spec_schema(compose: dict) -> None:
     # check-jsonschema vendors the official compose-spec schema; no network needed.
     schema_file = resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
@@ -34,6 +35,7 @@ def test_valid_against_the_compose_spec_schema(compose: dict) -> None:
     jsonschema.validate(compose, schema)
 
 
+@pytest.mark.slow
 def test_schema_rejects_a_broken_file(compose: dict) -> None:
     """The validation above can fail: a misspelt key is caught."""
     schema_file = resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"

@@ -18,6 +18,7 @@ def test_lite0_random_weights_give_the_head_feature_map() -> None:
     assert model.output_shape == (None, 3, 3, 1280)
 
 
+@pytest.mark.slow
 def test_resnet50_random_weights_and_caffe_preprocessing() -> None:
     model = build_backbone("resnet50", 64, pretrained=False)
     assert model.output_shape == (None, 2, 2, 2048)

@@ -76,6 +76,7 @@ def test_stem_matches_numpy_reference_in_torch_layout(lite0_classifier, lite0_st
     np.testing.assert_allclose(got, expected, atol=2e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["efficientnet-lite1", "efficientnet-lite2"])
 def test_random_variants_build_with_fixed_head(name: str) -> None:
     model = build_backbone(name, 64, pretrained=False)

@@ -45,6 +45,7 @@ def test_wrong_tensor_shape_is_refused(lite0_embedder) -> None:
         lite0_embedder.embed_array(np.zeros((2, 100, 100, 3), np.float32))
 
 
+@pytest.mark.slow
 def test_cached_model_matches_a_fresh_keras_build(lite0_embedder, model_cache_dir: Path) -> None:
     assert isinstance(lite0_embedder, LiteRTEmbedder)
     assert cache_path("efficientnet-lite0", 224, model_cache_dir, ".tflite").is_file()

@@ -99,6 +99,7 @@ def test_snapshot_labels_frames_and_split_holds_out_whole_episodes(
     assert not (tmp_path / "empty").exists() and not (tmp_path / "empty.partial").exists()
 
 
+@pytest.mark.slow
 def test_cli_trains_from_catalog_then_evaluates_on_it(
     catalog: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,6 +18,8 @@ from index.errors import ModelMismatchError
 from model.base import Embedder
 from tests.training.short_run import Run
 
+pytestmark = pytest.mark.slow  # trains (shared run) and serves over HTTP
+
 
 def _identify(services: Services, image: Path) -> dict:
     """POST the image to /identify of an app sharing `services` (the server's own wiring)."""

@@ -73,6 +73,7 @@ def test_freezing_keeps_batchnorm_frozen(embedding: keras.Model) -> None:
     freeze_backbone(embedding)
 
 
+@pytest.mark.slow
 def test_fine_tune_step_leaves_batchnorm_statistics_alone(embedding: keras.Model) -> None:
     """One real optimizer step after `unfreeze_backbone`: unfrozen convolutions and the head
     learn, while BatchNorm (moving mean/variance and scale/offset) and frozen layers do not."""
@@ -109,6 +110,7 @@ def test_fine_tune_step_leaves_batchnorm_statistics_alone(embedding: keras.Model
     freeze_backbone(embedding)
 
 
+@pytest.mark.slow
 def test_contrastive_loss_falls(embedding: keras.Model, frame_tree: Path) -> None:
     samples = scan_image_tree(frame_tree)
     labels = np.array([sorted({s.title for s in samples}).index(s.title) for s in samples])

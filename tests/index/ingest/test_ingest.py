@@ -166,6 +166,7 @@ def _big_buck_bunny() -> Path:
     return Path(datasets.bigbuckbunny())
 
 
+@pytest.mark.slow
 def test_big_buck_bunny_frame_is_found_at_its_second(lite0_embedder, tmp_path):
     clip = _big_buck_bunny()
     with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:

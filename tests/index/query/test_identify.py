@@ -218,6 +218,7 @@ def test_bad_parameters_are_rejected() -> None:
         IdentifyParams(rerank_margin=-0.1)
 
 
+@pytest.mark.slow
 def test_only_unsure_uncropped_queries_are_reranked(catalog: Catalog) -> None:
     """The spatial re-rank runs after a second pass of a screenshot that needed no crop (70%
     crops mostly), never on a sure clean query, nor on a found player window (its inexact edges

@@ -80,6 +80,7 @@ def _within(box: tuple[int, int, int, int] | None, truth: tuple[int, int, int, i
     return box is not None and all(abs(a - b) <= px for a, b in zip(box, truth, strict=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 def test_large_screenshots_are_analysed_small_and_cropped_to_a_pixel_of_the_copy(size) -> None:
     """The box found on the ~320 px analysis copy lands within 2 of its pixels at full size."""
@@ -96,6 +97,7 @@ def test_large_screenshots_are_analysed_small_and_cropped_to_a_pixel_of_the_copy
             assert _within(box, truth, slack), (bars.__name__, index, box, truth)
 
 
+@pytest.mark.slow
 def test_large_player_windows_are_boxed_to_a_pixel_of_the_copy() -> None:
     """Where the window is found at all (a heuristic, tested above), its box is that precise."""
     rng = random.Random(9)
