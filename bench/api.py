@@ -174,7 +174,7 @@ def throughput(url: str, queries: list[bytes], clients: int, seconds: float) -> 
     def client(worker: int) -> None:
         with httpx.Client(base_url=url, timeout=120) as http:
             count = worker
-            while time.monotonic() < stop:
+            while True:  # at least one request each, however short `seconds` is
                 data = queries[count % len(queries)]
                 started = time.perf_counter()
                 answer = http.post("/identify", files={"image": ("q.jpg", data, "image/jpeg")})
@@ -182,6 +182,8 @@ def throughput(url: str, queries: list[bytes], clients: int, seconds: float) -> 
                 with lock:
                     latencies.append(time.perf_counter() - started)
                 count += 1
+                if time.monotonic() >= stop:
+                    break
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]

@@ -20,5 +20,5 @@ def test_tiny_catalog_is_benchmarked_over_http(tmp_path: Path, model_cache_dir: 
     assert latency["correct"] == "4/4"  # the queries are screenshots of the real titles
     assert latency["identify_http_p50_ms"] > 0 and latency["bare_embed_1_image_p50_ms"] > 0
     assert [level["clients"] for level in results["throughput"]] == [1, 4]
-    assert all(level["requests"] > 0 for level in results["throughput"])
+    assert all(level["requests"] >= level["clients"] for level in results["throughput"])
     assert (tmp_path / "api.json").stat().st_size > 0
