@@ -88,7 +88,8 @@ def head_probabilities(name: str, train: np.ndarray, labels: np.ndarray, queries
     return fitted.classes_, fitted.predict_proba(scaler.transform(queries))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """Print and return each head's top-1 and its held-out fold at the chosen operating point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="efficientnet-lite0")
     parser.add_argument("--known", type=int, default=12)
@@ -99,7 +100,7 @@ def main() -> None:
     parser.add_argument("--perturb-seed", type=int, default=5)
     parser.add_argument("--cache", type=Path, help="embeddings .npz: read if present, else write")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     vectors, rows, ms = embed_titles(args)
     title, episode, perturbed = rows[:, 0], rows[:, 1], rows[:, 2]
     print(f"{args.model}: {len(rows)} images, {ms:.1f} ms per image embedded (batches of 32)")
@@ -110,6 +111,7 @@ def main() -> None:
         heads.append("sklearn logistic")
     except ImportError:
         pass
+    results = {}
     for name in heads:
         folds, fit_s = [], 0.0
         for held in range(1, args.episodes + 1):
@@ -134,13 +136,20 @@ def main() -> None:
         test_known, test_unknown = folds[-1]
         answered = (test_known[:, 1] >= c) & (test_known[:, 2] >= s)
         accepted = (test_unknown[:, 1] >= c) & (test_unknown[:, 2] >= s)
+        results[name] = {
+            "top1": float(top1),
+            "right": float((answered & (test_known[:, 0] == 1)).mean()),
+            "wrong": float((answered & (test_known[:, 0] == 0)).mean()),
+            "unknown_titles_unknown": float(1 - accepted.mean()),
+        }
         print(
             f"{name:22s} top-1 {top1:.3f}  fit+query {fit_s / len(folds):5.1f} s"
             f" | c {c:.2f} s {s:.3f}: calibration right {right:.3f}"
-            f" | held-out fold: right {(answered & (test_known[:, 0] == 1)).mean():.3f}"
-            f" wrong {(answered & (test_known[:, 0] == 0)).mean():.3f}"
-            f" unknown titles unknown {1 - accepted.mean():.3f}"
+            f" | held-out fold: right {results[name]['right']:.3f}"
+            f" wrong {results[name]['wrong']:.3f}"
+            f" unknown titles unknown {results[name]['unknown_titles_unknown']:.3f}"
         )
+    return results
 
 
 if __name__ == "__main__":
