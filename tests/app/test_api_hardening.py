@@ -159,6 +159,7 @@ def test_openapi_documents_the_refusals(client: httpx.Client) -> None:
     assert spec["components"]["schemas"][ref]["properties"]["files"]["minItems"] == 1
 
 
+@pytest.mark.slow
 def test_a_16_bit_rgba_png_under_the_pixel_limit_costs_no_memory(client: httpx.Client) -> None:
     """6000x6600 is under the 40 Mpx limit but would take 158 MB decoded: six at once are
     refused from the header, and the server (this process) does not grow."""

@@ -252,6 +252,7 @@ def test_a_client_that_vanishes_after_uploading_still_gets_its_video_added(
             time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_a_restart_on_the_same_data_dir_gives_the_same_answers(
     tmp_path: Path, lite0_embedder: Embedder, styles: list[TitleStyle], videos: dict[str, Path]
 ) -> None:

@@ -48,6 +48,7 @@ def test_help(command: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> N
     assert len(out.splitlines()) > 5
 
 
+@pytest.mark.slow
 def test_module_entry_point_helps_without_loading_tensorflow() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "--help"], capture_output=True, text=True, timeout=60

@@ -50,6 +50,7 @@ def test_bad_flag_values_are_cli_errors() -> None:
         _config_from(args)
 
 
+@pytest.mark.slow
 def test_cli_help_lists_training_options() -> None:
     script = (
         "import argparse; from app.cli.train import add_train_parsers; "

@@ -43,6 +43,7 @@ def _file_fields(openapi: dict) -> list[tuple[str, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_file_field_of_the_docs_is_a_file_picker(
     browser: Browser, server: LiveServer
 ) -> None:

@@ -109,6 +109,7 @@ def test_the_key_is_kept_in_the_tab_only(browser: Browser, page: Page, server: L
         watch.assert_clean()
 
 
+@pytest.mark.slow
 def test_a_video_is_added_with_a_progress_bar_that_follows_the_job(
     page: Page, server: LiveServer, styles: list[TitleStyle], tmp_path: Path
 ) -> None:

@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from model.base import Embedder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +58,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_server_identifies_without_importing_tensorflow(
     lite0_embedder: Embedder, model_cache_dir: Path, tmp_path: Path
 ) -> None:

@@ -117,6 +117,7 @@ def _encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["WEBP", "AVIF"])
 def test_large_webp_and_avif_sent_untyped_are_images(fmt: str) -> None:
     """Well past the first 64 KiB (where a header-only sniff gave up), and AVIF's ISO-BMFF box

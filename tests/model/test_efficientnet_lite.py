@@ -50,6 +50,7 @@ def test_checkpoint_architecture_is_the_lite0_config(lite0_state) -> None:
 @pytest.mark.parametrize(
     ("image", "accepted"), [("chelsea", CAT_CLASSES), ("coffee", range(ESPRESSO, ESPRESSO + 1))]
 )
+@pytest.mark.slow
 def test_imagenet_head_recognises_skimage_photos(lite0_classifier, image, accepted) -> None:
     logits = lite0_classifier.predict(_input(getattr(skimage.data, image)()), verbose=0)[0]
     assert int(np.argmax(logits)) in accepted
