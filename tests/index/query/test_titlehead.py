@@ -102,6 +102,7 @@ def test_identifier_answers_title_when_no_frame_is_close(catalog, lite0_embedder
     assert without.identify(render_frame(titles[0], 3, 7.0, SIZE)).match is None
 
 
+@pytest.mark.slow  # three refits of a real catalog, each waited for
 def test_head_refits_in_the_background_after_changes(lite0_embedder, tmp_path: Path) -> None:
     titles = make_titles(3, seed=9)
     with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:
