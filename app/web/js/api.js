@@ -38,11 +38,14 @@ async function call(path, options = {}) {
   return body;
 }
 
-// `query` is a File/Blob (multipart field `image`) or an http(s) address (form field `url`).
-export function identify(query) {
+// `query` is a File/Blob (multipart field `image`) or an http(s) address (form field `url`);
+// `titleId` restricts the search to one title, `keepBorders` turns trimming off.
+export function identify(query, { titleId = "", keepBorders = false } = {}) {
   const form = new FormData();
   if (typeof query === "string") form.append("url", query);
   else form.append("image", query, query.name || "pasted.png");
+  if (titleId) form.append("title_id", titleId);
+  if (keepBorders) form.append("cut_borders", "false");
   return call("/identify", { method: "POST", body: form });
 }
 

@@ -45,6 +45,16 @@ export async function refresh() {
     ? `${titles.length} title${titles.length === 1 ? "" : "s"}, ${frames} frames.`
     : "The catalog is empty.";
   list.replaceChildren(...titles.map(titleItem));
+  fillScope(titles);
+}
+
+// "Search in": every title, or one of them (kept across refreshes while it exists).
+function fillScope(titles) {
+  const scope = document.getElementById("scope");
+  const chosen = scope.value;
+  const options = titles.map((title) => el("option", { value: title.id }, title.name));
+  scope.replaceChildren(el("option", { value: "" }, "every title"), ...options);
+  scope.value = titles.some((title) => String(title.id) === chosen) ? chosen : "";
 }
 
 function titleItem(title) {

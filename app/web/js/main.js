@@ -18,7 +18,10 @@ async function ask(query) {
   const isVideo = typeof query !== "string" && query.type.startsWith("video/");
   showPending(shownObjectUrl || query, isVideo);
   try {
-    const answer = await identify(query);
+    const answer = await identify(query, {
+      titleId: document.getElementById("scope").value,
+      keepBorders: document.getElementById("keep-borders").checked,
+    });
     if (asked === latest) showAnswer(answer);
   } catch (error) {
     if (asked === latest) showError(error.message);
