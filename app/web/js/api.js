@@ -44,9 +44,11 @@ export function identify(query, { titleId = "", keepBorders = false } = {}) {
   const form = new FormData();
   if (typeof query === "string") form.append("url", query);
   else form.append("image", query, query.name || "pasted.png");
-  if (titleId) form.append("title_id", titleId);
-  if (keepBorders) form.append("cut_borders", "false");
-  return call("/identify", { method: "POST", body: form });
+  const options = new URLSearchParams(); // query parameters, beside any input
+  if (titleId) options.set("title_id", titleId);
+  if (keepBorders) options.set("cut_borders", "false");
+  const path = options.size ? `/identify?${options}` : "/identify";
+  return call(path, { method: "POST", body: form });
 }
 
 export const listTitles = () => call("/titles");

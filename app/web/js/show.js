@@ -102,11 +102,12 @@ function matchVerdict(match) {
   const aliases = Array.isArray(match.aliases) && match.aliases.length
     ? `also known as ${match.aliases.join(", ")}`
     : "";
+  const facts = [match.year, aliases].filter(Boolean).join(" · ");
   return el(
     "div",
     { className: "verdict known", "data-title-id": match.title_id },
-    el("p", { className: "answer-title" }, match.title, match.year ? ` (${match.year})` : ""),
-    aliases && el("p", { className: "aliases" }, aliases),
+    el("p", { className: "answer-title" }, match.title),
+    facts && el("p", { className: "facts" }, facts),
     where && el("p", { className: "where" }, where),
     el(
       "p",
