@@ -1,18 +1,27 @@
-// How numbers read on the page: times as m:ss (h:mm:ss past an hour), confidence in words.
+// How numbers read on the page: times as m:ss (h:mm:ss past an hour), with tenths of a second
+// where whole seconds would blur the answer (a scene shorter than SHORT_SCENE_S, or a moment in
+// the first minute of a clip); confidence in words.
 
-export function clock(seconds) {
-  const whole = Math.floor(seconds);
+const SHORT_SCENE_S = 5;
+const two = (value) => String(value).padStart(2, "0");
+
+export function clock(seconds, tenths = false) {
+  // Truncated, as a player's clock counts; the epsilon keeps 2.3 from reading 2.2 (binary floats).
+  const scaled = tenths ? Math.floor(seconds * 10 + 1e-6) / 10 : Math.floor(seconds + 1e-9);
+  const whole = Math.floor(scaled);
   const hours = Math.floor(whole / 3600);
   const minutes = Math.floor((whole % 3600) / 60);
-  const secs = String(whole % 60).padStart(2, "0");
-  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+  const secs = tenths ? (scaled % 60).toFixed(1).padStart(4, "0") : two(whole % 60);
+  return hours ? `${hours}:${two(minutes)}:${secs}` : `${minutes}:${secs}`;
 }
 
-// "12:31-12:36, at 12:34"; only the parts the answer has.
+// "12:31-12:36, at 12:34" (or "0:01.0-0:02.5, at 0:01.5"); only the parts the answer has.
 export function timeRange(from, at, to) {
   const has = (value) => typeof value === "number";
-  const span = has(from) && has(to) ? `${clock(from)}-${clock(to)}` : "";
-  const point = has(at) ? `at ${clock(at)}` : "";
+  const spanned = has(from) && has(to);
+  const tenths = spanned ? to - from < SHORT_SCENE_S : has(at) && at < 60;
+  const span = spanned ? `${clock(from, tenths)}-${clock(to, tenths)}` : "";
+  const point = has(at) ? `at ${clock(at, tenths)}` : "";
   return [span, point].filter(Boolean).join(", ");
 }
 

@@ -78,7 +78,7 @@ export function showAnswer(answer) {
     queryFrameNote(answer.query_frame),
   );
   showReference(match, answer.neighbors || []);
-  showClip(match && match.clip_url);
+  showClip(match && match.clip_url, match && match.preview_url);
   const others = document.getElementById("others");
   const parts = [
     resultList(answer.results || [], match),
@@ -187,12 +187,14 @@ function showReference(match, neighbors) {
   ].filter(Boolean).join(" · ");
 }
 
-function showClip(url) {
+// The poster is the matched frame, so the player shows the scene before it plays.
+function showClip(url, poster) {
   const video = document.getElementById("clip");
   if (!url) {
     hideClip();
     return;
   }
+  if (poster) mediaUrl(poster).then((src) => video.setAttribute("poster", src));
   showMedia(video, url);
   video.hidden = false;
 }
@@ -200,6 +202,7 @@ function showClip(url) {
 function hideClip() {
   const video = document.getElementById("clip");
   video.removeAttribute("src");
+  video.removeAttribute("poster");
   video.hidden = true;
 }
 
