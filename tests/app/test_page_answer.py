@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import random
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,6 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from skimage import data as skimage_data
 
-from app.config import Settings
 from app.services import Services
 from model.base import Embedder
 from synthetic import apply_perturbations, make_titles, render_frame, write_episode
@@ -30,10 +30,6 @@ from tests.app.media import jpeg_bytes, png_bytes
 EPISODE = "2"
 SECONDS = 8.0
 SIZE = (480, 270)
-# The image-address test fetches from this machine, which the server refuses unless told.
-URL_SETTINGS = (
-    {"fetch_allow_private": True} if "fetch_allow_private" in Settings.model_fields else {}
-)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +51,8 @@ def server(
             report = services.ingestor.ingest(style.name, [video], episode=EPISODE)
             assert report.frames_added > 0 and not report.errors
 
-    settings = make_settings(tmp_path_factory.mktemp("page-data"), **URL_SETTINGS)
+    # The image-address test fetches from this machine, which the server refuses unless told.
+    settings = make_settings(tmp_path_factory.mktemp("page-data"), fetch_allow_private=True)
     with serving(settings, lite0_embedder, stock) as running:
         yield running
 
@@ -83,7 +80,7 @@ def _clock(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: bytes) -> None:
+def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: bytes) -> dict:
     """The page names the title the picture came from, with the API's episode, time and
     confidence, and shows the query beside the matched reference frame."""
     answer = _api_answer(server, payload)
@@ -95,9 +92,10 @@ def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: b
     expect(verdict.locator(".answer-title")).to_have_text(style.name)
     where = verdict.locator(".where")
     expect(where).to_contain_text(f"episode {match['episode']}")
-    expect(where).to_contain_text(f"at {_clock(match['timestamp'])}")
-    if "from" in match:  # scene range, once the API reports it
-        expect(where).to_contain_text(f"{_clock(match['from'])}-{_clock(match['to'])}")
+    # The scene's range and the matched moment: "0:02-0:04, at 0:03".
+    expect(where).to_contain_text(
+        f"{_clock(match['from'])}-{_clock(match['to'])}, at {_clock(match['at'])}"
+    )
     confidence = verdict.locator(".confidence")
     expect(confidence).to_contain_text(f"{round(match['confidence'] * 100)}%")
     expect(confidence).to_contain_text(f"similarity {match['similarity']:.3f}")
@@ -106,19 +104,26 @@ def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: b
         page.wait_for_function(IMAGE_LOADED, arg=image)
     shown = page.locator("#answer").inner_text()
     assert "null" not in shown and "undefined" not in shown and "NaN" not in shown, shown
-    reference = page.locator("#reference-image").get_attribute("src") or ""
-    assert reference.startswith(("/frames/", "/identify", "http")), reference
+    expect(page.locator("#reference-image")).to_have_attribute("src", match["preview_url"])
+    others = [r for r in answer["results"] if r["frame_id"] != match["frame_id"]]
+    expect(page.locator("#results li")).to_have_count(len(others))
+    for shown, result in zip(page.locator("#results li").all(), others, strict=True):
+        expect(shown).to_contain_text(result["title"])
+        expect(shown).to_contain_text(f"{_clock(result['from'])}-{_clock(result['to'])}")
+    clip = page.locator("#clip")
+    if match["clip_url"] is None:
+        expect(clip).to_be_hidden()
+    else:  # the scene's preview clip plays in the browser
+        expect(clip).to_have_attribute("src", match["clip_url"])
+        page.wait_for_function("() => document.querySelector('#clip').readyState >= 1")
+    return answer
 
 
 def test_a_picked_file_is_answered_with_title_episode_time_and_confidence(
     page: Page, server: LiveServer, styles: list[TitleStyle]
 ) -> None:
     payload = _screenshot(styles[0], 2.5)
-    with page.expect_file_chooser() as chooser:
-        page.click("#pick-button")
-    chooser.value.set_files(
-        files=[{"name": "shot.jpg", "mimeType": "image/jpeg", "buffer": payload}]
-    )
+    _pick(page, payload, "shot.jpg", "image/jpeg")
     _expect_answer(page, server, styles[0], payload)
     # The other title of the vote is listed, the nearest frames are one click away.
     expect(page.locator("#neighbors img").first).to_be_attached()
@@ -153,22 +158,92 @@ def test_a_picture_unlike_the_catalog_is_unknown_says_why_and_shows_the_nearest_
     payload = jpeg_bytes(Image.fromarray(skimage_data.astronaut()))
     answer = _api_answer(server, payload)
     assert answer["match"] is None, answer  # a photograph, nothing like the generated titles
-    with page.expect_file_chooser() as chooser:
-        page.click("#pick-button")
-    chooser.value.set_files(
-        files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": payload}]
-    )
+    _pick(page, payload, "photo.jpg", "image/jpeg")
     expect(page.locator("#answer")).to_have_attribute("data-state", "unknown", timeout=30_000)
     verdict = page.locator(".verdict.unknown")
     expect(verdict.locator(".answer-title")).to_have_text("Unknown")
     expect(verdict.locator(".why")).not_to_be_empty()
-    if answer.get("reason_code"):
-        expect(verdict).to_have_attribute("data-reason", answer["reason_code"])
+    expect(verdict).to_have_attribute("data-reason", answer["reason_code"])
     expect(page.locator("#reference")).to_be_hidden()
+    expect(page.locator("#results li")).to_have_count(len(answer["results"]))
     gallery = page.locator("#neighbors img")
     expect(gallery).to_have_count(len(answer["neighbors"]))
     expect(gallery.first).to_be_visible()
     page.wait_for_function(IMAGE_LOADED, arg="#neighbors img")
+
+
+def _pick(page: Page, payload: bytes, name: str, media_type: str) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.click("#pick-button")
+    chooser.value.set_files(files=[{"name": name, "mimeType": media_type, "buffer": payload}])
+
+
+def test_title_facts_set_over_the_api_are_shown_with_the_answer(
+    page: Page, server: LiveServer, styles: list[TitleStyle]
+) -> None:
+    with server.client() as client:
+        title_id = {t["name"]: t["id"] for t in client.get("/titles").json()}[styles[1].name]
+        facts = {"year": 2019, "aliases": ["Second Alias"], "anilist_id": 4242, "mal_id": 77}
+        patched = client.patch(f"/titles/{title_id}", json=facts)
+        assert patched.status_code == 200, patched.text
+    try:
+        _pick(page, _screenshot(styles[1], 4.0), "shot.jpg", "image/jpeg")
+        expect(page.locator("#answer")).to_have_attribute("data-state", "match", timeout=30_000)
+        expect(page.locator(".facts")).to_have_text("2019 · also known as Second Alias")
+        links = page.locator(".verdict .links a")
+        expect(links).to_have_count(2)
+        expect(links.nth(0)).to_have_attribute("href", "https://anilist.co/anime/4242")
+        expect(links.nth(1)).to_have_attribute("href", "https://myanimelist.net/anime/77")
+    finally:
+        with server.client() as client:
+            cleared = {"year": None, "aliases": [], "anilist_id": None, "mal_id": None}
+            assert client.patch(f"/titles/{title_id}", json=cleared).status_code == 200
+
+
+def test_a_search_within_one_title_answers_from_that_title_only(
+    page: Page, server: LiveServer, styles: list[TitleStyle]
+) -> None:
+    payload = _screenshot(styles[0], 2.5)
+    with server.client() as client:
+        title_id = {t["name"]: t["id"] for t in client.get("/titles").json()}[styles[1].name]
+        answer = client.post(
+            "/identify",
+            files={"image": ("q.jpg", payload, "image/jpeg")},
+            params={"title_id": title_id},
+        ).json()
+    page.select_option("#scope", label=styles[1].name)
+    _pick(page, payload, "shot.jpg", "image/jpeg")
+    state = "unknown" if answer["match"] is None else "match"
+    expect(page.locator("#answer")).to_have_attribute("data-state", state, timeout=30_000)
+    expect(page.locator("#verdict")).not_to_contain_text(styles[0].name)
+    for caption in page.locator("#neighbors figcaption").all():
+        expect(caption).to_contain_text(styles[1].name)
+
+
+def test_keep_borders_searches_the_picture_as_sent(
+    page: Page, server: LiveServer, styles: list[TitleStyle]
+) -> None:
+    page.check("#keep-borders")
+    with page.expect_request(lambda request: "/identify" in request.url) as sent:
+        _pick(page, _screenshot(styles[1], 5.0, "letterbox"), "bars.jpg", "image/jpeg")
+    assert sent.value.url.endswith("/identify?cut_borders=false"), sent.value.url
+    expect(page.locator("#answer")).to_have_attribute(
+        "data-state", re.compile("match|unknown"), timeout=30_000
+    )
+
+
+def test_a_video_query_is_answered_from_one_of_its_frames(
+    page: Page, server: LiveServer, styles: list[TitleStyle], tmp_path: Path
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    write_episode(styles[0], int(EPISODE), clip, seconds=2.0, fps=8, size=SIZE)
+    drop_file(page, "#drop-zone", clip.read_bytes(), "clip.mp4", "video/mp4")
+    expect(page.locator("#answer")).to_have_attribute("data-state", "match", timeout=60_000)
+    expect(page.locator(".answer-title")).to_have_text(styles[0].name)
+    expect(page.locator(".query-frame")).to_contain_text("Answered from frame")
+    expect(page.locator(".query-frame")).to_contain_text("of your video")
+    expect(page.locator("#query-video")).to_be_visible()
+    expect(page.locator("#query-caption")).to_have_text("Your clip")
 
 
 @pytest.fixture
@@ -188,8 +263,6 @@ def image_host(tmp_path: Path) -> Iterator[str]:
 def test_an_image_address_is_answered(
     page: Page, server: LiveServer, styles: list[TitleStyle], image_host: str, tmp_path: Path
 ) -> None:
-    if not URL_SETTINGS:
-        pytest.skip("this server has no `url` input yet (issue 10's answer contract)")
     payload = _screenshot(styles[1], 3.0)
     (tmp_path / "shot.jpg").write_bytes(payload)
     page.fill("#url", f"{image_host}/shot.jpg")
