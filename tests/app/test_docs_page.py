@@ -67,6 +67,35 @@ def test_every_file_field_of_the_docs_is_a_file_picker(
         watch.assert_clean()  # Swagger UI's scripts and styles came from this server
 
 
+def _raw_file_bodies(openapi: dict) -> list[tuple[str, str]]:
+    """(Swagger's DOM id, media type) of every request body that is a file as a whole."""
+    found = []
+    for methods in openapi["paths"].values():
+        for operation in methods.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            for media_type, body in content.items():
+                if media_type != "multipart/form-data" and body["schema"].get("format") == "binary":
+                    dom_id = f"operations-{operation['tags'][0]}-{operation['operationId']}"
+                    found.append((dom_id, media_type))
+    return found
+
+
+def test_a_raw_image_body_is_a_file_picker_too(browser: Browser, server: LiveServer) -> None:
+    bodies = _raw_file_bodies(httpx.get(f"{server.url}/openapi.json").json())
+    assert bodies, "no operation takes a raw image body"
+    with watched_page(browser) as (page, watch):
+        page.goto(f"{server.url}/docs")
+        page.wait_for_selector(".opblock")
+        for dom_id, media_type in bodies:
+            operation = page.locator(f"#{dom_id}")
+            operation.locator(".opblock-summary").click()
+            operation.get_by_role("button", name="Try it out").click()
+            body = operation.locator(".opblock-section-request-body")
+            body.locator("select.content-type").select_option(media_type)
+            expect(body.locator("input[type=file]")).to_have_count(1)
+        watch.assert_clean()
+
+
 def test_the_docs_page_names_no_other_host(server: LiveServer) -> None:
     html = httpx.get(f"{server.url}/docs").text
     assert "http://" not in html and "https://" not in html, html
