@@ -75,9 +75,24 @@ def _api_answer(server: LiveServer, payload: bytes) -> dict:
     return answer.json()
 
 
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
+CLOCK = r"(\d+):(\d\d(?:\.\d)?)"
+SCENE = re.compile(rf"{CLOCK}-{CLOCK}, at {CLOCK}")
+
+
+def _shown_scene(text: str) -> tuple[list[float], float]:
+    """The from, to and at seconds a "0:01.0-0:02.5, at 0:01.5" reads as, and its resolution."""
+    found = SCENE.search(text)
+    assert found, f"no scene range in {text!r}"
+    parts = found.groups()
+    seconds = [int(parts[i]) * 60 + float(parts[i + 1]) for i in range(0, 6, 2)]
+    return seconds, 0.1 if "." in parts[1] else 1.0
+
+
+def _expect_scene(text: str, scene: dict) -> None:
+    """The page shows the API's from-to and at, truncated as a player's clock counts."""
+    (start, end, at), step = _shown_scene(text)
+    for shown, given in ((start, scene["from"]), (end, scene["to"]), (at, scene["at"])):
+        assert 0 <= given - shown < step + 1e-6, (text, scene)
 
 
 def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: bytes) -> dict:
@@ -92,10 +107,7 @@ def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: b
     expect(verdict.locator(".answer-title")).to_have_text(style.name)
     where = verdict.locator(".where")
     expect(where).to_contain_text(f"episode {match['episode']}")
-    # The scene's range and the matched moment: "0:02-0:04, at 0:03".
-    expect(where).to_contain_text(
-        f"{_clock(match['from'])}-{_clock(match['to'])}, at {_clock(match['at'])}"
-    )
+    _expect_scene(where.inner_text(), match)
     confidence = verdict.locator(".confidence")
     expect(confidence).to_contain_text(f"{round(match['confidence'] * 100)}%")
     expect(confidence).to_contain_text(f"similarity {match['similarity']:.3f}")
@@ -109,7 +121,7 @@ def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: b
     expect(page.locator("#results li")).to_have_count(len(others))
     for shown, result in zip(page.locator("#results li").all(), others, strict=True):
         expect(shown).to_contain_text(result["title"])
-        expect(shown).to_contain_text(f"{_clock(result['from'])}-{_clock(result['to'])}")
+        _expect_scene(shown.inner_text(), result)
     clip = page.locator("#clip")
     if match["clip_url"] is None:
         expect(clip).to_be_hidden()
