@@ -25,6 +25,19 @@ const KINDS = {
     + "the per-title model recognised the title.",
 };
 
+// `match.view`: which view of the screenshot found the frame; "full" (as sent) needs no note.
+const VIEWS = {
+  trimmed: "Found once bars or a player window were cut off your screenshot.",
+  mirrored: "Found mirrored: your screenshot is flipped left to right.",
+  inner: "Found in a window inside your picture.",
+  rectified: "Found once a screen photographed at an angle was straightened.",
+};
+
+function viewNote(view) {
+  if (!view || view === "full") return "";
+  return el("p", { className: "view" }, VIEWS[view] || `Matched on: ${describe(view)}`);
+}
+
 function kindNote(kind) {
   if (!kind || kind === "frame") return "";
   return el("p", { className: "kind" }, KINDS[kind] || `Kind of answer: ${describe(kind)}`);
@@ -117,7 +130,7 @@ function matchVerdict(match) {
       ` · similarity ${match.similarity.toFixed(3)}`,
     ),
     kindNote(match.kind),
-    match.view && el("p", { className: "view" }, `Matched on: ${describe(match.view)}`),
+    viewNote(match.view),
     match.source_name && el("p", { className: "source" }, sourceText(match)),
     titleLinks(match),
   );
