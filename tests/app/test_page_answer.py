@@ -108,6 +108,8 @@ def _expect_answer(page: Page, server: LiveServer, style: TitleStyle, payload: b
     where = verdict.locator(".where")
     expect(where).to_contain_text(f"episode {match['episode']}")
     _expect_scene(where.inner_text(), match)
+    # Which view of the screenshot found it is said unless it was the picture as sent.
+    expect(verdict.locator(".view")).to_have_count(0 if match["view"] == "full" else 1)
     confidence = verdict.locator(".confidence")
     expect(confidence).to_contain_text(f"{round(match['confidence'] * 100)}%")
     expect(confidence).to_contain_text(f"similarity {match['similarity']:.3f}")
