@@ -88,7 +88,8 @@ def jpeg(image: Image.Image) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[float, Tally]:
+    """Print and return the tally of each `scene_drop` level."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drops", default="0.0,0.01,0.02,0.04")
     parser.add_argument("--titles", type=int, default=3)
@@ -96,7 +97,7 @@ def main() -> None:
     parser.add_argument("--step", type=float, default=0.35, help="seconds between query times")
     parser.add_argument("--static", type=float, default=3.0, help="length of the held shot")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache/shazam-anime")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     embedder = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -126,9 +127,10 @@ def main() -> None:
             assert not report.errors, report.errors
         print(f"{len(videos)} videos, {store.stats().frames} kept frames, {len(queries)} queries")
         base = Identifier(embedder, store).params
+        tallies = {}
         for drop in [float(x) for x in args.drops.split(",")]:
             identifier = Identifier(embedder, store, replace(base, scene_drop=drop))
-            tally = Tally()
+            tally = tallies[drop] = Tally()
             misses = []
             for query in queries:
                 match = identifier.identify(query.image).match
@@ -154,6 +156,7 @@ def main() -> None:
             for miss in misses[:8]:
                 print("   miss", miss)
         store.close()
+    return tallies
 
 
 if __name__ == "__main__":

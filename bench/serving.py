@@ -154,11 +154,12 @@ def serve_cold(settings: Settings, query: bytes, env: dict[str, str]) -> dict[st
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Print and return the install sizes, cold loads and the cold `serve` timings."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     results: dict[str, object] = {"cpus": os.cpu_count()}
 
     serving = closure(project_requirements())
@@ -204,6 +205,7 @@ def main() -> None:
     print(json.dumps(results["serve"], indent=2), flush=True)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
+    return results
 
 
 if __name__ == "__main__":
