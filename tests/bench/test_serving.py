@@ -10,7 +10,10 @@ from bench.serving import main
 
 
 @pytest.mark.slow
-def test_cold_serve_answers_and_maps_no_tensorflow(tmp_path: Path, model_cache_dir: Path) -> None:
+def test_cold_serve_answers_and_maps_no_tensorflow(
+    tmp_path: Path, model_cache_dir: Path, lite0_embedder
+) -> None:
+    """`lite0_embedder` first: the model is prepared in the cache, as the script expects."""
     out = tmp_path / "serving.json"
     results = main(["--cache-dir", str(model_cache_dir), "--out", str(out)])
     sizes = results["install_mb"]
