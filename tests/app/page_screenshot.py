@@ -20,8 +20,12 @@ from tests.app.browser import chromium_path, launch, open_page, watched_page
 from tests.app.conftest import live_server, make_settings
 
 VIEWPORT = {"width": 1280, "height": 1000}
-# Images in a closed <details> never load (lazy); the visible ones must have.
+# Images in a closed <details> are not shown; the visible ones must have loaded, and the preview
+# clip (when the demo kept its video) must show its first picture.
 _IMAGES_SHOWN = "[...document.images].every((img) => img.complete || !img.checkVisibility())"
+_CLIP_READY = (
+    "(() => { const v = document.querySelector('#clip'); return v.hidden || v.readyState >= 2; })()"
+)
 
 
 def take(out: Path) -> None:
@@ -42,6 +46,7 @@ def take(out: Path) -> None:
                     chooser.value.set_files(str(sample.path))
                     page.wait_for_selector("#answer[data-state=match]", timeout=60_000)
                     page.wait_for_function(_IMAGES_SHOWN, timeout=30_000)
+                    page.wait_for_function(_CLIP_READY, timeout=30_000)
                     watch.assert_clean()
                     page.screenshot(path=str(out), full_page=True)
                 browser.close()
