@@ -19,6 +19,7 @@ _MAX_FPS = 30
 
 
 def clip_codec() -> str:
+    """H.264 when this PyAV build can encode it (its wheels bundle libx264), else MPEG-4 part 2."""
     try:
         av.codec.Codec("libx264", "w")
         return "libx264"

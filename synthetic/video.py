@@ -13,6 +13,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from index.clips import clip_codec
 from synthetic.render import render_frame
 from synthetic.titles import TitleStyle, make_title
 
@@ -33,15 +34,6 @@ def frame_truth(style: TitleStyle, episode: int, t: float) -> FrameTruth:
     return FrameTruth(style.name, episode, float(t))
 
 
-def video_codec() -> str:
-    """H.264 when this PyAV build can encode it (what real sources use), else MPEG-4 part 2."""
-    try:
-        av.codec.Codec("libx264", "w")
-        return "libx264"
-    except Exception:  # PyAV raises different classes across versions for a missing encoder
-        return "mpeg4"
-
-
 def write_frames(
     frames: Iterable[Image.Image],
     target: str,
@@ -52,7 +44,7 @@ def write_frames(
     """Encode `frames` (RGB, `size`) at `fps` into an MP4 at `target`, frame i at i / fps."""
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(target, "w", format="mp4", options=options) as container:
-        codec = video_codec()
+        codec = clip_codec()  # H.264 where PyAV has it, as real sources and clips use
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
