@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from PIL import Image
 
 from app.services import build_services, open_store
 from model.base import Embedder
 from tests.app.conftest import LiveServer, live_server, make_settings
+from tests.app.media import png_bytes
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +62,12 @@ def test_the_openapi_document_shows_the_error_shape_for_422(server: LiveServer) 
     responses = schema["paths"]["/identify"]["post"]["responses"]
     assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
     assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+def test_an_empty_catalog_is_an_answer_with_its_reason_code(server: LiveServer) -> None:
+    shot = Image.new("RGB", (64, 48), (30, 120, 200))
+    with server.client() as client:
+        answer = client.post("/identify", files={"image": ("a.png", png_bytes(shot), "image/png")})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["match"], body["results"], body["reason_code"]) == (None, [], "empty_catalog")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.app.media import jpeg_bytes
 
 SIZE = (320, 180)
 MAX_UPLOAD = 400_000
+FETCH_TIMEOUT_S = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,12 @@ def _server(services: Services, **settings: object) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def open_server(services: Services) -> Iterator[LiveServer]:
-    yield from _server(services, fetch_allow_private=True, cors_origins="http://page.test")
+    yield from _server(
+        services,
+        fetch_allow_private=True,
+        fetch_timeout_s=FETCH_TIMEOUT_S,
+        cors_origins="http://page.test",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +74,9 @@ class _Files(BaseHTTPRequestHandler):
     pages: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.path == "/slow.jpg":  # answers nothing until the fetch has given up
+            time.sleep(FETCH_TIMEOUT_S * 3)
+            return
         status, headers, body = self.pages.get(self.path, (404, {}, b"not here"))
         self.send_response(status)
         for name, value in headers.items():
@@ -125,6 +135,7 @@ def test_a_url_is_fetched_as_a_form_or_query_field(
     ("path", "status", "code", "says"),
     [
         ("/loop", 400, "fetch_failed", "redirects"),
+        ("/slow.jpg", 400, "fetch_failed", "did not answer within"),
         ("/big.jpg", 413, "too_large", "limit"),
         ("/nothing", 400, "fetch_failed", "404"),
         ("/page.html", 415, "unsupported_media_type", "text/html"),
