@@ -3,9 +3,10 @@
 http and https only; every hop of a redirect chain (at most `MAX_REDIRECTS`) is checked again;
 a host whose address is loopback, private, link-local or otherwise not public is refused unless
 `allow_private` (SHAZAM_FETCH_ALLOW_PRIVATE). The body is read in chunks and cut off at the size
-limit; the whole fetch has one deadline. Known gap: the name is resolved for the check and again
-by the connection, so a DNS server that answers differently the second time could still steer a
-request inside; a proxy that enforces egress rules closes that, if it matters.
+limit; the whole fetch has one deadline. The name is resolved for the check and again by the
+connection, so the address actually connected to is checked too before anything is read: a DNS
+server answering differently the second time can make the server send a GET inside, but never
+read its answer back. A proxy that enforces egress rules closes even that, if it matters.
 """
 
 from __future__ import annotations
@@ -59,13 +60,17 @@ def check_url(url: str, *, allow_private: bool) -> httpx.URL:
     except (socket.gaierror, UnicodeError) as error:
         raise fetch_failed(f"cannot resolve {parsed.host!r}: {error}") from error
     for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise refused(
-                f"{parsed.host!r} resolves to {address}, which is not a public address; "
-                "set SHAZAM_FETCH_ALLOW_PRIVATE=true to allow it"
-            )
+        _check_public(parsed.host, str(info[4][0]))
     return parsed
+
+
+def _check_public(host: str, ip: str) -> None:
+    address = ipaddress.ip_address(ip.split("%")[0])
+    if not address.is_global or address.is_multicast:
+        raise refused(
+            f"{host!r} resolves to {address}, which is not a public address; "
+            "set SHAZAM_FETCH_ALLOW_PRIVATE=true to allow it"
+        )
 
 
 def fetch(url: str, *, max_bytes: int, timeout_s: float, allow_private: bool) -> Fetched:
@@ -77,6 +82,11 @@ def fetch(url: str, *, max_bytes: int, timeout_s: float, allow_private: bool) ->
             target = check_url(url, allow_private=allow_private)
             try:
                 with client.stream("GET", target, headers=_HEADERS) as response:
+                    if not allow_private:  # where the connection really went
+                        peer = response.extensions.get("network_stream")
+                        server = peer.get_extra_info("server_addr") if peer else None
+                        if server:
+                            _check_public(target.host, str(server[0]))
                     if response.is_redirect and "location" in response.headers:
                         url = str(target.join(response.headers["location"]))
                         continue
