@@ -17,9 +17,14 @@ _WORDS = ("episode", "season", "watch", "next", "free", "sub", "dub", "stream", 
 
 def crop70(image: Image.Image, rng: random.Random) -> Image.Image:
     """A random crop keeping 70% of the area at the original aspect ratio."""
+    return crop_share(image, 0.7, rng)
+
+
+def crop_share(image: Image.Image, share: float, rng: random.Random) -> Image.Image:
+    """A random crop keeping `share` of the area at the original aspect ratio."""
     image = to_rgb(image)
     w, h = image.size
-    side = 0.7**0.5
+    side = share**0.5
     cw, ch = max(1, round(w * side)), max(1, round(h * side))
     x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
     return image.crop((x, y, x + cw, y + ch))

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from model.fit import to_rgb
-from synthetic.perturb import PERTURBATIONS, Perturbation
+from synthetic.perturb import PERTURBATIONS, Perturbation, crop_share
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 
@@ -173,12 +173,7 @@ def picture_in_picture(image: Image.Image, rng: random.Random) -> Image.Image:
 
 def crop_trim(image: Image.Image, rng: random.Random) -> Image.Image:
     """A meme trim: a crop keeping 80-95% of the area at the original aspect ratio."""
-    image = to_rgb(image)
-    w, h = image.size
-    side = rng.uniform(0.80, 0.95) ** 0.5
-    cw, ch = max(1, round(w * side)), max(1, round(h * side))
-    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
-    return image.crop((x, y, x + cw, y + ch))
+    return crop_share(image, rng.uniform(0.80, 0.95), rng)
 
 
 # The single edits a stack draws from: every ordinary one but the 70% crop (a meme's crop is

@@ -58,9 +58,10 @@ class IdentifyParams:
     Adaptive search: every extra view costs a full embedding (most of a query's time), and most
     screenshots are answered by their primary view alone (the crop when bars or a player window
     were found, else the original). So the primary view is searched first, and the remaining
-    views (the original, the mirror) are embedded in one batch and pooled only when that answer
-    is not sure: best similarity below `sure_similarity`, a confidence lead below `sure_margin`,
-    or a best hit whose stored thumbnail does not show the query's picture (a 32x18 grayscale
+    views (the original, the mirror, a screen or window found inside by `index.query.inner`) are
+    embedded in one batch and pooled only when that answer is not sure: best similarity below
+    `sure_similarity`, a confidence lead below `sure_margin`, or a best hit whose stored
+    thumbnail does not show the query's picture (a 32x18 grayscale
     correlation below `sure_agreement`, or below that of the mirrored thumbnail): a flipped
     re-upload scores high on a wrong moment, but its thumbnail agrees only mirrored, so it still
     gets the mirror view. `sure_similarity=None` always searches every view; `sure_agreement=None`
