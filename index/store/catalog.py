@@ -2,55 +2,39 @@
 
 from __future__ import annotations
 
-import json
 import queue
 import sqlite3
 import threading
-import time
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index.errors import StoreClosedError
 from index.store import schema
+from index.store.catalog_rows import (
+    META_COLUMNS,
+    SOURCE_COLUMNS,
+    TITLE_INFO_SQL,
+    HitRow,
+    chunks,
+    pages,
+    source_info,
+    title_info,
+    title_key,
+    title_meta_from_row,
+    unpack_vectors,
+)
+from index.store.catalog_tx import CatalogTx
 from index.types import (
-    FrameRecord,
     LabelledFrame,
     SourceInfo,
-    SourceRecord,
     TitleInfo,
     TitleMeta,
 )
 
 CATALOG_FILE = "catalog.sqlite3"
-# Stay well under SQLite's host-parameter limit in `IN (...)` lists.
-_IN_CHUNK = 900
-
-
-def title_key(name: str) -> str:
-    """Case- and width-insensitive key: 'Frieren', 'FRIEREN ' and 'ｆｒｉｅｒｅｎ' are one title."""
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
-
-
-def clean_title(name: str) -> str:
-    """The name as stored and shown: NFKC (full-width and compatibility forms folded), runs of
-    white space made one space. `validate.title_name` has already refused control characters."""
-    return " ".join(unicodedata.normalize("NFKC", name).split())
-
-
-@dataclass(frozen=True, slots=True)
-class HitRow:
-    frame_id: int
-    source_id: int
-    timestamp: float | None
-    title_id: int
-    title: str
-    episode: str | None
-    until: float | None  # the next kept frame's timestamp, else the source's duration
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -66,221 +50,6 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
     return conn
-
-
-def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), _IN_CHUNK):
-        yield [int(x) for x in ids[start : start + _IN_CHUNK]]
-
-
-def _title_info(row: tuple) -> TitleInfo:
-    meta = _title_meta(row[5:])
-    return TitleInfo(
-        id=row[0],
-        name=row[1],
-        frames=row[2],
-        episodes=row[3],
-        sources=row[4],
-        aliases=meta.aliases,
-        anilist_id=meta.anilist_id,
-        mal_id=meta.mal_id,
-        year=meta.year,
-    )
-
-
-def _title_meta(row: Sequence) -> TitleMeta:
-    aliases, anilist_id, mal_id, year = row
-    return TitleMeta(tuple(json.loads(aliases or "[]")), anilist_id, mal_id, year)
-
-
-def _source_info(row: tuple) -> SourceInfo:
-    return SourceInfo(
-        id=row[0],
-        title_id=row[1],
-        kind=row[2],
-        uri=row[3],
-        episode=row[4],
-        duration=row[5],
-        media_path=row[6],
-    )
-
-
-_META_COLUMNS = "t.aliases, t.anilist_id, t.mal_id, t.year"
-_TITLE_INFO_SQL = f"""
-SELECT t.id, t.name,
-       (SELECT COUNT(*) FROM frames f JOIN sources s ON s.id = f.source_id
-         WHERE s.title_id = t.id),
-       (SELECT COUNT(DISTINCT episode) FROM sources WHERE title_id = t.id),
-       (SELECT COUNT(*) FROM sources WHERE title_id = t.id),
-       {_META_COLUMNS}
-FROM titles t
-"""
-_SOURCE_COLUMNS = "id, title_id, kind, uri, episode, duration, media_path"
-
-
-class CatalogTx:
-    """Statements run inside one write transaction (see `Catalog.transaction`)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def source_title_id(self, content_hash: str) -> int | None:
-        row = self.conn.execute(
-            "SELECT title_id FROM sources WHERE content_hash = ?", (content_hash,)
-        ).fetchone()
-        return None if row is None else int(row[0])
-
-    def get_or_create_title(self, name: str) -> int:
-        key = title_key(name)
-        row = self.conn.execute("SELECT id FROM titles WHERE name_key = ?", (key,)).fetchone()
-        if row is not None:
-            return int(row[0])
-        cursor = self.conn.execute(
-            "INSERT INTO titles (name, name_key, created_at) VALUES (?, ?, ?)",
-            (clean_title(name), key, time.time()),
-        )
-        return int(cursor.lastrowid)
-
-    def insert_source(self, title_id: int, source: SourceRecord) -> int:
-        cursor = self.conn.execute(
-            "INSERT INTO sources (title_id, kind, uri, content_hash, episode, added_at,"
-            " duration, media_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                title_id,
-                source.kind,
-                source.uri,
-                source.content_hash,
-                source.episode,
-                time.time(),
-                source.duration,
-                source.media_path,
-            ),
-        )
-        return int(cursor.lastrowid)
-
-    def set_title_meta(self, title_id: int, meta: TitleMeta) -> bool:
-        """Replace a title's metadata; False when there is no such title."""
-        cursor = self.conn.execute(
-            "UPDATE titles SET aliases = ?, anilist_id = ?, mal_id = ?, year = ? WHERE id = ?",
-            (json.dumps(list(meta.aliases)), meta.anilist_id, meta.mal_id, meta.year, title_id),
-        )
-        return cursor.rowcount > 0
-
-    def next_frame_id(self) -> int:
-        """One above any frame id ever committed (sqlite_sequence survives deletions)."""
-        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'frames'").fetchone()
-        top = self.conn.execute("SELECT MAX(id) FROM frames").fetchone()[0]
-        return max(int(row[0]) if row else 0, int(top or 0)) + 1
-
-    def insert_frames(
-        self,
-        ids: Sequence[int],
-        source_id: int,
-        frames: Sequence[FrameRecord],
-        vectors: np.ndarray,
-    ) -> None:
-        rows = (
-            (
-                int(fid),
-                source_id,
-                frame.timestamp,
-                frame.content_hash,
-                vec.tobytes(),
-                frame.thumbnail,
-            )
-            for fid, frame, vec in zip(ids, frames, vectors.astype("<f4"), strict=True)
-        )
-        self.conn.executemany(
-            "INSERT INTO frames (id, source_id, timestamp, content_hash, vector, thumbnail)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-
-    def title_frame_count(self, title_id: int) -> int:
-        return int(
-            self.conn.execute(
-                "SELECT COUNT(*) FROM frames f JOIN sources s ON s.id = f.source_id"
-                " WHERE s.title_id = ?",
-                (title_id,),
-            ).fetchone()[0]
-        )
-
-    def delete_title(self, title_id: int) -> list[int] | None:
-        """Delete a title with its sources and frames; returns the frame ids, None if absent."""
-        if self.conn.execute("SELECT 1 FROM titles WHERE id = ?", (title_id,)).fetchone() is None:
-            return None
-        ids = [
-            int(r[0])
-            for r in self.conn.execute(
-                "SELECT f.id FROM frames f JOIN sources s ON s.id = f.source_id"
-                " WHERE s.title_id = ?",
-                (title_id,),
-            )
-        ]
-        self.conn.execute("DELETE FROM titles WHERE id = ?", (title_id,))
-        return ids
-
-    def set_meta(self, values: dict[str, str]) -> None:
-        self.conn.executemany(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            list(values.items()),
-        )
-
-    def stage_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
-        # Frames deleted meanwhile are skipped rather than failing the whole re-embed.
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO reembed_vectors (frame_id, vector)"
-            " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM frames WHERE id = ?)",
-            (
-                (int(i), v.tobytes(), int(i))
-                for i, v in zip(ids, vectors.astype("<f4"), strict=True)
-            ),
-        )
-
-    def clear_staged(self) -> None:
-        self.conn.execute("DELETE FROM reembed_vectors")
-
-    def unstaged_count(self) -> int:
-        return int(
-            self.conn.execute(
-                "SELECT COUNT(*) FROM frames f"
-                " WHERE NOT EXISTS (SELECT 1 FROM reembed_vectors r WHERE r.frame_id = f.id)"
-            ).fetchone()[0]
-        )
-
-    def iter_staged(self, batch: int, dim: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        def fetch(last: int, size: int) -> list[tuple]:
-            return self.conn.execute(
-                "SELECT frame_id, vector FROM reembed_vectors WHERE frame_id > ?"
-                " ORDER BY frame_id LIMIT ?",
-                (last, size),
-            ).fetchall()
-
-        for rows in _pages(fetch, batch):
-            yield _unpack_vectors(rows, dim)
-
-    def apply_staged(self) -> None:
-        self.conn.execute(
-            "UPDATE frames SET vector ="
-            " (SELECT r.vector FROM reembed_vectors r WHERE r.frame_id = frames.id)"
-        )
-        self.conn.execute("DELETE FROM reembed_vectors")
-
-
-def _pages(fetch: Callable[[int, int], list[tuple]], batch: int) -> Iterator[list[tuple]]:
-    """Keyset pagination on the rows' first column (an id): no OFFSET scans, no long reads."""
-    last = -1
-    while rows := fetch(last, batch):
-        yield rows
-        last = int(rows[-1][0])
-
-
-def _unpack_vectors(rows: Sequence[tuple[int, bytes]], dim: int) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    blob = b"".join(r[1] for r in rows)
-    vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), dim).astype(np.float32)
-    return ids, vectors
 
 
 class Catalog:
@@ -385,37 +154,37 @@ class Catalog:
 
     def titles(self) -> list[TitleInfo]:
         with self.reader() as conn:
-            rows = conn.execute(_TITLE_INFO_SQL + " ORDER BY t.name_key").fetchall()
-        return [_title_info(r) for r in rows]
+            rows = conn.execute(TITLE_INFO_SQL + " ORDER BY t.name_key").fetchall()
+        return [title_info(r) for r in rows]
 
     def title(self, title_id: int) -> TitleInfo | None:
         with self.reader() as conn:
-            row = conn.execute(_TITLE_INFO_SQL + " WHERE t.id = ?", (title_id,)).fetchone()
-        return None if row is None else _title_info(row)
+            row = conn.execute(TITLE_INFO_SQL + " WHERE t.id = ?", (title_id,)).fetchone()
+        return None if row is None else title_info(row)
 
     def find_title(self, name: str) -> TitleInfo | None:
         with self.reader() as conn:
             row = conn.execute(
-                _TITLE_INFO_SQL + " WHERE t.name_key = ?", (title_key(name),)
+                TITLE_INFO_SQL + " WHERE t.name_key = ?", (title_key(name),)
             ).fetchone()
-        return None if row is None else _title_info(row)
+        return None if row is None else title_info(row)
 
     def title_meta(self, title_ids: Iterable[int]) -> dict[int, TitleMeta]:
         """Metadata of these titles (the ones an answer names), without counting their frames."""
-        sql = f"SELECT t.id, {_META_COLUMNS} FROM titles t WHERE t.id IN ({{marks}})"
-        return {row[0]: _title_meta(row[1:]) for row in self._rows_by_id(sql, title_ids)}
+        sql = f"SELECT t.id, {META_COLUMNS} FROM titles t WHERE t.id IN ({{marks}})"
+        return {row[0]: title_meta_from_row(row[1:]) for row in self._rows_by_id(sql, title_ids)}
 
     def sources(self, source_ids: Iterable[int]) -> dict[int, SourceInfo]:
-        sql = f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id IN ({{marks}})"
-        return {row[0]: _source_info(row) for row in self._rows_by_id(sql, source_ids)}
+        sql = f"SELECT {SOURCE_COLUMNS} FROM sources WHERE id IN ({{marks}})"
+        return {row[0]: source_info(row) for row in self._rows_by_id(sql, source_ids)}
 
     def frame_source(self, frame_id: int) -> tuple[float | None, SourceInfo] | None:
         """A frame's timestamp and its source; None when there is no such frame."""
-        columns = ", ".join(f"s.{name}" for name in _SOURCE_COLUMNS.split(", "))
+        columns = ", ".join(f"s.{name}" for name in SOURCE_COLUMNS.split(", "))
         sql = f"SELECT f.timestamp, {columns} FROM frames f JOIN sources s ON s.id = f.source_id"
         with self.reader() as conn:
             row = conn.execute(sql + " WHERE f.id = ?", (frame_id,)).fetchone()
-        return None if row is None else (row[0], _source_info(row[1:]))
+        return None if row is None else (row[0], source_info(row[1:]))
 
     def media_paths(self, title_id: int | None = None) -> set[str]:
         """Recorded video paths, of one title or of all."""
@@ -467,7 +236,7 @@ class Catalog:
         wanted = sorted({int(x) for x in ids})
         rows: list[tuple] = []
         with self.reader() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 rows += conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
         return rows
 
@@ -475,19 +244,19 @@ class Catalog:
         self, frame_ids: Sequence[int], dim: int
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         with self.reader() as conn:
-            for chunk in _chunks(frame_ids):
+            for chunk in chunks(frame_ids):
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
                     f"SELECT id, vector FROM frames WHERE id IN ({marks})", chunk
                 ).fetchall()
                 if rows:
-                    yield _unpack_vectors(rows, dim)
+                    yield unpack_vectors(rows, dim)
 
     def iter_vectors(self, batch: int, dim: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All (ids, vectors) in id order, one short read per batch (keyset pagination)."""
         sql = "SELECT id, vector FROM frames WHERE id > ? ORDER BY id LIMIT ?"
         for rows in self._read_pages(sql, batch):
-            yield _unpack_vectors(rows, dim)
+            yield unpack_vectors(rows, dim)
 
     def iter_title_vectors(
         self, batch: int, dim: int
@@ -498,7 +267,7 @@ class Catalog:
             " JOIN sources s ON s.id = f.source_id WHERE f.id > ? ORDER BY f.id LIMIT ?"
         )
         for rows in self._read_pages(sql, batch):
-            _, vectors = _unpack_vectors(rows, dim)
+            _, vectors = unpack_vectors(rows, dim)
             titles = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
             sources = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
             yield titles, sources, vectors
@@ -538,4 +307,4 @@ class Catalog:
             with self.reader() as conn:
                 return conn.execute(sql, (last, size)).fetchall()
 
-        return _pages(fetch, batch)
+        return pages(fetch, batch)

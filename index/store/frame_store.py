@@ -14,11 +14,10 @@ Pieces live beside it in `index.store`: input checks in `validate`, the repair a
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,30 +34,25 @@ from index.errors import (
 )
 from index.store.backend import HnswBackend, VectorBackend
 from index.store.catalog import CATALOG_FILE, Catalog
-from index.store.checkpoint import INDEX_FILE, CheckpointIdentity
-from index.store.reembed import embedded_batches, stage_vectors, switch_model
+from index.store.catalog_reads import CatalogReads
+from index.store.checkpoint import INDEX_FILE
+from index.store.opening import open_parts, stored_model
+from index.store.reembed import Reembedding
 from index.store.state import IndexState
 from index.store.validate import (
     first_of_each_hash,
     frame_records,
     int_id,
-    model_name_text,
     positive_int,
     source_record,
-    title_meta,
     unit_vectors,
 )
-from index.store.writer_lock import take_writer_lock
 from index.types import (
     AddResult,
     FrameRecord,
     Hit,
-    LabelledFrame,
-    SourceInfo,
     SourceRecord,
     StoreStats,
-    TitleInfo,
-    TitleMeta,
 )
 
 __all__ = [
@@ -72,13 +66,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-CALIBRATION_KEY = "calibration"
 
 
 # -- the store ------------------------------------------------------------------------------------
 
 
-class FrameStore:
+class FrameStore(CatalogReads, Reembedding):
     """Catalog + vector index behind one API; thread-safe (one writer at a time, many readers)."""
 
     def __init__(
@@ -131,48 +124,26 @@ class FrameStore:
         ef = positive_int("ef", ef)
         if num_threads is not None:
             num_threads = positive_int("num_threads", num_threads)
-        model_name = model_name_text(model_name)
-        directory = Path(data_dir)
+        if backend is None:
+            backend = default_backend(m, ef_construction, ef, num_threads)
+        opened = open_parts(
+            data_dir, dim=dim, model_name=model_name, backend=backend, read_only=read_only
+        )
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            lock = None if read_only else take_writer_lock(directory)
-        except OSError as exc:
-            raise StoreError(f"cannot open the catalog in {directory}: {exc}") from exc
-        try:
-            catalog = Catalog(directory / CATALOG_FILE)
-        except (OSError, sqlite3.Error) as exc:
-            if lock is not None:
-                lock.release()
-            raise StoreError(f"cannot open the catalog in {directory}: {exc}") from exc
-        try:
-            generation = cls._claim_model(catalog, directory, model_name, dim)
-            identity = CheckpointIdentity(dim=dim, model_name=model_name, generation=generation)
-            if backend is None:
-                backend = default_backend(m, ef_construction, ef, num_threads)
-            vectors, loaded_clean = backend.open(catalog, directory, identity, read_only=read_only)
             store = cls(
-                directory,
-                catalog,
-                IndexState(
-                    vectors=vectors,
-                    model_name=model_name,
-                    dim=dim,
-                    generation=generation,
-                ),
+                opened.directory,
+                opened.catalog,
+                opened.state,
                 backend=backend,
                 checkpoint_min_changes=positive_int(
                     "checkpoint_min_changes", checkpoint_min_changes
                 ),
-                writer_lock=lock,
+                writer_lock=opened.lock,
             )
         except BaseException:
-            catalog.close()
-            if backend is not None:
-                backend.close()
-            if lock is not None:
-                lock.release()
+            opened.release(backend)
             raise
-        if loaded_clean or read_only:
+        if opened.loaded_clean or read_only:
             store._saved_state = store._state
         else:
             try:
@@ -183,28 +154,12 @@ class FrameStore:
         return store
 
     @staticmethod
-    def _claim_model(catalog: Catalog, directory: Path, model_name: str, dim: int) -> int:
-        meta = catalog.meta()
-        if "model_name" not in meta:
-            with catalog.transaction() as tx:
-                tx.set_meta({"model_name": model_name, "dim": str(dim), "generation": "0"})
-            return 0
-        if meta["model_name"] != model_name or int(meta["dim"]) != dim:
-            raise ModelMismatchError(
-                str(directory), meta["model_name"], int(meta["dim"]), model_name, dim
-            )
-        return int(meta.get("generation", "0"))
-
-    @staticmethod
     def stored_model(data_dir: str | Path) -> tuple[str, int] | None:
         """(model_name, dim) the store in `data_dir` was built with; None for a new dir.
 
         Lets `index reembed` open an existing store with its own model before switching it.
         """
-        meta = Catalog.read_meta_at(Path(data_dir) / CATALOG_FILE)
-        if not meta or "model_name" not in meta:
-            return None
-        return meta["model_name"], int(meta["dim"])
+        return stored_model(data_dir)
 
     # -- properties -----------------------------------------------------------------------------
 
@@ -307,10 +262,6 @@ class FrameStore:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def has_source(self, content_hash: str) -> bool:
-        self._check_open()
-        return self._catalog.has_source(content_hash)
-
     def search(
         self, vectors: np.ndarray, k: int, *, title_id: int | None = None
     ) -> list[list[Hit]]:
@@ -352,101 +303,6 @@ class FrameStore:
             results.append(hits)
         return results
 
-    def titles(self) -> list[TitleInfo]:
-        self._check_open()
-        return self._catalog.titles()
-
-    def title(self, title_id: int) -> TitleInfo | None:
-        self._check_open()
-        return self._catalog.title(int_id("title_id", title_id))
-
-    def set_title_meta(self, title_id: int, meta: TitleMeta) -> TitleInfo | None:
-        """Replace a title's aliases, AniList/MyAnimeList ids and year; None if no such title."""
-        self._check_open()
-        title_id = int_id("title_id", title_id)
-        try:
-            with self._catalog.transaction() as tx:
-                found = tx.set_title_meta(title_id, title_meta(meta))
-        except sqlite3.Error as exc:
-            raise StoreError(f"catalog write failed, nothing was changed: {exc}") from exc
-        return self._catalog.title(title_id) if found else None
-
-    def title_meta(self, title_ids: Iterable[int]) -> dict[int, TitleMeta]:
-        """Metadata of the titles an answer names, by id (absent ids are left out)."""
-        self._check_open()
-        return self._catalog.title_meta(title_ids)
-
-    def sources(self, source_ids: Iterable[int]) -> dict[int, SourceInfo]:
-        """Stored sources by id: file name, episode, duration and kept media path."""
-        self._check_open()
-        return self._catalog.sources(source_ids)
-
-    def media_paths(self, title_id: int | None = None) -> set[str]:
-        """Where the videos of one title (or all) were recorded to be read again: relative to
-        the data directory inside it, else absolute."""
-        self._check_open()
-        return self._catalog.media_paths(None if title_id is None else int_id("title_id", title_id))
-
-    def frame_source(self, frame_id: int) -> tuple[float | None, SourceInfo] | None:
-        """A frame's timestamp and the source it was read from (for its preview clip)."""
-        self._check_open()
-        return self._catalog.frame_source(int_id("frame_id", frame_id))
-
-    def find_title(self, name: str) -> TitleInfo | None:
-        """Case-insensitive lookup by name."""
-        self._check_open()
-        if not isinstance(name, str):
-            raise InvalidInputError("title name must be a string")
-        return self._catalog.find_title(name)
-
-    def thumbnail(self, frame_id: int) -> bytes | None:
-        self._check_open()
-        return self._catalog.thumbnail(int_id("frame_id", frame_id))
-
-    def iter_labelled_frames(self, batch: int = 256) -> Iterator[list[LabelledFrame]]:
-        """Every frame with its title, source, episode, timestamp and thumbnail, in id order,
-        `batch` at a time: training data straight from the catalog.
-
-        Read-only, through the reader connections: concurrent adds and searches go on. Each batch
-        is a separate read, so frames added or removed while iterating may or may not appear.
-        """
-        self._check_open()
-        return self._catalog.iter_labelled(positive_int("batch", batch))
-
-    def iter_title_vectors(
-        self, batch: int = 4096
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(title ids, source ids, vectors) of every frame, `batch` at a time, each batch its own
-        short read: what `index.query.titlehead` fits its per-title model on."""
-        self._check_open()
-        return self._catalog.iter_title_vectors(positive_int("batch", batch), self._state.dim)
-
-    def calibration(self) -> dict[str, object] | None:
-        """The decision thresholds calibrated on this catalog for its current model, if any
-        (`index.query.calibrate`); a calibration of another model no longer applies."""
-        self._check_open()
-        text = self._catalog.meta().get(CALIBRATION_KEY)
-        if text is None:
-            return None
-        try:
-            stored = json.loads(text)
-        except json.JSONDecodeError:
-            logger.warning("ignoring an unreadable calibration in the catalog")
-            return None
-        if not isinstance(stored, dict) or stored.get("model_name") != self.model_name:
-            return None
-        return stored
-
-    def set_calibration(self, calibration: dict[str, object]) -> None:
-        """Store thresholds calibrated for the current model (replacing earlier ones)."""
-        self._check_open()
-        stored = {**calibration, "model_name": self.model_name}
-        try:
-            with self._catalog.transaction() as tx:
-                tx.set_meta({CALIBRATION_KEY: json.dumps(stored, sort_keys=True)})
-        except sqlite3.Error as exc:
-            raise StoreError(f"catalog write failed, calibration not saved: {exc}") from exc
-
     def stats(self) -> StoreStats:
         self._check_open()
         state = self._state
@@ -466,70 +322,6 @@ class FrameStore:
                 "data_dir": str(self.data_dir),
             },
         )
-
-    # -- re-embedding ---------------------------------------------------------------------------
-
-    def iter_frames(self, batch: int = 256) -> Iterator[tuple[list[int], list[bytes]]]:
-        """(frame ids, JPEG thumbnails) in id order, `batch` at a time, for `index reembed`."""
-        self._check_open()
-        return self._catalog.iter_thumbnails(positive_int("batch", batch))
-
-    def replace_vectors(
-        self,
-        batches: Iterable[tuple[Sequence[int], np.ndarray]],
-        *,
-        model_name: str,
-        dim: int,
-    ) -> int:
-        """Give every frame a vector from a new model, then switch model, dim and index at once.
-
-        Batches are staged in the catalog as they come; the switch (vectors, meta, a rebuilt
-        index) is one transaction and happens only if every frame got a vector, otherwise
-        ReembedIncompleteError and the store keeps its old model. Returns the frame count.
-        """
-        self._check_writable()
-        dim = positive_int("dim", dim)
-        model_name = model_name_text(model_name)
-        stage_vectors(self._catalog, batches, dim)
-        old = self._state
-
-        def install(new: IndexState) -> None:
-            self._state = new
-
-        try:
-            new = switch_model(
-                self._catalog,
-                old,
-                model_name=model_name,
-                dim=dim,
-                backend=self._backend,
-                install=install,
-            )
-        except BaseException:
-            self._state = old
-            raise
-        self._backend.retire(old.vectors)
-        self._revision += 1
-        try:
-            self.save()
-        except StoreError:
-            # The switch is committed; the stale checkpoint is rebuilt at the next open.
-            logger.exception("index checkpoint after the re-embed failed")
-        return new.vectors.live_count
-
-    def reembed(
-        self,
-        embed: Callable[[list[bytes]], np.ndarray],
-        *,
-        model_name: str,
-        dim: int,
-        batch: int = 64,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> int:
-        """Re-embed every stored thumbnail with `embed` (JPEG bytes -> (n, dim)) and switch."""
-        total = self._catalog.counts()[1]
-        batches = embedded_batches(self.iter_frames(batch), embed, total, progress)
-        return self.replace_vectors(batches, model_name=model_name, dim=dim)
 
     # -- persistence ----------------------------------------------------------------------------
 

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from index.errors import ReembedIncompleteError
+from index.errors import ReembedIncompleteError, StoreError
 from index.store.backend import VectorBackend
 from index.store.catalog import Catalog
 from index.store.checkpoint import CheckpointIdentity
 from index.store.reconcile import BUILD_BATCH
 from index.store.state import IndexState
-from index.store.validate import unit_vectors
+from index.store.validate import model_name_text, positive_int, unit_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +87,73 @@ def embedded_batches(
         if progress is not None:
             progress(done, total)
         yield ids, vectors
+
+
+class Reembedding:
+    """Mixed into `FrameStore`: switch every frame to a new model's vectors, all or nothing."""
+
+    _catalog: Catalog
+    _state: IndexState
+    _backend: VectorBackend
+    _revision: int
+
+    _check_writable: Callable[[], None]
+    save: Callable[[], None]
+    iter_frames: Callable[[int], Iterator[tuple[list[int], list[bytes]]]]
+
+    def replace_vectors(
+        self,
+        batches: Iterable[tuple[Sequence[int], np.ndarray]],
+        *,
+        model_name: str,
+        dim: int,
+    ) -> int:
+        """Give every frame a vector from a new model, then switch model, dim and index at once.
+
+        Batches are staged in the catalog as they come; the switch (vectors, meta, a rebuilt
+        index) is one transaction and happens only if every frame got a vector, otherwise
+        ReembedIncompleteError and the store keeps its old model. Returns the frame count.
+        """
+        self._check_writable()
+        dim = positive_int("dim", dim)
+        model_name = model_name_text(model_name)
+        stage_vectors(self._catalog, batches, dim)
+        old = self._state
+
+        def install(new: IndexState) -> None:
+            self._state = new
+
+        try:
+            new = switch_model(
+                self._catalog,
+                old,
+                model_name=model_name,
+                dim=dim,
+                backend=self._backend,
+                install=install,
+            )
+        except BaseException:
+            self._state = old
+            raise
+        self._backend.retire(old.vectors)
+        self._revision += 1
+        try:
+            self.save()
+        except StoreError:
+            # The switch is committed; the stale checkpoint is rebuilt at the next open.
+            logger.exception("index checkpoint after the re-embed failed")
+        return new.vectors.live_count
+
+    def reembed(
+        self,
+        embed: Callable[[list[bytes]], np.ndarray],
+        *,
+        model_name: str,
+        dim: int,
+        batch: int = 64,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Re-embed every stored thumbnail with `embed` (JPEG bytes -> (n, dim)) and switch."""
+        total = self._catalog.counts()[1]
+        batches = embedded_batches(self.iter_frames(batch), embed, total, progress)
+        return self.replace_vectors(batches, model_name=model_name, dim=dim)

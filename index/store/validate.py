@@ -10,7 +10,7 @@ from typing import get_args
 import numpy as np
 
 from index.errors import InvalidInputError
-from index.store.catalog import clean_title, title_key
+from index.store.catalog_rows import clean_title, title_key
 from index.types import FrameRecord, SourceKind, SourceRecord, TitleMeta
 
 MAX_TITLE_CHARS = 300

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from index.errors import SchemaVersionError
-from index.store.catalog import CATALOG_FILE, Catalog, title_key
+from index.store.catalog import CATALOG_FILE, Catalog
+from index.store.catalog_rows import title_key
 from tests.index.storekit import frames, source, unit
 
 

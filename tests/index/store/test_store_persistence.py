@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.store.catalog import CatalogTx
+from index.store.catalog_tx import CatalogTx
 from index.store.checkpoint import INDEX_FILE, META_FILE
 from index.store.frame_store import FrameStore, ModelMismatchError, StoreError
 from tests.index.storekit import clustered, frames, source

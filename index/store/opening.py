@@ -1,0 +1,87 @@
+"""Opening a data directory: the writer lock, the catalog, the model claim and the vector index,
+each released again if a later step fails."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from index.errors import ModelMismatchError, StoreError
+from index.store.backend import VectorBackend
+from index.store.catalog import CATALOG_FILE, Catalog
+from index.store.checkpoint import CheckpointIdentity
+from index.store.state import IndexState
+from index.store.validate import model_name_text
+from index.store.writer_lock import take_writer_lock
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedParts:
+    directory: Path
+    catalog: Catalog
+    state: IndexState
+    lock: FileLock | None  # None: opened read-only
+    loaded_clean: bool  # the index needed no repair
+
+    def release(self, backend: VectorBackend | None = None) -> None:
+        self.catalog.close()
+        if backend is not None:
+            backend.close()
+        if self.lock is not None:
+            self.lock.release()
+
+
+def open_parts(
+    data_dir: str | Path, *, dim: int, model_name: str, backend: VectorBackend, read_only: bool
+) -> OpenedParts:
+    """Lock (unless read-only), open the catalog, claim it for `model_name`, open the index."""
+    model_name = model_name_text(model_name)
+    directory = Path(data_dir)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = None if read_only else take_writer_lock(directory)
+    except OSError as exc:
+        raise StoreError(f"cannot open the catalog in {directory}: {exc}") from exc
+    try:
+        catalog = Catalog(directory / CATALOG_FILE)
+    except (OSError, sqlite3.Error) as exc:
+        if lock is not None:
+            lock.release()
+        raise StoreError(f"cannot open the catalog in {directory}: {exc}") from exc
+    try:
+        generation = claim_model(catalog, directory, model_name, dim)
+        identity = CheckpointIdentity(dim=dim, model_name=model_name, generation=generation)
+        vectors, loaded_clean = backend.open(catalog, directory, identity, read_only=read_only)
+    except BaseException:
+        catalog.close()
+        backend.close()
+        if lock is not None:
+            lock.release()
+        raise
+    state = IndexState(vectors=vectors, model_name=model_name, dim=dim, generation=generation)
+    return OpenedParts(directory, catalog, state, lock, loaded_clean)
+
+
+def claim_model(catalog: Catalog, directory: Path, model_name: str, dim: int) -> int:
+    """The catalog's model generation; a new catalog is claimed for `model_name`."""
+    meta = catalog.meta()
+    if "model_name" not in meta:
+        with catalog.transaction() as tx:
+            tx.set_meta({"model_name": model_name, "dim": str(dim), "generation": "0"})
+        return 0
+    if meta["model_name"] != model_name or int(meta["dim"]) != dim:
+        raise ModelMismatchError(
+            str(directory), meta["model_name"], int(meta["dim"]), model_name, dim
+        )
+    return int(meta.get("generation", "0"))
+
+
+def stored_model(data_dir: str | Path) -> tuple[str, int] | None:
+    """(model_name, dim) the store in `data_dir` was built with; None for a new dir."""
+    meta = Catalog.read_meta_at(Path(data_dir) / CATALOG_FILE)
+    if not meta or "model_name" not in meta:
+        return None
+    return meta["model_name"], int(meta["dim"])
