@@ -27,6 +27,7 @@ import psutil
 from index.store.backend import HnswBackend, VectorBackend
 from index.store.frame_store import FrameStore
 from index.types import FrameRecord, SourceRecord
+from training.metrics import exact_top_k
 
 SOURCE_FRAMES = 1000  # frames per add(): one episode-sized source
 
@@ -73,17 +74,6 @@ def engine(name: str, workdir: Path) -> VectorBackend:
         index_params={"M": 16, "efConstruction": 200},
         search_params={"ef": 128},
     )
-
-
-def exact_top_k(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Row indices of the k most similar base rows per query, by brute force in chunks."""
-    out = np.empty((len(queries), k), dtype=np.int64)
-    for start in range(0, len(queries), 256):
-        scores = queries[start : start + 256] @ base.T
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1)
-        out[start : start + 256] = np.take_along_axis(top, order, axis=1)
-    return out
 
 
 def run(name: str, base: np.ndarray, queries: np.ndarray, k: int, workdir: Path) -> dict:
