@@ -24,6 +24,7 @@ from index.errors import StoreError
 from index.store.catalog import Catalog
 from index.store.checkpoint import CheckpointIdentity
 from index.store.reconcile import repair
+from index.store.vectors import HnswVectors
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +200,10 @@ class MilvusBackend:
         name = self._name(identity)
         if read_only:
             if not self._client.has_collection(name):
-                raise StoreError(f"Milvus has no collection {name} at {self.uri}")
+                # Nothing was migrated here yet; a reader may not create it, so it reads the
+                # catalog with an empty index (a writer's open fills the collection).
+                logger.warning("Milvus has no collection %s yet: searching finds nothing", name)
+                return HnswVectors.create(identity.dim, m=16, ef_construction=64, ef=64), True
             return MilvusVectors(self._client, name, identity.dim, self.search_params), True
         for other in self._ours():
             if other != name:

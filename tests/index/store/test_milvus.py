@@ -114,3 +114,16 @@ def test_read_only_open_writes_nothing_to_milvus(tmp_path: Path) -> None:
 def test_bad_collection_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="collection name"):
         MilvusBackend(str(tmp_path / "m.db"), collection="frames; drop")
+
+
+def test_read_only_open_before_any_collection_reads_the_catalog(tmp_path: Path) -> None:
+    with FrameStore.open(tmp_path / "data", dim=DIM, model_name="m") as store:  # hnswlib
+        store.add(source("Alpha", "a"), frames(30, "a"), A)
+    with FrameStore.open(
+        tmp_path / "data", dim=DIM, model_name="m", read_only=True, backend=backend(tmp_path)
+    ) as store:
+        assert [t.name for t in store.titles()] == ["Alpha"]
+        assert store.search(A[:1], 5) == [[]]
+    left = backend(tmp_path)
+    assert left._ours() == []  # the reader created nothing
+    left.close()
