@@ -16,7 +16,8 @@ runs each level with those `sure_agreement` levels instead of the default. `--in
 default adaptive config with and without the picture-inside-the-picture views
 (`index.query.inner`), and prints which view answered and the ms per detection. The "clean" row
 is unperturbed 1280x720 screenshots; screen_photo, picture_in_picture and edit_stack come from
-`synthetic.pictures`. Run from the repo root:
+`synthetic.pictures`. `--milvus` adds "resize + views" on a milvus-lite store (the same
+accuracy on both vector engines). Run from the repo root:
 
     .venv/bin/python -m bench.robustness --titles 4 --episodes 2 --queries 16 --calibrate
     .venv/bin/python -m bench.robustness --fits resize --sure 0.90,0.92 --agreement 0.85,0.9,off
@@ -43,6 +44,7 @@ from PIL import Image  # noqa: E402
 from index.ingest.ingestor import Ingestor  # noqa: E402
 from index.ingest.readers import read_video  # noqa: E402
 from index.query.identify import Identifier, IdentifyParams  # noqa: E402
+from index.store.backend import VectorBackend  # noqa: E402
 from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
 from synthetic.perturb import PERTURBATIONS  # noqa: E402
@@ -70,6 +72,16 @@ class Config:
     name: str
     fit: str
     params: IdentifyParams
+    engine: str = "hnswlib"  # the store's vector engine
+
+
+def _engine(name: str, root: Path) -> VectorBackend | None:
+    """None: the store's default (hnswlib); else Milvus, embedded, under `root`."""
+    if name == "hnswlib":
+        return None
+    from index.store.milvus import MilvusBackend
+
+    return MilvusBackend(str(root / "milvus" / "milvus.db"))
 
 
 def _catalog(
@@ -188,6 +200,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     parser.add_argument(
         "--inner", action="store_true", help="default adaptive config with inner views off / on"
     )
+    parser.add_argument(
+        "--milvus", action="store_true", help="also 'resize + views' on a milvus-lite store"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args(argv)
 
@@ -217,6 +232,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     if args.inner:
         configs.append(Config("inner off", "resize", IdentifyParams(**OPEN, inner=False)))
         configs.append(Config("inner on (default)", "resize", IdentifyParams(**OPEN)))
+    if args.milvus:
+        configs.append(Config("resize + views, Milvus", "resize", configs[0].params, "milvus"))
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
@@ -224,24 +241,30 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
         queries = _queries(titles, videos, args.queries, args.seed)
         print(f"{len(videos)} episodes of {args.seconds:.0f} s, {args.queries} queries per "
               f"perturbation, made in {time.perf_counter() - started:.0f} s")  # fmt: skip
-        stores: dict[str, tuple[FrameStore, object]] = {}
+        stores: dict[tuple[str, str], tuple[FrameStore, object]] = {}
         results: dict[str, dict[str, Score]] = {}
         for config in configs:
-            if config.fit not in stores:
+            key = (config.fit, config.engine)
+            if key not in stores:
                 embedder = copy.copy(base)
                 embedder.fit = config.fit  # KerasEmbedder applies `fit` per call
-                store = FrameStore.open(root / config.fit, dim=base.dim, model_name=base.name)
+                store = FrameStore.open(
+                    root / config.fit / config.engine,
+                    dim=base.dim,
+                    model_name=base.name,
+                    backend=_engine(config.engine, root),
+                )
                 for (title, _episode), path in videos.items():
                     Ingestor(embedder, store).ingest(title, [path])
-                stores[config.fit] = (store, embedder)
-            store, embedder = stores[config.fit]
+                stores[key] = (store, embedder)
+            store, embedder = stores[key]
             identifier = Identifier(embedder, store, config.params)
             results[config.name] = {
                 name: _score(identifier, batch) for name, batch in queries.items()
             }
         _print_table(results)
         if args.calibrate:
-            store, embedder = stores["resize"]
+            store, embedder = stores[("resize", "hnswlib")]
             unknown = Identifier(embedder, store, IdentifyParams(**OPEN))
             unknown_sims = [
                 unknown.identify(image).best_similarity

@@ -8,22 +8,26 @@ import pytest
 
 from bench.robustness import main
 from synthetic.perturb import PERTURBATIONS
+from synthetic.pictures import PICTURES
 
 
 @pytest.mark.slow
 def test_tiny_run_scores_every_configuration(model_cache_dir: Path, capsys) -> None:
     argv = "--titles 2 --episodes 1 --seconds 3 --queries 1 --fits resize,pad --sure 0.9"
-    argv += f" --agreement off --rerank off --calibrate --cache-dir {model_cache_dir}"
+    argv += f" --agreement off --rerank off --milvus --calibrate --cache-dir {model_cache_dir}"
     results = main(argv.split())
     assert list(results) == [
         "resize + views", "resize, no views", "pad + views", "sure 0.9, agree off", "rerank off",
+        "resize + views, Milvus",
     ]  # fmt: skip
     for scores in results.values():
-        assert set(scores) == {"clean", *PERTURBATIONS}
-        for right_title, exact, sims, second_pass, reranked, _ in scores.values():
+        assert set(scores) == {"clean", *PERTURBATIONS, *PICTURES}
+        for right_title, exact, sims, second_pass, reranked, *_ in scores.values():
             assert 0 <= exact <= right_title <= 1 and len(sims) == 1
             assert 0 <= second_pass <= 1 and 0 <= reranked <= 1
         assert scores["clean"][0] == 1.0  # a clean screenshot of a catalogued moment
+    on_milvus, on_hnswlib = results["resize + views, Milvus"], results["resize + views"]
+    assert {k: v[:2] for k, v in on_milvus.items()} == {k: v[:2] for k, v in on_hnswlib.items()}
     assert results["rerank off"]["clean"][4] == 0.0  # re-rank off: nothing re-ranked
     printed = capsys.readouterr().out
     assert "min_similarity 0.82" in printed and "second pass" in printed
