@@ -14,8 +14,8 @@ from app.schemas import (
     SceneOut,
     TitleFacts,
 )
-from index.query.identify import Identification
-from index.query.identify import Match as FoundMatch
+from index.query.identification import Identification
+from index.query.identification import Match as FoundMatch
 from index.query.scenes import Scene
 from index.store.frame_store import FrameStore
 from index.types import SourceInfo, TitleMeta

@@ -14,7 +14,8 @@ from app.fetch import fetch
 from app.query_media import QueryMedia, as_upload, read_query
 from app.schemas import ErrorOut, IdentifyResponse
 from app.uploads import UploadLimits
-from index.query.identify import Identification, Identifier
+from index.query.identification import Identification
+from index.query.identify import Identifier
 
 router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
 

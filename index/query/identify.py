@@ -7,21 +7,21 @@ that answer is not sure (`IdentifyParams`). Defaults: docs/calibration.md.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from index.query.flipcheck import agreement, signature, thumbnail_signature
+from index.query.identification import Identification, Match
 from index.query.inner import INNER_VIEWS, inner_views
 from index.query.rerank import spatial_scores
-from index.query.scenes import Scene, merge_scenes
+from index.query.scenes import merge_scenes
 from index.query.screenshot import query_views
 from index.query.titlehead import decide
 from index.query.vote import (
     Candidate,
-    ReasonCode,
     best_view,
     doubt,
     pictures_agree,
@@ -122,58 +122,6 @@ class IdentifyParams:
             raise ValueError(
                 f"min_title_similarity must be in [-1, 1], got {self.min_title_similarity}"
             )
-
-
-MatchKind = Literal["frame", "title"]
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """The answer: the winning title and, for a frame match, from its best scene, the episode
-    and second. A title match (`kind="title"`, from `index.query.titlehead`) names the title
-    only: no frame was close enough to say where in it the screenshot comes from.
-
-    `start`/`end` bound the scene of the matched frame (`index.query.scenes`): the moment of the
-    screenshot lies in between, `timestamp` is the matched frame's own time.
-    """
-
-    title_id: int
-    title: str
-    confidence: float
-    similarity: float
-    episode: str | None
-    timestamp: float | None
-    frame_id: int | None
-    source_id: int | None
-    kind: MatchKind = "frame"
-    view: str = "full"  # the query view that found the frame: full, trimmed, mirrored, inner, ...
-    start: float | None = None
-    end: float | None = None
-
-    @property
-    def at(self) -> float | None:
-        """The matched frame's time, under the name scenes give it (`Scene.at`)."""
-        return self.timestamp
-
-
-@dataclass(frozen=True, slots=True)
-class Identification:
-    """`match` is None for unknown; `reason` then says why (empty catalog, too far, ambiguous)
-    and `reason_code` says it for programs (`index.query.vote.ReasonCode`).
-
-    `scenes` are the best scenes across titles, best first (trace.moe's result list).
-    `views_searched` is how many query views were embedded: 1 when the first pass was sure.
-    """
-
-    match: Match | None
-    candidates: list[Candidate]
-    neighbors: list[Hit]
-    scenes: list[Scene]
-    best_similarity: float | None
-    reason: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    views_searched: int = 0
-    reason_code: ReasonCode | None = None
 
 
 class Identifier:
