@@ -116,7 +116,8 @@ async def _input(
     fetched = await offload(
         fetch,
         url,
-        max_bytes=max(settings.max_upload_bytes, settings.max_video_bytes),
+        # Held in memory, so the small (image) limit: a query is a screenshot or a short clip.
+        max_bytes=settings.max_upload_bytes,
         timeout_s=settings.fetch_timeout_s,
         allow_private=settings.fetch_allow_private,
     )
