@@ -101,6 +101,16 @@ def serving(
         services.close()
 
 
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder
+) -> Iterator[LiveServer]:
+    """A live server on an empty catalog, one per module; modules that need a stocked one
+    define their own `server`."""
+    with serving(make_settings(tmp_path_factory.mktemp("data")), lite0_embedder) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's headless Chromium; the page tests skip, saying why, where it is not installed."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -35,14 +35,6 @@ def video(tmp_path_factory: pytest.TempPathFactory, style: TitleStyle) -> Path:
     path = tmp_path_factory.mktemp("videos") / "Kept - 02.mp4"
     write_held_opening(style, path, 2.0, SECONDS, fps=12, size=SIZE)
     return path
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder
-) -> Iterator[LiveServer]:
-    with serving(make_settings(tmp_path_factory.mktemp("data")), lite0_embedder) as running:
-        yield running
 
 
 def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:

@@ -8,7 +8,6 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,7 +27,7 @@ from synthetic import (
 )
 from synthetic.pictures import picture_in_picture
 from synthetic.titles import TitleStyle
-from tests.app.conftest import LiveServer, live_server, make_settings, serving, wait_for_job
+from tests.app.conftest import LiveServer, live_server, make_settings, wait_for_job
 from tests.app.media import jpeg_bytes
 
 VIDEO_NAME = "Show - 03.mp4"
@@ -51,14 +50,6 @@ def videos(tmp_path_factory: pytest.TempPathFactory, styles: list[TitleStyle]) -
     # Long enough, sampled densely, that identify overlaps its ingestion.
     write_episode(styles[1], 1, folder / "long.mp4", seconds=30.0, fps=8, size=(480, 270))
     return {"main": folder / VIDEO_NAME, "long": folder / "long.mp4"}
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder
-) -> Iterator[LiveServer]:
-    with serving(make_settings(tmp_path_factory.mktemp("data")), lite0_embedder) as running:
-        yield running
 
 
 def _query(

@@ -3,26 +3,15 @@ every file field of every upload, `files` (a list of uploads) included, is a fil
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from app.docs import with_file_pickers
-from model.base import Embedder
 from tests.app.browser import watched_page
-from tests.app.conftest import LiveServer, make_settings, serving
+from tests.app.conftest import LiveServer
 
 FILE_FIELD = {"type": "string", "contentMediaType": "application/octet-stream"}
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder
-) -> Iterator[LiveServer]:
-    with serving(make_settings(tmp_path_factory.mktemp("docs-data")), lite0_embedder) as running:
-        yield running
 
 
 def _file_fields(openapi: dict) -> list[tuple[str, str]]:
