@@ -204,6 +204,7 @@ class MilvusBackend:
                 # catalog with an empty index (a writer's open fills the collection).
                 logger.warning("Milvus has no collection %s yet: searching finds nothing", name)
                 return HnswVectors.create(identity.dim, m=16, ef_construction=64, ef=64), True
+            self._client.load_collection(name)
             return MilvusVectors(self._client, name, identity.dim, self.search_params), True
         for other in self._ours():
             if other != name:
@@ -214,6 +215,9 @@ class MilvusBackend:
             self._client.drop_collection(name)
         if not self._client.has_collection(name):
             self._create(name, identity.dim)
+        # A collection outlives the process that loaded it, but not its loaded state: after a
+        # restart milvus-lite holds it released, and searches fail until it is loaded again.
+        self._client.load_collection(name)
         vectors = MilvusVectors(self._client, name, identity.dim, self.search_params)
         live, catalog_ids = vectors.live_labels(), catalog.frame_ids()
         stale, missing = np.setdiff1d(live, catalog_ids), np.setdiff1d(catalog_ids, live)

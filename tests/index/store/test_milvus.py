@@ -111,6 +111,24 @@ def test_read_only_open_writes_nothing_to_milvus(tmp_path: Path) -> None:
         assert store.stats().extra["index_live"] == 30
 
 
+def test_a_released_collection_is_loaded_again_at_open(tmp_path: Path) -> None:
+    """After a restart milvus-lite holds the collection released: searching it would fail."""
+    with open_store(tmp_path) as store:
+        alpha = store.add(source("Alpha", "a"), frames(30, "a"), A)
+    restarted = backend(tmp_path)
+    restarted._client.release_collection("frames_g0")
+    restarted.close()
+    with FrameStore.open(
+        tmp_path / "data", dim=DIM, model_name="m", read_only=True, backend=backend(tmp_path)
+    ) as store:
+        assert {row[0].title_id for row in store.search(A, 1)} == {alpha.title_id}
+    released = backend(tmp_path)
+    released._client.release_collection("frames_g0")
+    released.close()
+    with open_store(tmp_path) as store:
+        assert {row[0].title_id for row in store.search(A, 1)} == {alpha.title_id}
+
+
 def test_bad_collection_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="collection name"):
         MilvusBackend(str(tmp_path / "m.db"), collection="frames; drop")
