@@ -1,13 +1,19 @@
 """Library scale: a catalog of N frames built through the store's real add path, per vector engine.
 
 Vectors are real Lite0 embeddings of generated anime frames plus noise (as `bench/api.py` fills
-its catalog), so neighbourhoods look like a real catalog's. For each engine, side by side in one
-run: memory (RSS of this process and its children, since milvus-lite runs as a child), disk,
-build rate, recall@10 against exact search, and p50/p99 of one-query searches; then a table
-extrapolated to 10M and 100M frames (assumptions printed with it).
+its catalog), made 1,000 at a time from a seed per source, so a million frames never sit in this
+process: the exact search regenerates them. The store is opened as the service opens it
+(`app.services.vector_backend` with the default settings), so it measures whatever vector format
+and index parameters the code has. For each engine, side by side in one run: build rate (and CPU
+per 1,000 frames, steadier than wall time on a shared machine), the share of it spent on index
+checkpoints, memory (RSS of this process and its children, since milvus-lite runs as a child:
+the peak while building and what a fresh open holds, beside the index's own size), disk per
+frame split by file, recall@10 against exact search, and p50/p99 of one-query searches; then a
+table extrapolated to 10M and 100M frames (assumptions printed with it).
 
-Run from the repo root: `.venv/bin/python -m bench.scale --frames 1000000 --engines hnswlib milvus`
-(hours on 2 cores at 1280 dims); `--frames 20000` for a quick look. Figures: docs/scale.md.
+Run from the repo root: `nice -n 10 .venv/bin/python -m bench.scale --frames 1000000` (hnswlib at
+1M; milvus-lite at `--milvus-frames`, since it needs about 34 KB of memory per frame); `--frames
+20000` for a quick look. Figures: docs/scale.md.
 """
 
 from __future__ import annotations
@@ -15,21 +21,27 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import multiprocessing
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import psutil
 
-from index.store.backend import HnswBackend, VectorBackend
+from app.config import Settings
+from app.services import vector_backend
 from index.store.frame_store import FrameStore
 from index.types import FrameRecord, SourceRecord
-from training.metrics import exact_top_k
 
 SOURCE_FRAMES = 1000  # frames per add(): one episode-sized source
+SEED = 0
+TARGETS = (10_000_000, 100_000_000)
+WARM_UP = 10  # searches before the timed ones
 
 
 def real_origins(count: int) -> np.ndarray:
@@ -53,6 +65,29 @@ def noisy(origins: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarr
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
+def sources(origins: np.ndarray, frames: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, vectors) per source; the same every time, so the catalog is never held."""
+    for start in range(0, frames, SOURCE_FRAMES):
+        count = min(frames, start + SOURCE_FRAMES) - start
+        yield start, noisy(origins, count, np.random.default_rng([SEED, start]))
+
+
+def exact_neighbours(origins: np.ndarray, frames: int, queries: np.ndarray, k: int) -> np.ndarray:
+    """Row numbers of each query's k nearest catalog vectors by cosine, over every source."""
+    best_rows = np.full((len(queries), k), -1, dtype=np.int64)
+    best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    for start, vectors in sources(origins, frames):
+        scores = np.concatenate([best_scores, queries @ vectors.T], axis=1)
+        new_rows = np.arange(start, start + len(vectors))
+        rows = np.concatenate(
+            [best_rows, np.broadcast_to(new_rows, (len(queries), len(new_rows)))], axis=1
+        )
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        best_scores = np.take_along_axis(scores, top, axis=1)
+        best_rows = np.take_along_axis(rows, top, axis=1)
+    return best_rows
+
+
 def rss_bytes() -> int:
     process = psutil.Process()
     return process.memory_info().rss + sum(
@@ -60,62 +95,146 @@ def rss_bytes() -> int:
     )
 
 
-def dir_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+def files_bytes(path: Path) -> dict[str, int]:
+    """Bytes per file under `path`; a sub-directory (milvus-lite's) counts as one entry."""
+    sizes: dict[str, int] = {}
+    for item in path.rglob("*"):
+        if item.is_file():
+            top = item.relative_to(path).parts[0]
+            name = top if item.parent == path else f"{top}/"
+            sizes[name] = sizes.get(name, 0) + item.stat().st_size
+    return sizes
 
 
-def engine(name: str, workdir: Path) -> VectorBackend:
-    if name == "hnswlib":
-        return HnswBackend(m=16, ef_construction=200, ef=128, num_threads=None)
-    from index.store.milvus import MilvusBackend
+def timed(method: Callable[..., None], seconds: list[float]) -> Callable[..., None]:
+    def wrapper(*args: object, **kwargs: object) -> None:
+        started = time.perf_counter()
+        try:
+            method(*args, **kwargs)
+        finally:
+            seconds.append(time.perf_counter() - started)
 
-    return MilvusBackend(
-        str(workdir / "milvus" / "milvus.db"),
-        index_params={"M": 16, "efConstruction": 200},
-        search_params={"ef": 128},
-    )
+    return wrapper
 
 
-def run(name: str, base: np.ndarray, queries: np.ndarray, k: int, workdir: Path) -> dict:
+def open_store(name: str, store_dir: Path, dim: int, saves: list[float]) -> FrameStore:
+    """The store as the service opens it, with its checkpoints timed."""
+    backend = vector_backend(Settings(data_dir=store_dir, vector_backend=name))
+    backend.save = timed(backend.save, saves)  # type: ignore[method-assign]
+    return FrameStore.open(store_dir, dim=dim, model_name="bench", backend=backend)
+
+
+def add_sources(store: FrameStore, origins: np.ndarray, frames: int, name: str) -> int:
+    """Add every source; returns the peak RSS seen (checked after each add)."""
+    thumbnail = b"\xff\xd8\xff\xd9"  # an empty JPEG: previews are not what this measures
+    peak = 0
+    started = time.perf_counter()
+    report_every = max(SOURCE_FRAMES, frames // 20 // SOURCE_FRAMES * SOURCE_FRAMES)
+    for start, vectors in sources(origins, frames):
+        records = [FrameRecord(float(i), f"f{start + i}", thumbnail) for i in range(len(vectors))]
+        number = start // SOURCE_FRAMES
+        source = SourceRecord(f"Title {number % 50}", "video", f"s{number}.mkv", f"s{number}")
+        store.add(source, records, vectors)
+        peak = max(peak, rss_bytes())
+        done = start + len(vectors)
+        if done % report_every == 0 and done < frames:
+            elapsed = time.perf_counter() - started
+            print(
+                f"  {name}: {done:,} of {frames:,} frames in {elapsed:.0f} s "
+                f"({done / elapsed:.0f}/s)",
+                flush=True,
+            )
+    return peak
+
+
+def run(name: str, origins: np.ndarray, frames: int, queries: np.ndarray, k: int) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"shazam-scale-{name}-"))
+    try:
+        return measure(name, origins, frames, queries, k, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(
+    name: str, origins: np.ndarray, frames: int, queries: np.ndarray, k: int, store_dir: Path
+) -> dict:
+    # Building and serving each run in a fresh process, as they would in production: memory a
+    # process freed but still holds (the build's garbage) must not count, nor be reused.
+    built = in_fresh_process(build_store, name, store_dir, origins, frames)
+    disk = files_bytes(store_dir)
+    served = in_fresh_process(serve, name, store_dir, origins.shape[1], queries, k)
+    # Frame ids are given in add order from 1, so row i is frame i + 1.
+    truth = exact_neighbours(origins, frames, queries, k) + 1
+    found = served["found"]
+    recall = sum(len(set(f) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
+    return {
+        "engine": name,
+        "frames": frames,
+        "build_frames_per_s": frames / built["seconds"],
+        "build_cpu_s_per_1k": 1000 * built["cpu_seconds"] / frames,
+        "checkpoint_share": sum(built["saves"]) / built["seconds"],
+        "checkpoints": len(built["saves"]),
+        "peak_ram_bytes_per_frame": built["peak_ram_bytes"] / frames,
+        "ram_bytes_per_frame": served["ram_bytes"] / frames,
+        "index_bytes_per_frame": None
+        if served["index_bytes"] is None
+        else served["index_bytes"] / frames,
+        "open_s": served["open_s"],
+        "disk_bytes_per_frame": sum(disk.values()) / frames,
+        "disk_files": {file: size / frames for file, size in sorted(disk.items())},
+        "recall_at_k": recall / truth.size,
+        "p50_ms": 1000 * float(np.percentile(served["latencies"], 50)),
+        "p99_ms": 1000 * float(np.percentile(served["latencies"], 99)),
+    }
+
+
+def in_fresh_process(function: Callable[..., dict], *args: object) -> dict:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def build_store(name: str, store_dir: Path, origins: np.ndarray, frames: int) -> dict:
+    """Add every source through `FrameStore.add`, then close (its last checkpoint included)."""
     gc.collect()
     rss_before = rss_bytes()
-    store_dir = workdir / name
-    thumbnail = b"\xff\xd8\xff\xd9"  # an empty JPEG: previews are not what this measures
-    store = FrameStore.open(
-        store_dir, dim=base.shape[1], model_name="bench", backend=engine(name, workdir)
-    )
-    started = time.perf_counter()
-    for number, start in enumerate(range(0, len(base), SOURCE_FRAMES)):
-        stop = min(len(base), start + SOURCE_FRAMES)
-        frames = [FrameRecord(float(i - start), f"f{i}", thumbnail) for i in range(start, stop)]
-        source = SourceRecord(f"Title {number % 50}", "video", f"s{number}.mkv", f"s{number}")
-        store.add(source, frames, base[start:stop])
-    store.save()
-    build_s = time.perf_counter() - started
+    saves: list[float] = []
+    store = open_store(name, store_dir, origins.shape[1], saves)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    peak = add_sources(store, origins, frames, name)
+    store.close()
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "saves": saves,
+        "peak_ram_bytes": max(0, peak - rss_before),
+    }
+
+
+def serve(name: str, store_dir: Path, dim: int, queries: np.ndarray, k: int) -> dict:
+    """In a fresh process: open the store as a server does, then one-query searches."""
     gc.collect()
-    rss_after = rss_bytes()
-    # Frame ids are given in add order from 1, so row i is frame i + 1.
-    truth = exact_top_k(base, queries, k) + 1
-    latencies = []
-    found = []
+    rss_before = rss_bytes()
+    started = time.perf_counter()
+    store = open_store(name, store_dir, dim, [])
+    open_s = time.perf_counter() - started
+    gc.collect()
+    ram = max(0, rss_bytes() - rss_before)
+    index_bytes = store.stats().extra.get("index_bytes") if name == "hnswlib" else None
+    for row in queries[:WARM_UP]:  # a served index has been searched before
+        store.search(row[None, :], k)
+    latencies, found = [], []
     for row in queries:
         started = time.perf_counter()
         hits = store.search(row[None, :], k)[0]
         latencies.append(time.perf_counter() - started)
         found.append([hit.frame_id for hit in hits])
-    recall = sum(len(set(f) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
     store.close()
-    disk = dir_bytes(store_dir) + (dir_bytes(workdir / "milvus") if name == "milvus" else 0)
-    n = len(base)
     return {
-        "engine": name,
-        "frames": n,
-        "build_frames_per_s": n / build_s,
-        "ram_bytes_per_frame": max(0, rss_after - rss_before) / n,
-        "disk_bytes_per_frame": disk / n,
-        "recall_at_k": recall / truth.size,
-        "p50_ms": 1000 * float(np.percentile(latencies, 50)),
-        "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+        "ram_bytes": ram,
+        "index_bytes": index_bytes,
+        "open_s": open_s,
+        "latencies": latencies,
+        "found": found,
     }
 
 
@@ -130,21 +249,41 @@ def report(results: list[dict], k: int) -> None:
             f"{r['ram_bytes_per_frame']:>9.0f} {r['disk_bytes_per_frame']:>10.0f} "
             f"{r['recall_at_k']:>9.4f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f}"
         )
+    print("\nRAM: what opening the built store adds to a fresh process (and its children).")
+    for r in results:
+        index = r["index_bytes_per_frame"]
+        files = ", ".join(f"{file} {size:,.0f}" for file, size in r["disk_files"].items())
+        print(
+            f"{r['engine']}: build {r['build_cpu_s_per_1k']:.2f} CPU-s per 1k frames, "
+            f"{100 * r['checkpoint_share']:.1f}% of it in {r['checkpoints']} index checkpoints; "
+            f"peak RAM while building {r['peak_ram_bytes_per_frame']:,.0f} B/frame"
+            + ("" if index is None else f"; index itself {index:,.0f} B/frame")
+            + f"; open {r['open_s']:.1f} s; disk B/frame: {files}"
+        )
     print(
-        "\nExtrapolated (assumes RAM and disk grow linearly per frame, search time with "
-        "log(frames) as HNSW's does, build rate constant; one machine, no sharding):"
+        "\nExtrapolated, assuming: RAM and disk linear in frames (the graph and vectors are per "
+        "frame);\nsearch and insert cost growing with log(frames), as HNSW's hops do (memory "
+        "latency per hop\nalready paid at this size); recall not extrapolated; one machine of "
+        "this one's memory, no sharding:"
     )
+    total = psutil.virtual_memory().total
     print(
-        f"{'engine':<8} {'frames':>12} {'RAM GiB':>9} {'disk GiB':>9} {'p50 ms':>7} {'build h':>8}"
+        f"{'engine':<8} {'frames':>12} {'RAM GiB':>9} {'disk GiB':>9} {'p50 ms':>7} {'build h':>8} "
+        f"{'machines':>8}"
     )
     for r in results:
-        for target in (10_000_000, 100_000_000):
-            scale = math.log(target) / math.log(max(r["frames"], 2))
+        for target in TARGETS:
+            growth = math.log(target) / math.log(max(r["frames"], 2))
+            ram = r["ram_bytes_per_frame"] * target
             print(
-                f"{r['engine']:<8} {target:>12,} {r['ram_bytes_per_frame'] * target / 2**30:>9.1f} "
-                f"{r['disk_bytes_per_frame'] * target / 2**30:>9.1f} {r['p50_ms'] * scale:>7.2f} "
-                f"{target / r['build_frames_per_s'] / 3600:>8.1f}"
+                f"{r['engine']:<8} {target:>12,} {ram / 2**30:>9.1f} "
+                f"{r['disk_bytes_per_frame'] * target / 2**30:>9.1f} {r['p50_ms'] * growth:>7.2f} "
+                f"{target * growth / r['build_frames_per_s'] / 3600:>8.1f} "
+                f"{math.ceil(ram / total):>8}"
             )
+    print(
+        f"(machines: how many with {total / 2**30:.0f} GiB would hold the RAM, index split evenly)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,20 +294,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--engines", nargs="+", choices=["hnswlib", "milvus"], default=["hnswlib", "milvus"]
     )
+    parser.add_argument(
+        "--milvus-frames",
+        type=int,
+        default=20_000,
+        help="milvus-lite's catalog size (at most --frames): ~34 KB of memory per frame",
+    )
     parser.add_argument("--origins", type=int, default=400, help="real embeddings to derive from")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args(argv)
 
-    rng = np.random.default_rng(0)
     origins = real_origins(args.origins)
-    base = noisy(origins, args.frames, rng)
-    queries = noisy(origins, args.queries, rng)
-    workdir = Path(tempfile.mkdtemp(prefix="shazam-scale-"))
-    try:
-        results = [run(name, base, queries, args.k, workdir) for name in args.engines]
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    queries = noisy(origins, args.queries, np.random.default_rng(SEED + 1))
+    sizes = {"hnswlib": args.frames, "milvus": min(args.frames, args.milvus_frames)}
+    results = [run(name, origins, sizes[name], queries, args.k) for name in args.engines]
     report(results, args.k)
     return 0
 
