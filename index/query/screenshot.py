@@ -126,15 +126,31 @@ def trim_box(pixels: np.ndarray) -> tuple[tuple[int, int, int, int] | None, bool
 
 
 def _bar_pair(lines: np.ndarray, reversed_lines: np.ndarray) -> tuple[int, int, bool]:
+    """Bars at both ends of `lines` (top and bottom, or left and right), and whether centred.
+
+    A run is measured only where it can count: both ends start flat (a centred pair?), or the
+    end is dark (a one-sided bar). A flat sky over a busy foreground is common in frames, and
+    measuring its run would be thrown away.
+    """
     colours = np.median(lines[0], axis=0), np.median(reversed_lines[0], axis=0)
-    first, second = _flat_run(lines, colours[0]), _flat_run(reversed_lines, colours[1])
+    ends = (lines, reversed_lines)
+    flat = [_starts_flat(end, colour) for end, colour in zip(ends, colours, strict=True)]
+    dark = [bool(colour.max() <= _DARK_BAR) for colour in colours]
+    first, second = (
+        _flat_run(ends[i], colours[i]) if flat[i] and (flat[1 - i] or dark[i]) else 0
+        for i in (0, 1)
+    )
     if first and second:
         similar_size = abs(first - second) <= max(3, _PAIRED_BAR_SLACK * max(first, second))
         similar_colour = np.abs(colours[0] - colours[1]).max() <= _FLAT_TOLERANCE
         if similar_size and similar_colour:
             return first, second, True
-    dark = [bool(colour.max() <= _DARK_BAR) for colour in colours]
     return (first if dark[0] else 0), (second if dark[1] else 0), False
+
+
+def _starts_flat(pixels: np.ndarray, colour: np.ndarray) -> bool:
+    """Whether the first line (axis 0) is flat in `colour`: a bar can start there."""
+    return bool(_share_near(pixels[:1], colour)[0] >= _FLAT_SHARE)
 
 
 def _flat_run(pixels: np.ndarray, colour: np.ndarray) -> int:
@@ -144,7 +160,7 @@ def _flat_run(pixels: np.ndarray, colour: np.ndarray) -> int:
     are judged a chunk at a time (doubling) until the run is decided, since a bar rarely reaches
     the `_MAX_TRIM` limit and judging a line costs more than deciding the run.
     """
-    if _share_near(pixels[:1], colour)[0] < _FLAT_SHARE:
+    if not _starts_flat(pixels, colour):
         return 0
     limit = int(pixels.shape[0] * _MAX_TRIM)
     max_gap = max(3, pixels.shape[0] * _MAX_BAR_GAP)
@@ -242,10 +258,11 @@ def find_player_window(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
     cols = _edge_lines(col_edges.T, height)
     if len(rows) < 2 or len(cols) < 2:
         return None
-    row_sums = np.zeros((height, width + 1), dtype=np.int32)
-    np.cumsum(row_edges, axis=1, out=row_sums[:, 1:])
-    col_sums = np.zeros((height + 1, width), dtype=np.int32)
-    np.cumsum(col_edges, axis=0, out=col_sums[1:])
+    # Prefix sums of edge pixels along the candidate lines only (a box's sides lie on them).
+    row_sums = np.zeros((len(rows), width + 1), dtype=np.int32)
+    np.cumsum(row_edges[rows], axis=1, out=row_sums[:, 1:])
+    col_sums = np.zeros((len(cols), height + 1), dtype=np.int32)
+    np.cumsum(col_edges.T[cols], axis=1, out=col_sums[:, 1:])
     for box in _ranked_boxes(rows, cols, row_sums, col_sums)[:50]:
         if _ui_sides(pixels, box) >= 3 and not _has_gutter(pixels, box):
             return box
@@ -257,69 +274,69 @@ def _ranked_boxes(
 ) -> list[tuple[int, int, int, int]]:
     """Every (top, bottom) x (left, right) pair of edge lines that could be the video, best first.
 
-    Scored all at once on a grid (top/bottom pairs down, left/right pairs across) from the prefix
-    sums of edge pixels along each line; ties keep the order of the nested loops this replaces.
+    `row_sums[i]` / `col_sums[j]` are the prefix sums of edge pixels along `rows[i]` /
+    `cols[j]`. Pairs are laid on a grid (top/bottom pairs down, left/right pairs across); the
+    cheap size and shape tests go first, and edge coverage is scored only for the pairs that
+    pass them. Ties keep the row-major order of the nested loops this replaces.
     """
-    height, width = row_sums.shape[0], col_sums.shape[1]
-    top_index, bottom_index = np.triu_indices(len(rows), k=1)
-    tops, bottoms = np.asarray(rows)[top_index], np.asarray(rows)[bottom_index]
-    tall = bottoms - tops >= height * _MIN_KEPT
-    tops, bottoms = tops[tall, None], bottoms[tall, None]
-    left_index, right_index = np.triu_indices(len(cols), k=1)
-    lefts, rights = np.asarray(cols)[None, left_index], np.asarray(cols)[None, right_index]
+    width, height = row_sums.shape[1] - 1, col_sums.shape[1] - 1
+    top_at, bottom_at = np.triu_indices(len(rows), k=1)
+    tall = np.asarray(rows)[bottom_at] - np.asarray(rows)[top_at] >= height * _MIN_KEPT
+    top_at, bottom_at = top_at[tall], bottom_at[tall]
+    left_at, right_at = np.triu_indices(len(cols), k=1)
+    tops, bottoms = np.asarray(rows)[top_at, None], np.asarray(rows)[bottom_at, None]
+    lefts, rights = np.asarray(cols)[None, left_at], np.asarray(cols)[None, right_at]
     box_width, box_height = rights - lefts, bottoms - tops
     area = box_width * box_height / (width * height)
     aspect = box_width / box_height
+    shaped = (
+        (_MIN_WINDOW_AREA <= area)
+        & (area <= _MAX_WINDOW_AREA)
+        & (_ASPECT_RANGE[0] <= aspect)
+        & (aspect <= _ASPECT_RANGE[1])
+    )
+    pair_rows, pair_cols = np.nonzero(shaped)  # row-major: the old loops' order
+    top_i, bottom_i = top_at[pair_rows], bottom_at[pair_rows]
+    left_i, right_i = left_at[pair_cols], right_at[pair_cols]
+    top, bottom = tops[pair_rows, 0], bottoms[pair_rows, 0]
+    left, right = lefts[0, pair_cols], rights[0, pair_cols]
+    wide, high = right - left, bottom - top
     coverage = np.minimum.reduce(
         [
-            (row_sums[tops, rights] - row_sums[tops, lefts]) / box_width,
-            (row_sums[bottoms, rights] - row_sums[bottoms, lefts]) / box_width,
-            (col_sums[bottoms, lefts] - col_sums[tops, lefts]) / box_height,
-            (col_sums[bottoms, rights] - col_sums[tops, rights]) / box_height,
+            (row_sums[top_i, right] - row_sums[top_i, left]) / wide,
+            (row_sums[bottom_i, right] - row_sums[bottom_i, left]) / wide,
+            (col_sums[left_i, bottom] - col_sums[left_i, top]) / high,
+            (col_sums[right_i, bottom] - col_sums[right_i, top]) / high,
         ]
     )
     # A side of the video ends at the video's corners; a line running on far past them (browser
     # chrome, a column of thumbnails) is the page's, not the video's: edge pixels more than
     # `_OUTSIDE_MARGIN` px beyond the box along each side's line, over the line's length outside.
     margin = _OUTSIDE_MARGIN
-    before_left, after_right = np.maximum(0, lefts - margin), np.minimum(width, rights + margin)
-    before_top, after_bottom = np.maximum(0, tops - margin), np.minimum(height, bottoms + margin)
-    outside_width = np.maximum(1, width - box_width - 2 * margin)
-    outside_height = np.maximum(1, height - box_height - 2 * margin)
+    before_left, after_right = np.maximum(0, left - margin), np.minimum(width, right + margin)
+    before_top, after_bottom = np.maximum(0, top - margin), np.minimum(height, bottom + margin)
+    outside_width = np.maximum(1, width - wide - 2 * margin)
+    outside_height = np.maximum(1, height - high - 2 * margin)
     overhang = np.maximum.reduce(
         [
-            _outside(row_sums, tops, before_left, after_right) / outside_width,
-            _outside(row_sums, bottoms, before_left, after_right) / outside_width,
-            _outside(col_sums.T, lefts, before_top, after_bottom) / outside_height,
-            _outside(col_sums.T, rights, before_top, after_bottom) / outside_height,
+            _outside(row_sums, top_i, before_left, after_right) / outside_width,
+            _outside(row_sums, bottom_i, before_left, after_right) / outside_width,
+            _outside(col_sums, left_i, before_top, after_bottom) / outside_height,
+            _outside(col_sums, right_i, before_top, after_bottom) / outside_height,
         ]
     )
-    plausible = (
-        (_MIN_WINDOW_AREA <= area)
-        & (area <= _MAX_WINDOW_AREA)
-        & (_ASPECT_RANGE[0] <= aspect)
-        & (aspect <= _ASPECT_RANGE[1])
-        & (coverage >= _SIDE_COVERAGE)
-        & (overhang <= _MAX_OVERHANG)
-    )
-    found_rows, found_cols = np.nonzero(plausible)  # row-major: the old loops' order
-    score = (area * coverage)[found_rows, found_cols] * _aspect_prior(aspect[plausible])
+    plausible = (coverage >= _SIDE_COVERAGE) & (overhang <= _MAX_OVERHANG)
+    score = (area[shaped] * coverage)[plausible] * _aspect_prior(aspect[shaped][plausible])
     order = np.argsort(-score, kind="stable")
-    return [
-        (
-            int(lefts[0, found_cols[i]]),
-            int(tops[found_rows[i], 0]),
-            int(rights[0, found_cols[i]]),
-            int(bottoms[found_rows[i], 0]),
-        )
-        for i in order
-    ]
+    found = np.flatnonzero(plausible)[order]
+    return [(int(left[i]), int(top[i]), int(right[i]), int(bottom[i])) for i in found]
 
 
 def _outside(
     sums: np.ndarray, line: np.ndarray, before: np.ndarray, after: np.ndarray
 ) -> np.ndarray:
-    """Edge pixels of each `line` (rows of prefix `sums`) before `before` plus from `after` on."""
+    """Edge pixels along each line (`line` indexes the rows of prefix `sums`) before `before`
+    plus from `after` on."""
     return sums[line, before] + sums[line, -1] - sums[line, after]
 
 
@@ -372,13 +389,17 @@ def _edge_lines(edges: np.ndarray, length: int, limit: int = _MAX_EDGE_LINES) ->
     """
     strength = np.count_nonzero(edges, axis=1)
     order = np.argsort(-strength)
+    strong = order[: np.count_nonzero(strength >= _LINE_SHARE * length)].tolist()
+    taken = bytearray(len(strength) + 1)  # 1: a chosen line or its neighbour
+    taken[0] = 1  # the first line has no edge above (or left of) it
     chosen: list[int] = []
-    for index in order:
-        if strength[index] < _LINE_SHARE * length or len(chosen) >= limit:
+    for index in strong:
+        if len(chosen) >= limit:
             break
-        if index == 0 or any(abs(int(index) - other) <= 1 for other in chosen):
+        if taken[index]:
             continue
-        chosen.append(int(index))
+        chosen.append(index)
+        taken[index - 1] = taken[index] = taken[index + 1] = 1
     return sorted(chosen)
 
 
