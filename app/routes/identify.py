@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from app.answers import build_response
+from app.config import Settings
 from app.deps import IdentifierDep, MetricsDep, OffloadDep, SettingsDep, StoreDep
 from app.errors import VALIDATION_RESPONSE, ApiError
 from app.fetch import fetch
@@ -16,6 +17,7 @@ from app.schemas import ErrorOut, IdentifyResponse
 from app.uploads import UploadLimits
 from index.query.identification import Identification
 from index.query.identify import Identifier
+from index.store.frame_store import FrameStore
 
 router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
 
@@ -74,21 +76,50 @@ async def identify(
     if title_id is not None and await offload(store.title, title_id) is None:
         raise ApiError(status.HTTP_404_NOT_FOUND, f"no title with id {title_id}")
     upload = await _input(request, image, url or url_query, settings, offload)
-    query = await offload(read_query, upload, UploadLimits.of(settings))
-    chosen, result = await offload(
-        _answer, identifier, query, top_k or settings.top_k, title_id, cut_borders
+    # One hop to the worker pool for the rest (decode, the answer, the catalog reads, the JSON):
+    # each hop is a thread wake-up.
+    body, matched = await offload(
+        _identify,
+        identifier,
+        store,
+        settings,
+        upload,
+        top_k=top_k or settings.top_k,
+        title_id=title_id,
+        cut_borders=cut_borders,
+        started=started,
+        root=request.scope.get("root_path", ""),
     )
-    metrics.record_identify(result.match is not None)
-    return await offload(
-        build_response,
+    metrics.record_identify(matched)
+    # Already an `IdentifyResponse` in JSON: returned as is, not validated and encoded again.
+    return Response(body, media_type="application/json")  # type: ignore[return-value]
+
+
+def _identify(
+    identifier: Identifier,
+    store: FrameStore,
+    settings: Settings,
+    upload: UploadFile,
+    *,
+    top_k: int,
+    title_id: int | None,
+    cut_borders: bool,
+    started: float,
+    root: str,
+) -> tuple[bytes, bool]:
+    """The answer to one query as JSON bytes, and whether it matched; blocking."""
+    query = read_query(upload, UploadLimits.of(settings))
+    chosen, result = _answer(identifier, query, top_k, title_id, cut_borders)
+    response = build_response(
         result,
         store,
         settings.data_dir,
         took_ms=(time.perf_counter() - started) * 1000,
-        root=request.scope.get("root_path", ""),
+        root=root,
         query=query,
         frame_index=chosen,
     )
+    return response.model_dump_json(by_alias=True).encode(), result.match is not None
 
 
 async def _input(
