@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Sequence
 
 import numpy as np
+import xxhash
 from PIL import Image
 
 from index.ingest.readers import SampledFrame
@@ -33,9 +33,13 @@ class FrameMapper:
 
 
 def make_record(frame: SampledFrame) -> FrameRecord:
-    """Pixel hash and JPEG thumbnail of a decoded frame."""
+    """Pixel hash and JPEG thumbnail of a decoded frame.
+
+    The hash only finds exact repeats within one source, so it needs no cryptographic strength:
+    128-bit XXH3 runs at memory speed (blake2b took 1 ms of a 640x360 frame; docs/serving.md).
+    """
     image = frame.image
-    pixel_hash = hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()
+    pixel_hash = xxhash.xxh3_128_hexdigest(image.tobytes())
     return FrameRecord(frame.timestamp, pixel_hash, encode_thumbnail(image))
 
 

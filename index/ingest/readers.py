@@ -242,10 +242,16 @@ def _repeats(
 
 
 def _to_rgb(frame: av.VideoFrame, max_width: int) -> Image.Image:
-    if frame.width <= max_width:
-        return frame.to_image()
-    height = max(2, round(frame.height * max_width / frame.width))
-    return frame.to_image(width=max_width, height=height, interpolation="AREA")
+    """The frame as RGB, scaled while converting to at most `max_width` wide.
+
+    Through a numpy array: the same pixels as `frame.to_image`, which copies them row by row
+    and twice more (docs/serving.md: 0.4 ms instead of 0.9 ms for 720p).
+    """
+    size = {}
+    if frame.width > max_width:
+        height = max(2, round(frame.height * max_width / frame.width))
+        size = {"width": max_width, "height": height, "interpolation": "AREA"}
+    return Image.fromarray(frame.to_ndarray(format="rgb24", **size))
 
 
 def _stream_origin(stream: av.video.stream.VideoStream) -> float:

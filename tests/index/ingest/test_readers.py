@@ -78,6 +78,23 @@ def test_large_frames_are_scaled_down_while_decoding(tmp_path: Path) -> None:
     assert frames and all(frame.image.size == (320, 180) for frame in frames)
 
 
+@pytest.mark.parametrize("size", [(960, 540), (322, 180)])
+def test_frames_hold_the_pixels_pyav_converts_them_to(tmp_path: Path, size: tuple) -> None:
+    """The reader's RGB conversion (through numpy) gives PyAV's own `to_image` pixels, scaled
+    or not, odd widths included: the catalog's frames do not depend on the faster path."""
+    path = tmp_path / "episode.mp4"
+    write_episode(make_title(0, 1), 1, path, seconds=1.0, fps=4, size=size)
+    frames = list(read_video(path, SamplingParams(fps=4.0, dedup_threshold=0.0, max_width=320)))
+    with av.open(str(path)) as container:
+        scaled = {"width": 320, "height": round(size[1] * 320 / size[0]), "interpolation": "AREA"}
+        options = scaled if size[0] > 320 else {}
+        expected = [frame.to_image(**options) for frame in container.decode(video=0)]
+    assert len(frames) == len(expected)
+    for frame, image in zip(frames, expected, strict=True):
+        assert frame.image.size == image.size
+        assert np.array_equal(np.asarray(frame.image), np.asarray(image))
+
+
 @pytest.mark.parametrize("kind", ["truncated", "cut", "garbage"])
 def test_corrupt_videos_raise_a_named_error(tmp_path: Path, kind: str) -> None:
     path = write_corrupt_video(tmp_path / f"{kind}.mp4", kind)
