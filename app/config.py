@@ -103,7 +103,13 @@ class Settings(BaseSettings):
         "catalog reads); 0 = min(8, max(2, CPU cores)).",
     )
 
-    sample_fps: float = Field(2.0, gt=0, le=30, description="Frames sampled per second of video.")
+    sample_fps: float = Field(
+        2.0,
+        gt=0,
+        le=30,
+        description="Most video frames kept per second, in fast action: a frame is kept where the "
+        "picture changes, so a still shot keeps one.",
+    )
     embed_batch_size: int = Field(16, ge=1, le=256)
 
     top_k: int = Field(5, ge=1, le=50, description="Default number of titles in the vote.")

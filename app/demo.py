@@ -38,7 +38,7 @@ BUNNY_ATTRIBUTION = (
 _BUNNY_SAMPLE_TIMES = (1.5, 4.0)
 # Cycled over the samples so the demo shows several ways a screenshot differs from the source.
 _SAMPLE_PERTURBATIONS = ("subtitle", "letterbox", "jpeg25", "player_window", "tint", "flip")
-_VIDEO_FPS = 6  # frames rendered per second: the ingestor samples at 2 fps, more is wasted work
+_VIDEO_FPS = 6  # frames rendered per second: the ingestor keeps at most 2 a second, more is waste
 _VIDEO_SIZE = (640, 360)
 
 Report = Callable[[str], None]

@@ -45,8 +45,8 @@ class SceneOut(TitleFacts):
     start: OptionalFloat4 = Field(
         None,
         alias="from",
-        description="Seconds: start of the scene. Each kept frame stands for the stretch until "
-        "the next kept frame, so a static shot sampled once is reported whole.",
+        description="Seconds: start of the scene. Each kept frame stands for the stretch of "
+        "video that looks like it, so a static shot kept once is reported whole.",
     )
     at: OptionalFloat4 = Field(None, description="Seconds: the best matching frame's time.")
     end: OptionalFloat4 = Field(None, alias="to", description="Seconds: end of the scene.")

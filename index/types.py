@@ -32,6 +32,10 @@ class FrameRecord:
     timestamp: float | None
     content_hash: str  # hash of the decoded pixels, to skip exact duplicates
     thumbnail: bytes  # JPEG, ~384 px wide: shown in answers and used by `index reembed`
+    # The stretch [start, end) of the video this frame stands for (`index.ingest.shots`); None
+    # for stills, and where unknown (each frame then stands until the next kept one).
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +49,11 @@ class Hit:
     episode: str | None
     timestamp: float | None
     similarity: float  # cosine similarity in [-1, 1]
-    # End of the stretch this frame stands for: the next kept frame of its source, or the
-    # source's duration after the last one (None for stills, or when the duration is unknown).
-    until: float | None = None
+    # The stretch [start, end) of its source this frame stands for: as stored at ingestion, or
+    # for frames stored without one, from its own time until the next kept frame (the source's
+    # duration after the last). None for stills; `end` None when the duration is unknown.
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

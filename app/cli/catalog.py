@@ -60,7 +60,7 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
     add.add_argument(
         "--fps",
         type=float,
-        help="video frames sampled per second (default SHAZAM_SAMPLE_FPS, 2)",
+        help="most video frames kept per second (default SHAZAM_SAMPLE_FPS, 2)",
     )
     add.set_defaults(handler=run_add)
 

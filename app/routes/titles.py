@@ -83,7 +83,9 @@ async def add_title(
     jobs: JobsDep,
     offload: OffloadDep,
     episode: Annotated[str | None, Form(max_length=100, description="Overrides names.")] = None,
-    fps: Annotated[float | None, Form(gt=0, le=30, description="Video sampling rate.")] = None,
+    fps: Annotated[
+        float | None, Form(gt=0, le=30, description="Most video frames kept per second.")
+    ] = None,
 ) -> TitleAdded | JSONResponse:
     """Add frames to the title of this name, creating it if new; no retraining.
 

@@ -40,7 +40,9 @@ def make_record(frame: SampledFrame) -> FrameRecord:
     """
     image = frame.image
     pixel_hash = xxhash.xxh3_128_hexdigest(image.tobytes())
-    return FrameRecord(frame.timestamp, pixel_hash, encode_thumbnail(image))
+    return FrameRecord(
+        frame.timestamp, pixel_hash, encode_thumbnail(image), start=frame.start, end=frame.end
+    )
 
 
 def encode_thumbnail(image: Image.Image, width: int = THUMBNAIL_WIDTH) -> bytes:

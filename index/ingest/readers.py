@@ -1,4 +1,4 @@
-"""Media readers: sampled video frames with presentation timestamps, images, a source's frames."""
+"""Media readers: a video's kept frames with the time each stands for, images, a source's frames."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import av
 import numpy as np
 from PIL import Image, ImageOps
 
+from index.ingest.shots import THUMB_SIZE, Stretch, StretchFinder
 from model.fit import to_rgb
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ VIDEO_EXTENSIONS = frozenset(
 )
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 
-# Sampled frames are compared as tiny grayscale thumbnails this size to drop near-duplicates.
-DEDUP_THUMB_SIZE = (16, 9)
 # A video whose frames stop short of its declared duration by more than this many seconds, or
 # this fraction of it (whichever is more), is truncated: reported, never half-added.
 TRUNCATION_SLACK_S = 3.0
@@ -58,30 +57,33 @@ class UnreadableMediaError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SampledFrame:
-    """One decoded frame kept for the catalog; timestamp is None for still images.
+    """One decoded frame kept for the catalog; its times are None for still images.
 
-    `source_duration` is the declared length of the video it comes from, when known: the last
-    kept frame stands for the stretch up to it (`index.query.scenes`).
+    A video frame stands for the stretch [`start`, `end`) of its video (`index.ingest.shots`),
+    which answers give as the scene's from-to (`index.query.scenes`); `source_duration` is the
+    declared length of the video, when known.
     """
 
     image: Image.Image
     timestamp: float | None
     source_duration: float | None = None
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SamplingParams:
-    """How a video is thinned before embedding.
+    """How a video is thinned before embedding (`index.ingest.shots.StretchFinder`).
 
-    `dedup_threshold` is the mean absolute difference (0..255) of `DEDUP_THUMB_SIZE` grayscale
-    thumbnails under which a sampled frame repeats the last kept one; `max_static_s` caps how long
-    a static shot may go without a kept frame, so a long still still answers with a nearby
-    timestamp.
+    `fps` is the most frames kept per second, in fast action; `change` and `cut` are mean
+    absolute differences (0..255) of `THUMB_SIZE` grey thumbnails: how far the picture moves
+    from a kept frame before the next is kept, and the jump between consecutive frames that
+    marks a shot cut (levels measured in docs/scenes.md).
     """
 
     fps: float = 2.0
-    dedup_threshold: float = 0.6
-    max_static_s: float = 3.0
+    change: float = 3.0
+    cut: float = 10.0
     max_width: int = 640  # frames are scaled down while decoding: the embedder needs far less
 
 
@@ -130,43 +132,37 @@ class OpenedVideo:
         self._container.close()
 
     def frames(self, params: SamplingParams | None = None) -> Iterator[SampledFrame]:
-        """Yield frames sampled at `params.fps` by presentation time, near-duplicates dropped.
+        """Yield one frame per stretch of the video that looks alike, with the stretch's times.
 
-        Sampling follows `frame.time` on a fixed grid (k / fps seconds), so variable frame rates
-        and dropped frames never shift timestamps. Only sampled frames are converted to RGB,
-        which is where most per-frame cost lies; the rest are decoded (inter frames need them)
-        and discarded.
+        Every decoded frame is looked at as a grey thumbnail; times follow `frame.time`, so
+        variable frame rates and dropped frames never shift them. Only kept frames are converted
+        to RGB, which is where most per-frame cost lies. The last stretch lasts until the
+        declared duration.
         """
         params = params or SamplingParams()
         if params.fps <= 0:
             raise ValueError(f"fps must be positive, got {params.fps}")
-        interval = 1.0 / params.fps
         stream = self._stream
         stream.thread_type = "AUTO"
         _skip_unsampled(stream, params.fps)
         origin = _stream_origin(stream)
-        next_grid = 0.0
-        last_kept_time: float | None = None
-        last_thumb: np.ndarray | None = None
+        finder: StretchFinder[av.VideoFrame] = StretchFinder(
+            params.change, params.cut, 1.0 / params.fps
+        )
         last_time = -1.0
         decoded = 0
+        width, height = THUMB_SIZE
         try:
             for frame in self._container.decode(stream):
                 decoded += 1
                 time = _frame_time(frame, decoded, stream, origin)
                 last_time = max(last_time, time)
-                if time + 1e-6 < next_grid:
-                    continue
-                next_grid = (np.floor(time / interval + 1e-6) + 1) * interval
-                width, height = DEDUP_THUMB_SIZE
                 thumb = frame.to_ndarray(
                     width=width, height=height, format="gray", interpolation="AREA"
                 )
-                thumb = thumb.astype(np.float32)
-                if _repeats(thumb, last_thumb, time, last_kept_time, params):
-                    continue
-                last_thumb, last_kept_time = thumb, time
-                yield SampledFrame(_to_rgb(frame, params.max_width), round(time, 3), self.duration)
+                closed = finder.push(frame, time, thumb.astype(np.float32))
+                if closed is not None:
+                    yield self._kept(closed, params)
         except av.FFmpegError as error:
             raise UnreadableMediaError(
                 self.path, f"decoding failed at {last_time:.1f}s ({error})"
@@ -179,6 +175,18 @@ class OpenedVideo:
                 self.path,
                 f"truncated: frames end at {last_time:.1f}s of a declared {declared:.1f}s",
             )
+        last = finder.finish(declared if declared is not None else last_time)
+        if last is not None:
+            yield self._kept(last, params)
+
+    def _kept(self, stretch: Stretch[av.VideoFrame], params: SamplingParams) -> SampledFrame:
+        return SampledFrame(
+            _to_rgb(stretch.frame, params.max_width),
+            round(stretch.time, 3),
+            self.duration,
+            start=round(stretch.start, 3),
+            end=round(stretch.end, 3),
+        )
 
 
 def read_video(path: Path | str, params: SamplingParams | None = None) -> Iterator[SampledFrame]:
@@ -215,30 +223,17 @@ _SKIPPABLE_CODECS = frozenset({"h264", "hevc"})
 
 
 def _skip_unsampled(stream: av.video.stream.VideoStream, fps: float) -> None:
-    """Let the decoder drop non-reference frames when we sample far below the frame rate.
+    """Let the decoder drop non-reference frames when we keep far fewer than the frame rate.
 
     Nothing depends on those frames, so skipping them never corrupts others, and timestamps stay
-    exact (they come from pts); frames remain dense enough (typically every 2nd) for 2 fps.
+    exact (they come from pts); frames remain dense enough (typically every 2nd) to place cuts
+    and follow motion.
     Limited to codecs whose decoders honour it without surprises.
     """
     rate = stream.average_rate or stream.guessed_rate
     fast = rate is not None and float(rate) >= SKIP_NONREF_RATE_FACTOR * fps
     if stream.codec_context.name in _SKIPPABLE_CODECS and fast:
         stream.codec_context.skip_frame = "NONREF"
-
-
-def _repeats(
-    thumb: np.ndarray,
-    last_thumb: np.ndarray | None,
-    time: float,
-    last_kept_time: float | None,
-    params: SamplingParams,
-) -> bool:
-    if last_thumb is None or last_kept_time is None:
-        return False
-    if time - last_kept_time >= params.max_static_s:
-        return False
-    return float(np.abs(thumb - last_thumb).mean()) < params.dedup_threshold
 
 
 def _to_rgb(frame: av.VideoFrame, max_width: int) -> Image.Image:

@@ -1,8 +1,8 @@
 """Group frame hits into scenes with a time span, as trace.moe answers `{from, at, to}`.
 
-Each kept frame stands for the stretch of its source until the next kept frame (`Hit.until`):
-sampling drops near-duplicates, so one frame of a static shot stands for the whole shot, and a
-scene built from it says so instead of naming one second of it.
+Each kept frame stands for a stretch of its source (`Hit.start`-`Hit.end`, stored at ingestion by
+shot-aware sampling): one frame of a static shot stands for the whole shot, and a scene built
+from it says so instead of naming one second of it.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ _SAME_TIME_S = 1e-6
 class Scene:
     """A run of consecutive kept frames of one source that match about as well as its best.
 
-    `start`/`at`/`end` are trace.moe's `from`/`at`/`to`: the first frame's time, the best frame's
-    time, and the end of the last frame's stretch. All three are None for still-image sources.
+    `start`/`at`/`end` are trace.moe's `from`/`at`/`to`: the start of the first frame's stretch,
+    the best frame's time, and the end of the last frame's stretch. All three are None for
+    still-image sources.
     """
 
     title_id: int
@@ -67,11 +68,15 @@ def _source_scenes(hits: list[Hit], drop: float) -> list[Scene]:
         floor = ordered[seed_at].similarity - drop
 
         def joins(i: int, nearer: int, floor: float = floor) -> bool:
-            """Hit `i` is free, close enough, and the kept frame right next to hit `nearer`."""
+            """Hit `i` is free, close enough, and its stretch borders the one of hit `nearer`."""
             if not 0 <= i < len(ordered) or taken[i] or ordered[i].similarity < floor:
                 return False
             first, second = sorted((ordered[i], ordered[nearer]), key=lambda h: h.timestamp)
-            return first.until is not None and abs(first.until - second.timestamp) < _SAME_TIME_S
+            return (
+                first.end is not None
+                and second.start is not None
+                and abs(first.end - second.start) < _SAME_TIME_S
+            )
 
         low = high = seed_at
         while joins(low - 1, low):
@@ -91,9 +96,9 @@ def _scene(best: Hit, run: list[Hit]) -> Scene:
         title=best.title,
         episode=best.episode,
         source_id=best.source_id,
-        start=run[0].timestamp,
+        start=run[0].start if run[0].start is not None else run[0].timestamp,
         at=best.timestamp,
-        end=last.until if last.until is not None else last.timestamp,
+        end=last.end if last.end is not None else last.timestamp,
         similarity=best.similarity,
         frame_id=best.frame_id,
         frame_ids=tuple(hit.frame_id for hit in run),

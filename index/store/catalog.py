@@ -223,7 +223,9 @@ class Catalog:
         """Catalog facts for hits; ids no longer (or not yet) committed are simply absent."""
         sql = (
             "SELECT f.id, f.source_id, f.timestamp, s.title_id, t.name, s.episode,"
-            " COALESCE((SELECT MIN(n.timestamp) FROM frames n WHERE"
+            " COALESCE(f.span_start, f.timestamp), COALESCE(f.span_end,"
+            # Frames stored before stretches (schema < 3) stand until the next kept frame.
+            " (SELECT MIN(n.timestamp) FROM frames n WHERE"
             " n.source_id = f.source_id AND n.timestamp > f.timestamp),"
             " CASE WHEN s.duration > f.timestamp THEN s.duration END)"
             " FROM frames f JOIN sources s ON s.id = f.source_id"

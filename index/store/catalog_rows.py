@@ -35,7 +35,8 @@ class HitRow:
     title_id: int
     title: str
     episode: str | None
-    until: float | None  # the next kept frame's timestamp, else the source's duration
+    start: float | None  # the stored stretch, else the frame's own time
+    end: float | None  # the stored stretch, else the next kept frame's time, else the duration
 
 
 def chunks(ids: Sequence[int]) -> Iterator[list[int]]:

@@ -84,6 +84,8 @@ class CatalogTx:
                 int(fid),
                 source_id,
                 frame.timestamp,
+                frame.start,
+                frame.end,
                 frame.content_hash,
                 vec.tobytes(),
                 frame.thumbnail,
@@ -91,8 +93,8 @@ class CatalogTx:
             for fid, frame, vec in zip(ids, frames, vectors.astype("<f4"), strict=True)
         )
         self.conn.executemany(
-            "INSERT INTO frames (id, source_id, timestamp, content_hash, vector, thumbnail)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO frames (id, source_id, timestamp, span_start, span_end, content_hash,"
+            " vector, thumbnail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 

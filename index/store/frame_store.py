@@ -297,7 +297,8 @@ class FrameStore(CatalogReads, Reembedding):
                         episode=row.episode,
                         timestamp=row.timestamp,
                         similarity=min(1.0, max(-1.0, 1.0 - distance)),
-                        until=row.until,
+                        start=row.start,
+                        end=row.end,
                     )
                 )
             results.append(hits)

@@ -2,7 +2,9 @@
 
 Version 1: titles, sources, frames, staged re-embed vectors. Version 2 adds what answers show:
 title metadata (aliases, AniList and MyAnimeList ids, year), each source's duration and kept
-media path, and an index on (source, timestamp) that finds a frame's next kept frame.
+media path, and an index on (source, timestamp) that finds a frame's next kept frame. Version 3
+adds the stretch of its video each frame stands for (shot-aware sampling); frames stored before
+have none and stand until their next kept frame, as before.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from index.errors import SchemaVersionError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The current schema for a new catalog; `_MIGRATIONS[v]` takes a version-v catalog to v + 1.
 SCHEMA = """
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS frames (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
     timestamp REAL,
+    span_start REAL,  -- the stretch [span_start, span_end) of the video the frame stands for
+    span_end REAL,
     content_hash TEXT NOT NULL,
     vector BLOB NOT NULL,
     thumbnail BLOB NOT NULL,
@@ -67,6 +71,10 @@ ALTER TABLE titles ADD COLUMN year INTEGER;
 ALTER TABLE sources ADD COLUMN duration REAL;
 ALTER TABLE sources ADD COLUMN media_path TEXT;
 CREATE INDEX IF NOT EXISTS frames_source_time ON frames(source_id, timestamp);
+""",
+    2: """
+ALTER TABLE frames ADD COLUMN span_start REAL;
+ALTER TABLE frames ADD COLUMN span_end REAL;
 """,
 }
 

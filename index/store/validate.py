@@ -131,7 +131,23 @@ def frame_records(frames: Sequence[object]) -> list[FrameRecord]:
             isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts)
         ):
             raise InvalidInputError(f"frame {pos} timestamp must be a finite number or None")
+        _check_stretch(pos, frame)
     return checked
+
+
+def _check_stretch(pos: int, frame: FrameRecord) -> None:
+    """A stretch is both ends or neither, finite, on a video frame, and holds the frame's time."""
+    if frame.start is None and frame.end is None:
+        return
+    ends = (frame.start, frame.end)
+    finite = all(
+        isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in ends
+    )
+    ts = frame.timestamp
+    if not finite or ts is None or not frame.start <= ts <= frame.end:  # type: ignore[operator]
+        raise InvalidInputError(
+            f"frame {pos} stretch must be finite start <= timestamp <= end, or None"
+        )
 
 
 def first_of_each_hash(frames: Sequence[FrameRecord]) -> list[int]:

@@ -44,31 +44,39 @@ def _ramp(index: int) -> np.ndarray:
     return pixels
 
 
-def test_video_is_sampled_on_presentation_time(tmp_path: Path) -> None:
+def _stretches(frames: list) -> list[tuple[float, float, float]]:
+    return [(frame.start, frame.timestamp, frame.end) for frame in frames]
+
+
+def test_kept_frames_stand_for_stretches_that_tile_the_video(tmp_path: Path) -> None:
     path = tmp_path / "moving.mp4"
     _write_frames(path, [_ramp(i) for i in range(50)], fps=10)  # 5 s of motion
     frames = list(read_video(path, SamplingParams(fps=2.0)))
-    times = [frame.timestamp for frame in frames]
-    assert times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5], abs=0.01)
+    spans = _stretches(frames)
+    assert spans[0][0] == 0.0 and spans[-1][2] == pytest.approx(5.0, abs=0.01)
+    assert all(start <= at < end for start, at, end in spans)
+    assert all(before[2] == after[0] for before, after in zip(spans, spans[1:], strict=False))
+    assert len(frames) <= 5.0 * 2.0 + 1  # fps caps the frames kept per second of motion
     assert all(frame.image.mode == "RGB" and frame.image.size == (112, 64) for frame in frames)
 
 
 def test_timestamps_follow_pts_not_frame_count(tmp_path: Path) -> None:
-    """Frames 0.3 s apart (pts gaps): sampling at 2 fps picks by time, so none is stamped wrong."""
+    """Frames 0.3 s apart (pts gaps): every kept time and stretch end is a frame's own time."""
     path = tmp_path / "gappy.mp4"
     frames = [_ramp(i) for i in range(12)]
     _write_frames(path, frames, fps=10, pts_step=3)  # each frame lasts 0.3 s
-    times = [frame.timestamp for frame in read_video(path, SamplingParams(fps=2.0))]
-    assert times == pytest.approx([0.0, 0.6, 1.2, 1.5, 2.1, 2.7, 3.0], abs=0.01)
+    spans = _stretches(read_video(path, SamplingParams(fps=2.0)))
+    inner = [time for span in spans for time in span][:-1]  # the last end is the duration
+    assert len(spans) > 1
+    assert all(round(time / 0.3, 6) == round(time / 0.3) for time in inner)
 
 
-def test_static_shot_keeps_a_frame_every_max_static_seconds(tmp_path: Path) -> None:
+def test_a_static_shot_is_one_frame_with_its_start_and_end(tmp_path: Path) -> None:
     path = tmp_path / "still.mp4"
     still = _ramp(3)
     _write_frames(path, [still] * 80 + [_ramp(40)] * 5, fps=10)  # 8 s still, then a cut
-    params = SamplingParams(fps=2.0, max_static_s=3.0)
-    times = [frame.timestamp for frame in read_video(path, params)]
-    assert times == pytest.approx([0.0, 3.0, 6.0, 8.0], abs=0.01)
+    spans = _stretches(read_video(path, SamplingParams(fps=2.0)))
+    assert [time for span in spans for time in span] == pytest.approx([0, 0, 8, 8, 8, 8.5])
 
 
 def test_large_frames_are_scaled_down_while_decoding(tmp_path: Path) -> None:

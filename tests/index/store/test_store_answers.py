@@ -46,17 +46,46 @@ def store(tmp_path: Path):
     opened.close()
 
 
-def test_each_frame_stands_until_the_next_kept_frame_and_the_last_until_the_end(
+def test_each_frame_answers_with_the_stretch_stored_for_it(store: FrameStore) -> None:
+    # A static shot 0-3 s kept once; a pan 3-5 s whose kept frame sits in its middle.
+    stretches = ((0.0, 0.0, 3.0), (3.0, 4.0, 5.0))
+    records = [
+        replace(f, start=start, timestamp=at, end=end)
+        for f, (start, at, end) in zip(frames(2, "s"), stretches, strict=True)
+    ]
+    data = clustered(2, DIM, clusters=2, seed=1)
+    store.add(replace(source("T", "s"), duration=5.0), records, data)
+    found = {(hit.start, hit.timestamp, hit.end) for hit in store.search(data, 2)[0]}
+    assert found == set(stretches)
+
+
+@pytest.mark.parametrize(
+    "stretch", [(1.0, 0.5, 2.0), (0.0, 1.0, None), (0.0, 1.0, float("nan")), (2.0, 1.0, 0.0)]
+)
+def test_a_stretch_that_does_not_hold_its_frame_is_refused(
+    store: FrameStore, stretch: tuple
+) -> None:
+    start, at, end = stretch
+    [record] = frames(1, "bad")
+    with pytest.raises(InvalidInputError, match="stretch"):
+        store.add(
+            source("T", "bad"),
+            [replace(record, start=start, timestamp=at, end=end)],
+            clustered(1, DIM, 1, 9),
+        )
+
+
+def test_frames_stored_without_a_stretch_stand_until_the_next_kept_frame(
     store: FrameStore,
 ) -> None:
-    # Kept frames at 0, 3 (a static shot 0-3 s was de-duplicated), 3.5; the video lasts 5 s.
+    # As catalogs before schema 3 hold them: kept at 0, 3 and 3.5; the video lasts 5 s.
     records = [
         replace(f, timestamp=t) for f, t in zip(frames(3, "e"), (0.0, 3.0, 3.5), strict=True)
     ]
     data = clustered(3, DIM, clusters=3, seed=1)
     added = store.add(replace(source("T", "e"), duration=5.0), records, data)
-    until = {hit.timestamp: hit.until for hit in store.search(data, 3)[0]}
-    assert until == {0.0: 3.0, 3.0: 3.5, 3.5: 5.0}
+    spans = {hit.timestamp: (hit.start, hit.end) for hit in store.search(data, 3)[0]}
+    assert spans == {0.0: (0.0, 3.0), 3.0: (3.0, 3.5), 3.5: (3.5, 5.0)}
     [info] = store.sources([added.source_id]).values()
     assert (info.uri, info.duration, info.media_path, info.kind) == ("e.mkv", 5.0, None, "video")
 
@@ -64,7 +93,7 @@ def test_each_frame_stands_until_the_next_kept_frame_and_the_last_until_the_end(
 def test_an_unknown_duration_leaves_the_last_stretch_open(store: FrameStore) -> None:
     data = clustered(2, DIM, clusters=2, seed=2)
     store.add(source("T", "e"), frames(2, "e"), data)
-    assert sorted((h.timestamp, h.until) for h in store.search(data, 2)[0]) == [
+    assert sorted((h.timestamp, h.end) for h in store.search(data, 2)[0]) == [
         (0.0, 1.0),
         (1.0, None),
     ]
@@ -115,7 +144,9 @@ def test_a_version_1_catalog_is_upgraded_in_place_keeping_its_frames(tmp_path: P
     sources = conn.execute(
         "SELECT id, title_id, kind, uri, content_hash, episode, added_at FROM sources"
     ).fetchall()
-    rows = conn.execute("SELECT * FROM frames").fetchall()
+    rows = conn.execute(
+        "SELECT id, source_id, timestamp, content_hash, vector, thumbnail FROM frames"
+    ).fetchall()
     conn.close()
     path.unlink()
     old = sqlite3.connect(path)
@@ -132,7 +163,7 @@ def test_a_version_1_catalog_is_upgraded_in_place_keeping_its_frames(tmp_path: P
         assert (title.name, title.frames, title.aliases, title.year) == ("Old", 4, (), None)
         hits = store.search(data, 1)
         assert [row[0].timestamp for row in hits] == [0.0, 1.0, 2.0, 3.0]
-        assert [row[0].until for row in hits] == [1.0, 2.0, 3.0, None]
+        assert [row[0].end for row in hits] == [1.0, 2.0, 3.0, None]
         assert store.set_title_meta(title.id, TitleMeta(year=2001)).year == 2001
     check = sqlite3.connect(path)
     version = check.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
