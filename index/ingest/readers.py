@@ -75,15 +75,17 @@ class SampledFrame:
 class SamplingParams:
     """How a video is thinned before embedding (`index.ingest.shots.StretchFinder`).
 
-    `fps` is the most frames kept per second, in fast action; `change` and `cut` are mean
-    absolute differences (0..255) of `THUMB_SIZE` grey thumbnails: how far the picture moves
-    from a kept frame before the next is kept, and the jump between consecutive frames that
-    marks a shot cut (levels measured in docs/scenes.md).
+    `fps` is the most frames kept per second, in fast action; `change`, `cut` and `still` are
+    mean absolute differences (0..255) of `THUMB_SIZE` grey thumbnails: how far the picture
+    moves from a kept frame before the next is kept, the jump between consecutive frames that
+    marks a shot cut, and the level under which a frame has not moved (levels measured in
+    docs/scenes.md).
     """
 
     fps: float = 2.0
     change: float = 3.0
     cut: float = 10.0
+    still: float = 0.6
     max_width: int = 640  # frames are scaled down while decoding: the embedder needs far less
 
 
@@ -144,23 +146,17 @@ class OpenedVideo:
             raise ValueError(f"fps must be positive, got {params.fps}")
         stream = self._stream
         stream.thread_type = "AUTO"
-        _skip_unsampled(stream, params.fps)
+        skip_unsampled(stream, params.fps)
         origin = _stream_origin(stream)
-        finder: StretchFinder[av.VideoFrame] = StretchFinder(
-            params.change, params.cut, 1.0 / params.fps
-        )
+        finder = stretch_finder(params)
         last_time = -1.0
         decoded = 0
-        width, height = THUMB_SIZE
         try:
             for frame in self._container.decode(stream):
                 decoded += 1
                 time = _frame_time(frame, decoded, stream, origin)
                 last_time = max(last_time, time)
-                thumb = frame.to_ndarray(
-                    width=width, height=height, format="gray", interpolation="AREA"
-                )
-                closed = finder.push(frame, time, thumb.astype(np.float32))
+                closed = finder.push(frame, time, grey_thumbnail(frame))
                 if closed is not None:
                     yield self._kept(closed, params)
         except av.FFmpegError as error:
@@ -219,10 +215,21 @@ def read_source(
         yield SampledFrame(image, None), done / len(plan.paths)
 
 
+def stretch_finder(params: SamplingParams) -> StretchFinder[av.VideoFrame]:
+    return StretchFinder(params.change, params.cut, params.still, 1.0 / params.fps)
+
+
+def grey_thumbnail(frame: av.VideoFrame) -> np.ndarray:
+    """What the shot detector compares: the frame as a `THUMB_SIZE` grey thumbnail (float)."""
+    width, height = THUMB_SIZE
+    thumb = frame.to_ndarray(width=width, height=height, format="gray", interpolation="AREA")
+    return thumb.astype(np.float32)
+
+
 _SKIPPABLE_CODECS = frozenset({"h264", "hevc"})
 
 
-def _skip_unsampled(stream: av.video.stream.VideoStream, fps: float) -> None:
+def skip_unsampled(stream: av.video.stream.VideoStream, fps: float) -> None:
     """Let the decoder drop non-reference frames when we keep far fewer than the frame rate.
 
     Nothing depends on those frames, so skipping them never corrupts others, and timestamps stay

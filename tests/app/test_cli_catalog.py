@@ -63,7 +63,10 @@ def test_round_trip_add_list_identify_remove(cli, tmp_path: Path) -> None:
     assert answer["match"]["episode"] == "1"
     assert abs(answer["match"]["timestamp"] - 2.0) <= 1.0
     assert answer["match"]["from"] <= answer["match"]["timestamp"] <= answer["match"]["to"]
-    assert answer["results"][0]["frame_id"] == answer["match"]["frame_id"]
+    first = answer["results"][0]  # the matched scene (the re-rank may pick another of its frames)
+    assert (first["source_id"], first["from"], first["to"]) == tuple(
+        answer["match"][key] for key in ("source_id", "from", "to")
+    )
     assert len(answer["candidates"]) <= 2
 
     status, _, err = cli("calibrate")

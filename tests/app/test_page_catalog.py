@@ -50,7 +50,10 @@ def server(
             render_frame(styles[0], 1, t, SIZE).save(shots[-1])
         assert services.ingestor.ingest(styles[0].name, shots, episode="1").frames_added == 3
 
-    settings = make_settings(tmp_path_factory.mktemp("catalog-data"), api_key=KEY)
+    # Small batches: a video's ~25 kept frames are embedded (and reported) in several steps.
+    settings = make_settings(
+        tmp_path_factory.mktemp("catalog-data"), api_key=KEY, embed_batch_size=4
+    )
     with serving(settings, lite0_embedder, stock) as running:
         yield running
 
