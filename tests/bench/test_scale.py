@@ -17,6 +17,9 @@ def test_exact_neighbours_streamed_over_sources_match_a_full_search() -> None:
     expected = np.argsort(-(queries @ every.T), axis=1)[:, :10]
     found = scale.exact_neighbours(origins, frames, queries, 10)
     assert [set(row) for row in found.tolist()] == [set(row) for row in expected.tolist()]
+    # a screenshot's nearest catalog frame is the one it was taken of
+    rows, shots = scale.screenshots(origins, frames, 8)
+    assert np.array_equal(np.argmax(shots @ every.T, axis=1), rows)
 
 
 @pytest.mark.slow
