@@ -88,6 +88,24 @@ def jpeg(image: Image.Image) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
+def bench_videos(
+    root: Path, titles: int, seconds: float, static: float
+) -> tuple[dict[str, tuple[Path, float]], tuple[float, float]]:
+    """The catalog's videos under `root` (title -> path, seconds), and the held shot's span."""
+    videos: dict[str, tuple[Path, float]] = {}
+    for style in make_titles(titles, seed=7):
+        path = root / f"{style.name} - 01.mp4"
+        write_episode(style, 1, path, seconds=seconds, fps=FPS, size=SIZE)
+        videos[style.name] = (path, seconds)
+    style = make_titles(1, seed=99)[0]
+    held = write_held_opening(style, root / "static.mp4", static, seconds, fps=FPS, size=SIZE)
+    videos[STATIC_TITLE] = (root / "static.mp4", seconds)
+    clip = bunny_clip()
+    if clip is not None:
+        videos[BUNNY_TITLE] = (clip, 5.0)
+    return videos, held
+
+
 def main(argv: list[str] | None = None) -> dict[float, Tally]:
     """Print and return the tally of each `scene_drop` level."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -101,19 +119,7 @@ def main(argv: list[str] | None = None) -> dict[float, Tally]:
     embedder = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        videos: dict[str, tuple[Path, float]] = {}
-        for style in make_titles(args.titles, seed=7):
-            path = root / f"{style.name} - 01.mp4"
-            write_episode(style, 1, path, seconds=args.seconds, fps=FPS, size=SIZE)
-            videos[style.name] = (path, args.seconds)
-        style = make_titles(1, seed=99)[0]
-        held = write_held_opening(
-            style, root / "static.mp4", args.static, args.seconds, fps=FPS, size=SIZE
-        )
-        videos[STATIC_TITLE] = (root / "static.mp4", args.seconds)
-        clip = bunny_clip()
-        if clip is not None:
-            videos[BUNNY_TITLE] = (clip, 5.0)
+        videos, held = bench_videos(root, args.titles, args.seconds, args.static)
         queries: list[Query] = []
         for title, (path, seconds) in videos.items():
             times = [round(0.1 + i * args.step, 3) for i in range(int((seconds - 0.2) / args.step))]
