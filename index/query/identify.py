@@ -7,6 +7,7 @@ that answer is not sure (`IdentifyParams`). Defaults: docs/calibration.md.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,8 @@ from index.query.vote import (
     vote,
 )
 from index.types import Hit
-from model.base import Embedder
+from model.base import ArrayEmbedder, Embedder
+from model.fit import fit_batch, to_rgb
 
 if TYPE_CHECKING:
     from index.query.titlehead import TitleHead
@@ -138,6 +140,8 @@ class Identifier:
         self.store = store
         self.params = params or IdentifyParams()
         self.title_head = title_head  # None: frame matches only
+        # One helper thread, started on first use, for work that overlaps the caller's.
+        self._helper = ThreadPoolExecutor(1, thread_name_prefix="identify-helper")
 
     def identify(
         self,
@@ -158,11 +162,18 @@ class Identifier:
         params = self.params
         timings = {"views": 0.0, "embed": 0.0, "search": 0.0}
         mark = time.perf_counter()
+        crop = params.crop and cut_borders
+        early = self._fit_early(image) if crop else None
         # The mirror is made only if a second pass needs it; it mirrors the primary view, as
         # `query_views(mirror=True)` does.
-        views = query_views(image, mirror=False, crop=params.crop and cut_borders)
+        views = query_views(image, mirror=False, crop=crop)
         timings["views"] = time.perf_counter() - mark
-        per_view, primary = self._search(views[:1], timings, title_id)
+        # The early fit is of the whole picture: the first view unless a crop was found. One
+        # the helper has not started (it is busy with other queries) is dropped, not waited for.
+        if early is not None and (early.cancel() or len(views) > 1):
+            early = None
+        fitted = early.result() if early is not None else None
+        per_view, primary = self._search(views[:1], timings, title_id, fitted)
         hits = pool_hits(per_view, params.search_k)
         if not hits:
             empty = "the title has no frames" if title_id is not None else "the catalog is empty"
@@ -314,13 +325,31 @@ class Identifier:
             return False
         return pictures_agree(direct, mirrored, self.params.sure_agreement)
 
+    def _fit_early(self, image: Image.Image) -> Future[np.ndarray] | None:
+        """The whole picture fitted to the network input on a helper thread, while this one
+        looks for bars or a player window (both take a millisecond or two; a clean screenshot,
+        the common case, then searches exactly this). None for an embedder that fits inside."""
+        embedder = self.embedder
+        if not isinstance(embedder, ArrayEmbedder):
+            return None
+        image.load()  # a lazily opened file is read here, not by two threads at once
+        return self._helper.submit(fit_batch, [to_rgb(image)], embedder.input_size, embedder.fit)
+
     def _search(
-        self, views: list[Image.Image], timings: dict[str, float], title_id: int | None
+        self,
+        views: list[Image.Image],
+        timings: dict[str, float],
+        title_id: int | None,
+        fitted: np.ndarray | None = None,
     ) -> tuple[list[list[Hit]], np.ndarray]:
-        """Embed `views` in one batch and search each; adds to the embed and search timings.
-        Returns the hits per view and the views' embeddings."""
+        """Embed `views` in one batch (`fitted`: already fitted to the network input) and search
+        each; adds to the embed and search timings. Returns the hits per view and the views'
+        embeddings."""
         mark = time.perf_counter()
-        vectors = self.embedder.embed(views)
+        if fitted is not None and isinstance(self.embedder, ArrayEmbedder):
+            vectors = self.embedder.embed_array(fitted)
+        else:
+            vectors = self.embedder.embed(views)
         embedded = time.perf_counter()
         per_view = self.store.search(vectors, self.params.search_k, title_id=title_id)
         timings["embed"] += embedded - mark
