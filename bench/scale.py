@@ -296,13 +296,14 @@ def report(results: list[dict], k: int) -> None:
     print(
         "\nExtrapolated, assuming: RAM and disk linear in frames (the graph and vectors are per "
         "frame);\nsearch and insert cost growing with log(frames), as HNSW's hops do (memory "
-        "latency per hop\nalready paid at this size); recall not extrapolated; one machine of "
-        "this one's memory, no sharding:"
+        "latency per hop\nalready paid at this size); recall not extrapolated; build h at this "
+        "run's wall rate,\nCPU h from its CPU per frame (a dedicated machine of n cores: CPU h / "
+        "n); machines of this one's\nmemory holding the RAM, index split evenly:"
     )
     total = psutil.virtual_memory().total
     print(
         f"{'engine':<8} {'frames':>12} {'RAM GiB':>9} {'disk GiB':>9} {'p50 ms':>7} {'build h':>8} "
-        f"{'machines':>8}"
+        f"{'CPU h':>7} {'machines':>8}"
     )
     for r in results:
         for target in TARGETS:
@@ -312,11 +313,10 @@ def report(results: list[dict], k: int) -> None:
                 f"{r['engine']:<8} {target:>12,} {ram / 2**30:>9.1f} "
                 f"{r['disk_bytes_per_frame'] * target / 2**30:>9.1f} {r['p50_ms'] * growth:>7.2f} "
                 f"{target * growth / r['build_frames_per_s'] / 3600:>8.1f} "
+                f"{target * growth * r['build_cpu_s_per_1k'] / 1000 / 3600:>7.1f} "
                 f"{math.ceil(ram / total):>8}"
             )
-    print(
-        f"(machines: how many with {total / 2**30:.0f} GiB would hold the RAM, index split evenly)"
-    )
+    print(f"(this machine: {total / 2**30:.0f} GiB, {psutil.cpu_count()} cores)")
 
 
 def main(argv: list[str] | None = None) -> int:
