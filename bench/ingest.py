@@ -23,6 +23,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import av  # noqa: E402
+from av.video.reformatter import VideoReformatter  # noqa: E402
 
 from index.ingest.ingestor import Ingestor  # noqa: E402
 from index.ingest.readers import (  # noqa: E402
@@ -47,6 +48,7 @@ def detector_cost(video: Path, params: SamplingParams) -> tuple[int, float, floa
         stream.thread_type = "AUTO"
         skip_unsampled(stream, params.fps)
         finder = stretch_finder(params)
+        scaler = VideoReformatter()
         frames = container.decode(stream)
         while True:
             start = time.perf_counter()
@@ -56,7 +58,7 @@ def detector_cost(video: Path, params: SamplingParams) -> tuple[int, float, floa
                 break
             count += 1
             start = time.perf_counter()
-            finder.push(frame, float(frame.time or 0.0), grey_thumbnail(frame))
+            finder.push(frame, float(frame.time or 0.0), grey_thumbnail(frame, scaler))
             detect += time.perf_counter() - start
     return count, decode / count, detect / count
 

@@ -28,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import av  # noqa: E402
 import numpy as np  # noqa: E402
+from av.video.reformatter import VideoReformatter  # noqa: E402
 
 from bench.scenes import MAX_SPAN_S, TOLERANCE_S, bench_videos  # noqa: E402
 from index.ingest.readers import (  # noqa: E402
@@ -62,9 +63,10 @@ def decode(path: Path, seconds: float, embedder: Embedder) -> Decoded:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         skip_unsampled(stream, SamplingParams().fps)
+        scaler = VideoReformatter()
         for frame in container.decode(stream):
             times.append(float(frame.time or 0.0))
-            thumbs["grey 16x9"].append(grey_thumbnail(frame))
+            thumbs["grey 16x9"].append(grey_thumbnail(frame, scaler))
             fine = frame.to_ndarray(width=32, height=18, format="gray", interpolation="AREA")
             thumbs["grey 32x18"].append(fine.astype(np.float32))
             images.append(frame.to_image(width=640, height=360))
