@@ -4,9 +4,11 @@ A phone photo of a TV or a frame inside a reaction video shows the frame as the 
 quadrilateral: a screen bounded by its bezel, a window by its border or shadow. `find_quads`
 takes the long straight edges of a small copy (Canny on each colour channel, probabilistic
 Hough, OpenCV), makes every quadrilateral of two near-horizontal and two near-vertical lines,
-keeps those whose four sides lie on edges, and ranks them by area and edge support;
-`inner_views` warps the best two upright and trims what is left of a bezel or border. They are
-searched only in the unsure second pass, so clean screenshots never pay for them.
+keeps those whose four sides lie on edges, and ranks them by area and edge support. A screen's
+outer edge is its bezel's: a nested quadrilateral with a flat band of one colour between them on
+two or more sides is the picture, so it replaces the outer one (`_peeled`). `inner_views` warps
+the best two upright and trims what is left of a bezel or border. They are searched only in
+the unsure second pass, so clean screenshots never pay for them.
 Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
 """
 
@@ -39,6 +41,12 @@ _LINES = 16  # strongest distinct lines kept per direction (16 x 16: 14,400 quad
 _LINE_SHARE = 0.25  # a line needs edge pixels along this share of the short side (Hough votes)
 _MAX_TILT = np.radians(25)  # lines further from horizontal or vertical than this are not sides
 _SIDE_SUPPORT = 0.9  # share of each side of the quadrilateral that must lie on an edge
+_MAX_PEEL = 0.12  # of a side: the widest bezel peeled off a quadrilateral
+_FLAT_GRADIENT = 12.0  # Sobel magnitude (grey levels) below which a pixel is flat
+_FLAT_SHARE = 0.9  # share of a band's middle line that must be flat for it to be a bezel
+_BEZEL_TOLERANCE = 40.0  # max channel difference between a bezel's sides (glare brightens one)
+_MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is one edge
+_ALONG = np.linspace(0.05, 0.95, 32)[:, None]  # where a side is sampled, from one end to the other
 
 
 def inner_views(image: Image.Image) -> list[tuple[str, Image.Image]]:
@@ -83,7 +91,69 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
             chosen.append(quad)
         if len(chosen) == _VIEWS:
             break
-    return [quad / scale for quad in chosen]
+    flat = _flatness(small)
+    peeled: list[np.ndarray] = []
+    for quad in chosen:
+        quad = _peeled(quad, quads, small, flat)
+        if all(_overlap(quad, other) < _DISTINCT for other in peeled):
+            peeled.append(quad)
+    return [quad / scale for quad in peeled]
+
+
+def _flatness(small: np.ndarray) -> np.ndarray:
+    """Where the small copy is flat (True): gradient below `_FLAT_GRADIENT`. A bezel is flat even
+    under glare (a smooth ramp); a room, or the frame's detail, is not."""
+    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gradient = np.hypot(
+        cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=1), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=1)
+    )
+    return gradient < _FLAT_GRADIENT
+
+
+def _peeled(
+    quad: np.ndarray, quads: list[np.ndarray], small: np.ndarray, flat: np.ndarray
+) -> np.ndarray:
+    """The smallest candidate nested in `quad`, its sides at most `_MAX_PEEL` of its size inside,
+    with a bezel between: flat bands of one colour on at least two sides (a flat band on one side
+    alone is as often the frame's own wall or sky). The picture is the bezel's inner edge. Else
+    `quad` itself."""
+    best, best_area = quad, _area(quad)
+    width, height = _sides(quad)
+    reach = _MAX_PEEL * np.float32([width, height])
+    for other in quads:
+        area = _area(other)
+        if area >= best_area or (np.abs(other - quad) > reach).any():
+            continue
+        if cv2.intersectConvexConvex(quad, other)[0] < area * 0.99:  # not inside
+            continue
+        bands = [_band(small, flat, quad, other, side) for side in range(4)]
+        if any(band is False for band in bands):
+            continue
+        colours = np.array([band for band in bands if band is not True])
+        if len(colours) >= 2 and np.ptp(colours, axis=0).max() <= _BEZEL_TOLERANCE:
+            best, best_area = other, area
+    return best
+
+
+def _band(
+    small: np.ndarray, flat: np.ndarray, outer: np.ndarray, inner: np.ndarray, side: int
+) -> np.ndarray | bool:
+    """The median colour of the band between one side of `outer` and the same side of `inner`
+    when it is flat along its middle line (where neither edge's blur reaches); True when it is
+    under `_MIN_BAND` px wide (that side is not peeled); False when it is not flat."""
+    nxt = (side + 1) % 4
+    direction = outer[nxt] - outer[side]
+    normal = np.float32([-direction[1], direction[0]]) / max(1e-6, np.linalg.norm(direction))
+    gap = float(np.abs((inner[[side, nxt]] - outer[side]) @ normal).max())
+    if gap < _MIN_BAND:
+        return True
+    start, end = (outer[side] + inner[side]) / 2, (outer[nxt] + inner[nxt]) / 2
+    points = (start + _ALONG * (end - start)).round().astype(int)
+    x = np.clip(points[:, 0], 0, small.shape[1] - 1)
+    y = np.clip(points[:, 1], 0, small.shape[0] - 1)
+    if flat[y, x].mean() < _FLAT_SHARE:
+        return False
+    return np.median(small[y, x].astype(np.float32), axis=0)
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
@@ -164,11 +234,10 @@ def _quads(edges: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]
     y = (ca * down[None, :, 0] - across[:, :1] * cd) / det
     corners = np.stack([x, y], axis=-1)  # (A, D, 2)
     near = cv2.dilate(edges, np.ones((3, 3), np.uint8)) > 0
-    u = np.linspace(0.05, 0.95, 32)[:, None]
     # along[a, d1, d2]: support of across line a between down lines d1 and d2; likewise down
-    along = _segment_support(near, corners[:, :, None], corners[:, None, :], u)
+    along = _segment_support(near, corners[:, :, None], corners[:, None, :], _ALONG)
     downs = _segment_support(near, corners.transpose(1, 0, 2)[:, :, None],
-                             corners.transpose(1, 0, 2)[:, None, :], u)  # fmt: skip
+                             corners.transpose(1, 0, 2)[:, None, :], _ALONG)  # fmt: skip
     a1, a2 = np.triu_indices(len(across), k=1)
     d1, d2 = np.triu_indices(len(down), k=1)
     a1, a2, d1, d2 = a1[:, None], a2[:, None], d1[None], d2[None]
