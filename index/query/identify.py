@@ -19,7 +19,7 @@ from index.query.identification import Identification, Match
 from index.query.inner import INNER_VIEWS, inner_views
 from index.query.rerank import spatial_scores
 from index.query.scenes import merge_scenes
-from index.query.screenshot import query_views
+from index.query.screenshot import search_views
 from index.query.titlehead import decide
 from index.query.vote import (
     Candidate,
@@ -69,10 +69,10 @@ class IdentifyParams:
     gets the mirror view. `sure_similarity=None` always searches every view; `sure_agreement=None`
     skips the picture check.
 
-    Spatial re-rank (`index.query.rerank`): an unsure answer of a screenshot that needed no crop (a
-    70% crop, mostly) moves to the winning title's frame, among its `rerank_candidates` best,
-    whose thumbnail best contains the query in pixels, if that beats the chosen frame's spatial
-    score by `rerank_margin`. `rerank_candidates < 2` turns it off.
+    Spatial re-rank (`index.query.rerank`): an unsure answer of a screenshot that needed no crop,
+    or only bars trimmed (a 70% crop, a cropped meme, mostly) moves to the winning title's frame,
+    among its `rerank_candidates` best, whose thumbnail best contains the query in pixels, if that
+    beats the chosen frame's spatial score by `rerank_margin`. `rerank_candidates < 2` turns it off.
     """
 
     search_k: int = 50  # frames fetched per query view
@@ -166,7 +166,7 @@ class Identifier:
         early = self._fit_early(image) if crop else None
         # The mirror is made only if a second pass needs it; it mirrors the primary view, as
         # `query_views(mirror=True)` does.
-        views = query_views(image, mirror=False, crop=crop)
+        views, exact = search_views(image, crop=crop)
         timings["views"] = time.perf_counter() - mark
         # The early fit is of the whole picture: the first view unless a crop was found. One
         # the helper has not started (it is busy with other queries) is dropped, not waited for.
@@ -227,14 +227,15 @@ class Identifier:
             source_id=scene.source_id,
             view=names[found],
         )
-        # Only unsure answers of uncropped screenshots are re-ranked: sure ones are exact already
-        # (and the common path stays free), and a found box's edges are inexact by a pixel or
-        # two of the analysis copy, which moved right player-window answers to wrong moments.
+        # Only unsure answers of views with exact edges (the whole screenshot, or the frame inside
+        # bars) are re-ranked: sure ones are exact already (and the common path stays free), and
+        # a player window's edges are inexact by a pixel or two of the analysis copy, which moved
+        # right answers to wrong moments. Bars: a cropped meme re-barred (edit_stack) gains.
         # A picture found inside the screenshot is re-ranked on its own pixels, as a screenshot
         # that needed no crop (`bench/robustness.py --inner`: screen_photo exact frame up).
         if unsure and match.view in INNER_VIEWS:
             match = self._rerank(([views[0]] + rest)[found], match, hits, timings)
-        elif unsure and len(views) == 1:
+        elif unsure and exact:
             match = self._rerank(views[0], match, hits, timings)
         span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
         return replace(result, match=replace(match, start=span.start, end=span.end))
@@ -244,8 +245,9 @@ class Identifier:
     ) -> Match:
         """The match moved to the winning title's frame that best contains `view` in pixels
         (`index.query.rerank`), when it beats the embedding's frame by `rerank_margin`; the title
-        never changes. Mirroring is decided once, by the flip check's signatures of the chosen
-        frame.
+        never changes. Mirroring is decided once for all candidates: the orientation in which
+        some candidate contains the view best (the flip check's whole-picture signatures misjudge
+        crops: `bench/robustness.py`, crop70 and edit_stack exact frame up).
         Sets `timings["rerank"]`. Any failure (a missing or unreadable thumbnail) keeps the
         embedding's answer: the re-rank refines, it never costs an answer.
         """
@@ -260,8 +262,10 @@ class Identifier:
             jpegs = [self.store.thumbnail(hit.frame_id) for hit in pool]
             if len(pool) < 2 or any(jpeg is None for jpeg in jpegs):
                 return match
-            direct, mirrored = _picture_agreement(view, jpegs[0])
-            scores = spatial_scores(view, jpegs, mirrored=mirrored > direct)
+            scores = max(
+                (spatial_scores(view, jpegs, mirrored=flip) for flip in (False, True)),
+                key=lambda s: float(s.max()),
+            )
             best = int(scores.argmax())
             if best == 0 or scores[best] - scores[0] < self.params.rerank_margin:
                 return match

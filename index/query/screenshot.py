@@ -53,20 +53,22 @@ def query_views(image: Image.Image, mirror: bool = True, crop: bool = True) -> l
 
     `crop=False` skips bar trimming and player-window detection (for side-by-side benchmarks).
     """
+    views, _ = search_views(image, crop)
+    return views + [ImageOps.mirror(views[0])] if mirror else views
+
+
+def search_views(image: Image.Image, crop: bool = True) -> tuple[list[Image.Image], bool]:
+    """`query_views` without the mirror, and whether the first view's edges are exact (the whole
+    screenshot or the frame inside bars, not a player window): the spatial re-rank needs them."""
     original = to_rgb(image)
     try:
-        views = _views(original) if crop else [original]
+        box, window = _video_box(original) if crop else (None, False)
     except Exception:  # noqa: BLE001 - a heuristic must never cost the user an answer
         log.exception("screenshot analysis failed; searching the original only")
-        views = [original]
-    if mirror:
-        views.append(ImageOps.mirror(views[0]))
-    return views
-
-
-def _views(original: Image.Image) -> list[Image.Image]:
-    box = video_box(original)
-    return [original] if box is None else [original.crop(box), original]
+        box, window = None, False
+    if box is None:
+        return [original], True
+    return [original.crop(box), original], not window
 
 
 def video_box(image: Image.Image) -> tuple[int, int, int, int] | None:
@@ -75,17 +77,22 @@ def video_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     Detection runs on a copy about `_ANALYSIS_WIDTH` wide, so a box is accurate to about one
     pixel of that copy (width / 320 here); the caller crops the full-size image.
     """
-    image = to_rgb(image)
+    return _video_box(to_rgb(image))[0]
+
+
+def _video_box(image: Image.Image) -> tuple[tuple[int, int, int, int] | None, bool]:
+    """`video_box` of an RGB image, and whether the box is a player window's."""
     width, height = image.size
     if width < _MIN_SIDE or height < _MIN_SIDE:
-        return None
+        return None, False
     small = _analysis_copy(image)
     scale = width / small.width
     pixels = np.asarray(small)
     # Centred bars explain a screenshot best; else a player window; else a one-sided dark bar.
     trimmed, centred = trim_box(pixels)
-    box = trimmed if trimmed is not None and centred else find_player_window(pixels) or trimmed
-    return None if box is None else _scale_box(box, scale, image.size)
+    window = None if trimmed is not None and centred else find_player_window(pixels)
+    box = window or trimmed
+    return (None if box is None else _scale_box(box, scale, image.size)), window is not None
 
 
 def _analysis_copy(original: Image.Image) -> Image.Image:

@@ -78,7 +78,7 @@ def _same_moment(style: TitleStyle, episode: int, found: float, truth: float, ho
     """
     if abs(found - truth) <= INTERVAL + 1e-3:
         return True
-    return how == "crop70" and shot_at(style, episode, found) == shot_at(style, episode, truth)
+    return "crop" in how and shot_at(style, episode, found) == shot_at(style, episode, truth)
 
 
 @pytest.mark.parametrize("perturbation", QUERIED)
@@ -219,29 +219,39 @@ def test_bad_parameters_are_rejected() -> None:
 
 
 @pytest.mark.slow
-def test_only_unsure_uncropped_queries_are_reranked(catalog: Catalog) -> None:
+def test_only_unsure_queries_with_exact_edges_are_reranked(catalog: Catalog) -> None:
     """The spatial re-rank runs after a second pass of a screenshot that needed no crop (70%
-    crops mostly), never on a sure clean query, nor on a found player window (its inexact edges
-    moved right answers); when it runs, the answer stays at the right title and moment. Pictures
-    found inside are off here: they are re-ranked on their own view (tested below)."""
+    crops mostly) or only bars trimmed (a cropped, letterboxed meme), never on a sure clean
+    query, nor on a found player window (its inexact edges moved right answers); when it runs,
+    the answer stays at the right title and moment. Pictures found inside are off here: they are
+    re-ranked on their own view (tested below)."""
     identifier = Identifier(catalog.embedder, catalog.store, IdentifyParams(inner=False))
     style = catalog.titles[0]
-    reranked = windows = 0
+    reranked = windows = barred = 0
+    edits = {
+        "crop70": PERTURBATIONS["crop70"],
+        "player_window": PERTURBATIONS["player_window"],
+        "barred crop": lambda image, rng: PERTURBATIONS["letterbox"](
+            PERTURBATIONS["crop70"](image, rng), rng
+        ),
+    }
     for index, (_, time) in enumerate(_queries(catalog, 12, seed=9)):
         frame = render_frame(style, 1, time, SIZE)
         clean = identifier.identify(frame)
         assert clean.views_searched == 1 and "rerank" not in clean.timings
         rng = random.Random(index)
-        for how in ("crop70", "player_window"):
-            result = identifier.identify(PERTURBATIONS[how](frame, rng))
-            uncropped_second_pass = result.views_searched == 2
-            assert ("rerank" in result.timings) == uncropped_second_pass, (how, result.timings)
+        for how, edit in edits.items():
+            result = identifier.identify(edit(frame, rng))
+            second_pass = result.views_searched > 1
+            exact_edges = result.views_searched == 2 or how == "barred crop"
+            assert ("rerank" in result.timings) == (second_pass and exact_edges), (how, result)
             windows += how == "player_window" and result.views_searched == 3
+            barred += how == "barred crop" and "rerank" in result.timings
             if "rerank" in result.timings:
                 reranked += 1
                 assert result.match is not None and result.match.title == style.name
                 assert _same_moment(style, 1, result.match.timestamp, time, how)
-    assert reranked >= 3 and windows >= 1, (reranked, windows)
+    assert reranked >= 3 and windows >= 1 and barred >= 1, (reranked, windows, barred)
     off = Identifier(catalog.embedder, catalog.store, IdentifyParams(rerank_candidates=0))
     query = PERTURBATIONS["crop70"](render_frame(style, 1, 7.0, SIZE), random.Random(0))
     assert "rerank" not in off.identify(query).timings
