@@ -262,10 +262,7 @@ class Identifier:
             jpegs = [self.store.thumbnail(hit.frame_id) for hit in pool]
             if len(pool) < 2 or any(jpeg is None for jpeg in jpegs):
                 return match
-            scores = max(
-                (spatial_scores(view, jpegs, mirrored=flip) for flip in (False, True)),
-                key=lambda s: float(s.max()),
-            )
+            scores = spatial_scores(view, jpegs, mirrored=None)
             best = int(scores.argmax())
             if best == 0 or scores[best] - scores[0] < self.params.rerank_margin:
                 return match

@@ -179,22 +179,25 @@ def _box_columns(lines: np.ndarray, cols: int) -> np.ndarray:
 def spatial_scores(
     view: Image.Image,
     jpegs: Sequence[bytes],
-    mirrored: bool = False,
+    mirrored: bool | None = False,
     scales: Sequence[float] = SCALES,
 ) -> np.ndarray:
     """How well `view` (flipped when `mirrored`) sits somewhere inside each thumbnail: located on
     the coarse grid, scored on the fine one. One orientation for all candidates, so a mirror
-    cannot favour one of them; the caller decides it (e.g. with `index.query.flipcheck`)."""
+    cannot favour one of them: the caller's, or with `mirrored=None` the one in which some
+    candidate contains the view best on the coarse grid (cheap: only that one is refined)."""
     if not jpegs:
         return np.zeros(0)
-    if mirrored:
-        view = view.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     grids = [reference_grids(jpeg) for jpeg in jpegs]
     fine_refs = np.stack([fine for fine, _ in grids])
     coarse_refs = np.stack([coarse for _, coarse in grids])
+    best: tuple[Image.Image, list[tuple[int, int, int, float]]] | None = None
+    for flip in (False, True) if mirrored is None else (mirrored,):
+        oriented = view.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else view
+        located = locate(query_templates(oriented, scales, COARSE), coarse_refs)
+        if best is None or max(p[3] for p in located) > max(p[3] for p in best[1]):
+            best = (oriented, located)
+    view, located = best
     ratio = FINE[0] // COARSE[0]
-    places = [
-        (scale, row * ratio, col * ratio, score)
-        for scale, row, col, score in locate(query_templates(view, scales, COARSE), coarse_refs)
-    ]
+    places = [(scale, row * ratio, col * ratio, score) for scale, row, col, score in located]
     return refine(query_templates(view, scales, FINE), fine_refs, places)

@@ -64,6 +64,10 @@ def test_mirrored_query_is_scored_mirrored_and_flat_input_is_harmless() -> None:
     as_is = spatial_scores(flipped, [thumbnail])[0]
     unflipped = spatial_scores(flipped, [thumbnail], mirrored=True)[0]
     assert unflipped > 0.95 and unflipped > as_is + 0.1
+    # Orientation left to the re-rank: the one that fits, for a flipped crop and for the frame.
+    crop = crop70(flipped, random.Random(1))
+    assert spatial_scores(crop, [thumbnail], mirrored=None)[0] > 0.9
+    assert spatial_scores(frame, [thumbnail], mirrored=None)[0] > 0.95
     flat = spatial_scores(Image.new("RGB", (200, 100), "grey"), [thumbnail])
     assert flat.tolist() == [-1.0]
     assert spatial_scores(frame, []).shape == (0,)
