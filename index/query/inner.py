@@ -6,7 +6,8 @@ takes the long straight edges of a small copy (Canny on each colour channel, pro
 Hough, OpenCV), makes every quadrilateral of two near-horizontal and two near-vertical lines,
 keeps those whose four sides lie on edges, and ranks them by area and edge support. A screen's
 outer edge is its bezel's: a nested quadrilateral with a flat band of one colour between them on
-two or more sides is the picture, so it replaces the outer one (`_peeled`). `inner_views` warps
+two or more sides is the picture, so it replaces the outer one (`_peeled`). Each side is then
+moved onto the picture's own edge at full size (`_refined`). `inner_views` warps
 the best two upright and trims what is left of a bezel or border. They are searched only in
 the unsure second pass, so clean screenshots never pay for them.
 Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
@@ -46,6 +47,8 @@ _FLAT_GRADIENT = 12.0  # Sobel magnitude (grey levels) below which a pixel is fl
 _FLAT_SHARE = 0.9  # share of a band's middle line that must be flat for it to be a bezel
 _BEZEL_TOLERANCE = 40.0  # max channel difference between a bezel's sides (glare brightens one)
 _MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is one edge
+_REFINE_REACH = 2.5  # small-copy pixels a side may move when refined at full size
+_REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts as its edge
 _ALONG = np.linspace(0.05, 0.95, 32)[:, None]  # where a side is sampled, from one end to the other
 
 
@@ -97,7 +100,50 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
         quad = _peeled(quad, quads, small, flat)
         if all(_overlap(quad, other) < _DISTINCT for other in peeled):
             peeled.append(quad)
-    return [quad / scale for quad in peeled]
+    return [_refined(pixels, quad / scale, 1 / scale) for quad in peeled]
+
+
+def _refined(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
+    """`quad` with each side moved, at full size, onto the picture's own edge.
+
+    Found on the small copy, a side is off by a pixel or two of it (several at full size), and
+    may sit on the outside of a window's border or a shadow, which the re-rank then reads as a
+    different crop. Each half of each side is moved within `_REFINE_REACH` of its small-copy
+    pixels to just inside the innermost strong step in colour across it (a border, a shadow and
+    a bezel are uniform along the side; the picture starts where that ends); the corners are
+    where the moved sides meet."""
+    reach = int(np.ceil(_REFINE_REACH * scale))
+    offsets = np.arange(-reach, reach + 1, dtype=np.float32)
+    centre = quad.mean(axis=0)
+    lines = []
+    for side in range(4):
+        start, end = quad[side], quad[(side + 1) % 4]
+        along = (end - start) / max(1e-6, float(np.linalg.norm(end - start)))
+        normal = np.float32([-along[1], along[0]])
+        if (centre - start) @ normal < 0:
+            normal = -normal  # inward
+        moved = []
+        for lo, hi in ((0.1, 0.45), (0.55, 0.9)):
+            points = start + np.linspace(lo, hi, 24)[:, None] * (end - start)  # (24, 2)
+            grid = points[None] + offsets[:, None, None] * normal  # (offsets, 24, 2)
+            x, y = (np.ascontiguousarray(grid[..., i], dtype=np.float32) for i in (0, 1))
+            profile = cv2.remap(pixels, x, y, cv2.INTER_LINEAR).astype(np.float32)
+            steps = np.abs(np.diff(profile, axis=0)).mean(axis=(1, 2))  # between offsets
+            shift = 0.0
+            if steps.max() >= _REFINE_STEP:
+                shift = float(offsets[np.flatnonzero(steps >= 0.5 * steps.max()).max() + 1])
+            moved.append(points.mean(axis=0) + shift * normal)
+        lines.append(moved)
+    return np.float32([_meet(lines[side - 1], lines[side]) for side in range(4)])
+
+
+def _meet(first: list[np.ndarray], second: list[np.ndarray]) -> np.ndarray:
+    """Where the line through `first`'s two points meets the line through `second`'s."""
+    (p, q), (r, s) = first, second
+    d1, d2 = q - p, s - r
+    det = d1[0] * d2[1] - d1[1] * d2[0]
+    t = ((r - p)[0] * d2[1] - (r - p)[1] * d2[0]) / det
+    return p + t * d1
 
 
 def _flatness(small: np.ndarray) -> np.ndarray:

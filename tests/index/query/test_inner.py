@@ -40,13 +40,14 @@ def test_a_photographed_screen_is_found_and_warped_upright(frames):
 
 def test_a_window_over_another_picture_is_one_of_the_two_found(frames):
     """In most pictures (6 of 8 here; docs/pictures.md): the outer picture has rectangles of its
-    own that sometimes outrank the window."""
+    own that sometimes outrank the window. Refined at full size, the window's corners are within
+    0.8% of the picture's width (its border or drop shadow, a few pixels, left out)."""
     close = 0
     for seed, frame in enumerate(frames):
         canvas, (left, top, right, bottom) = picture_in_picture_with_box(frame, random.Random(seed))
         truth = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
         errors = [_error(quad, truth, canvas.width) for quad in find_quads(np.asarray(canvas))]
-        close += bool(errors) and min(errors) <= 0.04  # a drop shadow may be inside
+        close += bool(errors) and min(errors) <= 0.008
     assert close >= 6, close
 
 
