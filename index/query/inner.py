@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from index.query.screenshot import video_box
+from index.query.screenshot import edge_lines, video_box
 from model.fit import to_rgb
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ _MIN_ANGLE = 55.0  # degrees: a corner sharper than this is not a screen seen fr
 _AXIS_TOLERANCE = 1.5  # px of the analysis copy: corners this close to a box make it "inner"
 _MAX_SIDE = 640  # the view is made at most this wide (the embedder sees 224 px anyway)
 _LINES = 16  # strongest distinct lines kept per direction (16 x 16: 14,400 quadrilaterals)
+_AXIS_LINES = 12  # strongest upright rows / columns added per direction (`_lines`)
 _LINE_SHARE = 0.25  # a line needs edge pixels along this share of the short side (Hough votes)
 _MAX_TILT = np.radians(25)  # lines further from horizontal or vertical than this are not sides
 _SIDE_SUPPORT = 0.9  # share of each side of the quadrilateral that must lie on an edge
@@ -250,6 +251,18 @@ def _lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(kind) < _LINES and all(np.abs(at_ends - other).max() > 4 for other in seen):
             kind.append((float(rho), float(theta)))
             seen.append(at_ends)
+    # Upright sides Hough misses: a thin border's edge wanders over two rows or columns, and over
+    # a city the buildings' lines fill the `_LINES` first. Rows and columns mostly on an edge
+    # (within a pixel) are added as lines of their own.
+    for vertical in (False, True):
+        spread = cv2.dilate(edges, np.ones((1, 3) if vertical else (3, 1), np.uint8))
+        span = height if vertical else width
+        for index in edge_lines(spread.T if vertical else spread, span, _AXIS_LINES):
+            at_ends = np.float64([index, index])
+            kind, seen = kinds[vertical], ends[vertical]
+            if all(np.abs(at_ends - other).max() > 2 for other in seen):
+                kind.append((float(index), 0.0 if vertical else np.pi / 2))
+                seen.append(at_ends)
     across, down = (np.array(kind, dtype=np.float64).reshape(-1, 2) for kind in kinds)
     # order: across by y at the middle column, down by x at the middle row
     across = across[np.argsort(_at(across, width / 2, vertical=False))]

@@ -261,8 +261,8 @@ def find_player_window(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
     row_edges[1:] = np.abs(np.diff(grey3, axis=0)) >= step
     col_edges = np.zeros((height, width), dtype=bool)
     col_edges[:, 1:] = np.abs(np.diff(grey3, axis=1)) >= step
-    rows = _edge_lines(row_edges, width)
-    cols = _edge_lines(col_edges.T, height)
+    rows = edge_lines(row_edges, width)
+    cols = edge_lines(col_edges.T, height)
     if len(rows) < 2 or len(cols) < 2:
         return None
     # Prefix sums of edge pixels along the candidate lines only (a box's sides lie on them).
@@ -388,7 +388,7 @@ def _ui_sides(pixels: np.ndarray, box: tuple[int, int, int, int]) -> int:
     return count
 
 
-def _edge_lines(edges: np.ndarray, length: int, limit: int = _MAX_EDGE_LINES) -> list[int]:
+def edge_lines(edges: np.ndarray, length: int, limit: int = _MAX_EDGE_LINES) -> list[int]:
     """Lines whose edge pixels cover at least `_LINE_SHARE` of the length, strongest first.
 
     Only the `limit` strongest survive, so the rectangle search stays small; neighbouring indices
