@@ -98,7 +98,7 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     flat = _flatness(small)
     peeled: list[np.ndarray] = []
     for quad in chosen:
-        quad = _peeled(quad, quads, small, flat)
+        quad = _peeled(quad, quads, areas, small, flat)
         if all(_overlap(quad, other) < _DISTINCT for other in peeled):
             peeled.append(quad)
     return [_refined(pixels, quad / scale, 1 / scale) for quad in peeled]
@@ -158,28 +158,26 @@ def _flatness(small: np.ndarray) -> np.ndarray:
 
 
 def _peeled(
-    quad: np.ndarray, quads: list[np.ndarray], small: np.ndarray, flat: np.ndarray
+    quad: np.ndarray, quads: np.ndarray, areas: np.ndarray, small: np.ndarray, flat: np.ndarray
 ) -> np.ndarray:
     """The smallest candidate nested in `quad`, its sides at most `_MAX_PEEL` of its size inside,
     with a bezel between: flat bands of one colour on at least two sides (a flat band on one side
     alone is as often the frame's own wall or sky). The picture is the bezel's inner edge. Else
     `quad` itself."""
-    best, best_area = quad, _area(quad)
-    width, height = _sides(quad)
-    reach = _MAX_PEEL * np.float32([width, height])
-    for other in quads:
-        area = _area(other)
-        if area >= best_area or (np.abs(other - quad) > reach).any():
-            continue
-        if cv2.intersectConvexConvex(quad, other)[0] < area * 0.99:  # not inside
+    area = _area(quad)
+    reach = _MAX_PEEL * np.float32(_sides(quad))
+    near = (areas < area) & (np.abs(quads - quad) <= reach).all(axis=(1, 2))
+    for index in np.flatnonzero(near)[np.argsort(areas[near])]:  # smallest first
+        other = quads[index]
+        if cv2.intersectConvexConvex(quad, other)[0] < areas[index] * 0.99:  # not inside
             continue
         bands = [_band(small, flat, quad, other, side) for side in range(4)]
         if any(band is False for band in bands):
             continue
         colours = np.array([band for band in bands if band is not True])
         if len(colours) >= 2 and np.ptp(colours, axis=0).max() <= _BEZEL_TOLERANCE:
-            best, best_area = other, area
-    return best
+            return other
+    return quad
 
 
 def _band(
@@ -278,13 +276,13 @@ def _at(lines: np.ndarray, where: float, vertical: bool) -> np.ndarray:
     return (rho - where * np.cos(theta)) / np.sin(theta)
 
 
-def _quads(edges: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plausible quadrilaterals bounded by two near-horizontal and two near-vertical lines, each
     side mostly on an edge, and their areas; all combinations judged at once."""
     height, width = edges.shape
     across, down = _lines(edges)
     if len(across) < 2 or len(down) < 2:
-        return [], np.zeros(0), np.zeros(0)
+        return np.zeros((0, 4, 2), np.float32), np.zeros(0), np.zeros(0)
     # corners[a, d]: where across line a meets down line d
     ca, sa = np.cos(across[:, 1])[:, None], np.sin(across[:, 1])[:, None]
     cd, sd = np.cos(down[:, 1])[None], np.sin(down[:, 1])[None]
@@ -293,23 +291,23 @@ def _quads(edges: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]
     y = (ca * down[None, :, 0] - across[:, :1] * cd) / det
     corners = np.stack([x, y], axis=-1)  # (A, D, 2)
     near = cv2.dilate(edges, np.ones((3, 3), np.uint8)) > 0
-    # along[a, d1, d2]: support of across line a between down lines d1 and d2; likewise down
-    along = _segment_support(near, corners[:, :, None], corners[:, None, :], _ALONG)
-    downs = _segment_support(near, corners.transpose(1, 0, 2)[:, :, None],
-                             corners.transpose(1, 0, 2)[:, None, :], _ALONG)  # fmt: skip
     a1, a2 = np.triu_indices(len(across), k=1)
     d1, d2 = np.triu_indices(len(down), k=1)
+    # along[a, p]: support of across line a between the down lines of pair p; downs[d, q] of
+    # down line d between the across lines of pair q
+    along = _segment_support(near, corners[:, d1], corners[:, d2], _ALONG)
+    downs = _segment_support(near, corners[a1].transpose(1, 0, 2),
+                             corners[a2].transpose(1, 0, 2), _ALONG)  # fmt: skip
+    q, p = np.arange(len(a1))[:, None], np.arange(len(d1))[None]  # (pairs across, pairs down)
     a1, a2, d1, d2 = a1[:, None], a2[:, None], d1[None], d2[None]
-    support = np.minimum.reduce(
-        [along[a1, d1, d2], along[a2, d1, d2], downs[d1, a1, a2], downs[d2, a1, a2]]
-    )
+    support = np.minimum.reduce([along[a1, p], along[a2, p], downs[d1, q], downs[d2, q]])
     quads = np.stack(
         [corners[a1, d1], corners[a1, d2], corners[a2, d2], corners[a2, d1]], axis=-2
     )  # (pairs across, pairs down, 4, 2)
     good = support >= _SIDE_SUPPORT
     picked, support = quads[good].astype(np.float32), support[good]
-    kept = [i for i, quad in enumerate(picked) if _plausible(quad, width, height)]
-    return [picked[i] for i in kept], np.array([_area(picked[i]) for i in kept]), support[kept]
+    kept = _plausible(picked, width, height)
+    return picked[kept], _areas(picked[kept]), support[kept]
 
 
 def _segment_support(near: np.ndarray, start: np.ndarray, end: np.ndarray, u: np.ndarray):
@@ -317,11 +315,11 @@ def _segment_support(near: np.ndarray, start: np.ndarray, end: np.ndarray, u: np
     height, width = near.shape
     start, end = np.broadcast_arrays(start, end)
     points = start[..., None, :] + u * (end - start)[..., None, :]
-    x = np.clip(np.nan_to_num(points[..., 0]).round().astype(int), 0, width - 1)
-    y = np.clip(np.nan_to_num(points[..., 1]).round().astype(int), 0, height - 1)
-    inside = (points[..., 0] >= 0) & (points[..., 0] < width)
-    inside &= (points[..., 1] >= 0) & (points[..., 1] < height)
-    return (near[y, x] & inside).mean(axis=-1)
+    x, y = points[..., 0], points[..., 1]
+    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)  # NaN (parallel lines): outside
+    column = np.minimum(np.rint(np.where(inside, x, 0)), width - 1).astype(np.intp)
+    row = np.minimum(np.rint(np.where(inside, y, 0)), height - 1).astype(np.intp)
+    return (near[row, column] & inside).mean(axis=-1)
 
 
 def _ordered(points: np.ndarray) -> np.ndarray:
@@ -344,23 +342,40 @@ def _sides(quad: np.ndarray) -> tuple[float, float]:
     return float(top + bottom) / 2, float(left + right) / 2
 
 
-def _plausible(quad: np.ndarray, width: int, height: int) -> bool:
-    """Inside the picture, neither a detail nor all of it, video-like upright, no sharp corner."""
-    if (quad < -2).any() or (quad[:, 0] > width + 2).any() or (quad[:, 1] > height + 2).any():
-        return False
-    if not _MIN_AREA <= _area(quad) / (width * height) <= _MAX_AREA:
-        return False
-    if not cv2.isContourConvex(quad):
-        return False
-    width, height = _sides(quad)
-    if height <= 0 or not _ASPECT_RANGE[0] <= width / height <= _ASPECT_RANGE[1]:
-        return False
-    for i in range(4):
-        a, b = quad[i - 1] - quad[i], quad[(i + 1) % 4] - quad[i]
-        cosine = float(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b))
-        if np.degrees(np.arccos(np.clip(cosine, -1, 1))) < _MIN_ANGLE:
-            return False
-    return True
+def _plausible(quads: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Which quadrilaterals `(n, 4, 2)` are inside the picture, neither a detail nor all of it,
+    convex, video-like upright, with no sharp corner; judged all at once."""
+    x, y = quads[..., 0], quads[..., 1]
+    inside = (quads >= -2).all(axis=(1, 2)) & (x <= width + 2).all(axis=1)
+    inside &= (y <= height + 2).all(axis=1)
+    share = _areas(quads) / (width * height)
+    edges = np.roll(quads, -1, axis=1) - quads  # corner i to corner i + 1
+    turns = edges[:, :, 0] * np.roll(edges, -1, axis=1)[:, :, 1]
+    turns -= edges[:, :, 1] * np.roll(edges, -1, axis=1)[:, :, 0]
+    convex = (turns > 0).all(axis=1) | (turns < 0).all(axis=1)
+    lengths = np.linalg.norm(edges, axis=-1)  # top, right, bottom, left
+    upright_width = (lengths[:, 0] + lengths[:, 2]) / 2
+    upright_height = np.maximum((lengths[:, 1] + lengths[:, 3]) / 2, 1e-6)
+    aspect = upright_width / upright_height
+    # the angle at corner i + 1 is between -edges[i] and edges[i + 1]
+    cosine = -(edges * np.roll(edges, -1, axis=1)).sum(axis=-1)
+    cosine /= np.maximum(lengths * np.roll(lengths, -1, axis=1), 1e-6)
+    sharpest = np.degrees(np.arccos(np.clip(cosine, -1, 1))).min(axis=1)
+    return (
+        inside
+        & (_MIN_AREA <= share)
+        & (share <= _MAX_AREA)
+        & convex
+        & (_ASPECT_RANGE[0] <= aspect)
+        & (aspect <= _ASPECT_RANGE[1])
+        & (sharpest >= _MIN_ANGLE)
+    )
+
+
+def _areas(quads: np.ndarray) -> np.ndarray:
+    """Areas of `(n, 4, 2)` quadrilaterals (the shoelace formula)."""
+    x, y = quads[..., 0], quads[..., 1]
+    return np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / 2
 
 
 def _area(quad: np.ndarray) -> float:
