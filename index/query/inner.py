@@ -322,19 +322,6 @@ def _segment_support(near: np.ndarray, start: np.ndarray, end: np.ndarray, u: np
     return (near[row, column] & inside).mean(axis=-1)
 
 
-def _ordered(points: np.ndarray) -> np.ndarray:
-    """Corners as top-left, top-right, bottom-right, bottom-left."""
-    total, diff = points.sum(axis=1), points[:, 1] - points[:, 0]
-    return np.float32(
-        [
-            points[total.argmin()],
-            points[diff.argmin()],
-            points[total.argmax()],
-            points[diff.argmax()],
-        ]
-    )
-
-
 def _sides(quad: np.ndarray) -> tuple[float, float]:
     """Mean width and height of an ordered quadrilateral."""
     top, bottom = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])
