@@ -141,7 +141,8 @@ class Settings(BaseSettings):
         None,
         ge=-1,
         le=1,
-        description="Best similarity of the title's frames required for a title-level answer.",
+        description="Palette similarity of the query to the title's nearest frame required for "
+        "a title-level answer.",
     )
 
     seed_demo: bool = Field(True, description="Seed a small demo catalog into an empty catalog.")

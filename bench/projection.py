@@ -4,7 +4,8 @@ A linear projection (1280 -> 256, L2-normalised) is trained on frozen backbone e
 training episodes' frames, clean and perturbed (the augmentations real screenshots have), with a
 supervised contrastive loss on P x K batches (P titles x K frames; every other title in the batch
 is a negative, the hardest weigh most through the softmax). Then `index.query.titlehead` is
-fitted on the projected catalog frames, exactly as on the raw embeddings, and both are measured
+fitted on the projected catalog frames (with their colour histograms), exactly as on the raw
+embeddings, and both are measured
 leave-episode-out like `bench/titlehead.py` (whose `--cache` embeddings it reads). CPU minutes,
 no network retraining: what a projection head alone can give. Results: docs/titlehead.md.
 
@@ -52,7 +53,9 @@ def train_projection(
     return weights.numpy()
 
 
-def measure(vectors, rows, known: int, project: bool, steps: int = 300) -> dict[str, float]:
+def measure(
+    vectors, colours, rows, known: int, project: bool, steps: int = 300
+) -> dict[str, float]:
     """Leave-episode-out top-1 and the operating point (chosen on all folds but the last)."""
     title, episode, perturbed = rows[:, 0], rows[:, 1], rows[:, 2]
     folds = []
@@ -65,12 +68,11 @@ def measure(vectors, rows, known: int, project: bool, steps: int = 300) -> dict[
             weights = train_projection(vectors[training], title[training], steps=steps)
             gallery, asked = (_unit(x @ weights) for x in (gallery, asked))
         truth = np.where(title[queries] < known, title[queries], -1)
-        model = fit_title_model(title[catalog], gallery, {})
-        probs = model.probabilities(asked)
-        guess = model.title_ids[probs.argmax(axis=1)]
-        sims = asked @ gallery.T
-        best = np.array([sims[i, title[catalog] == g].max() for i, g in enumerate(guess)])
-        table = np.stack([guess == truth, probs.max(axis=1), best], axis=1)
+        model = fit_title_model(title[catalog], gallery, colours[catalog], {})
+        probs = model.probabilities(asked, colours[queries])
+        guess = probs.argmax(axis=1)
+        palette = model.palette_similarity(colours[queries], guess)
+        table = np.stack([model.title_ids[guess] == truth, probs.max(axis=1), palette], axis=1)
         folds.append((table[truth >= 0], table[truth < 0]))
     top1 = float(np.concatenate([k for k, _ in folds])[:, 0].mean())
     chosen = [np.concatenate(part) for part in zip(*folds[:-1], strict=True)]
@@ -99,7 +101,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     saved = np.load(args.cache)
     results = {}
     for name, project in (("pretrained", False), ("trained projection", True)):
-        results[name] = measure(saved["vectors"], saved["rows"], args.known, project, args.steps)
+        results[name] = measure(
+            saved["vectors"], saved["colours"], saved["rows"], args.known, project, args.steps
+        )
         print(name, {key: round(value, 3) for key, value in results[name].items()})
     return results
 

@@ -1,14 +1,17 @@
 """Title-level recognition of unseen episodes: which per-title head, at which operating point.
 
 Generated titles (the first `--known` catalogued, the rest never) are rendered at 1 s steps; the
-catalog holds clean frames, queries are frames perturbed like real screenshots (one random
+catalog holds clean frames (and their colour histograms from the stored JPEG thumbnail, as the
+server computes them), queries are frames perturbed like real screenshots (one random
 perturbation each, primary query view). Leave-episode-out: for each episode, the heads are fitted
 on the other episodes of the known titles and queried on that episode, and on the same episode
 of the unknown titles. Heads side by side: nearest centroid, the frame vote of
-`index.query.vote` (k=50, T=0.03), `index.query.titlehead`'s softmax regression, and scikit-learn's
-logistic regression when installed. The operating point (head probability >= c and best frame
-similarity of the guessed title >= s) is chosen on the first folds (<= 4% wrong, >= 96% of
-unknown titles unknown) and reported on the last fold. Results: docs/titlehead.md.
+`index.query.vote` (k=50, T=0.03), a softmax regression on the embedding alone and scikit-learn's
+logistic regression when installed (their gate: best frame similarity of the guessed title),
+and `index.query.titlehead` (embedding + colour histogram; its gate: the palette similarity of
+the guessed title's nearest frame). The operating point (head probability >= c and gate >= s)
+is chosen on the first folds (<= 4% wrong, >= 96% of unknown titles unknown) and reported on
+the last fold. Results: docs/titlehead.md.
 
     .venv/bin/python -m bench.titlehead --model efficientnet-lite0 --cache /tmp/lite0.npz
 """
@@ -25,46 +28,84 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from index.ingest.mapper import encode_thumbnail  # noqa: E402
 from index.query.calibrate import operating_point  # noqa: E402
+from index.query.colour import colour_histogram, thumbnail_colours  # noqa: E402
 from index.query.screenshot import query_views  # noqa: E402
-from index.query.titlehead import fit_title_model, softmax  # noqa: E402
+from index.query.titlehead import fit_softmax, fit_title_model, softmax  # noqa: E402
 from synthetic.perturb import PERTURBATIONS  # noqa: E402
 from synthetic.render import render_frame  # noqa: E402
 from synthetic.titles import make_titles  # noqa: E402
 
+Cached = tuple[np.ndarray, np.ndarray, np.ndarray, float, float]
 
-def embed_titles(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float]:
-    """(vectors, rows of title/episode/perturbed, ms per image), from `--cache` when present."""
+
+def embed_titles(args: argparse.Namespace) -> Cached:
+    """(vectors, colour histograms, rows of title/episode/perturbed, ms per image embedded, ms
+    per colour histogram), from `--cache` when present."""
     if args.cache and args.cache.is_file():
         saved = np.load(args.cache)
-        return saved["vectors"], saved["rows"], float(saved["ms"])
+        if "colours" in saved:
+            keys = ("vectors", "colours", "rows")
+            return (*(saved[k] for k in keys), float(saved["ms"]), float(saved["colour_ms"]))
     from model.registry import load_embedder
 
     embedder = load_embedder(args.model, args.cache_dir)
     rng = random.Random(args.perturb_seed)
-    rows, vectors, seconds = [], [], 0.0
+    rows, vectors, colours, seconds, colour_seconds = [], [], [], 0.0, 0.0
     for index, style in enumerate(make_titles(args.known + args.unknown, seed=args.seed)):
-        images = []
+        images, stored = [], []
         for episode in range(1, args.episodes + 1):
             for step in range(int(args.seconds)):
                 frame = render_frame(style, episode, float(step), (640, 360))
                 images.append(frame)
+                stored.append(encode_thumbnail(frame))
                 rows.append((index, episode, 0))
                 if step % 2 == 0:
                     perturb = PERTURBATIONS[rng.choice(sorted(PERTURBATIONS))]
                     images.append(query_views(perturb(frame, rng), mirror=False)[0])
+                    stored.append(None)
                     rows.append((index, episode, 1))
         started = time.perf_counter()
         vectors += [embedder.embed(images[i : i + 32]) for i in range(0, len(images), 32)]
         seconds += time.perf_counter() - started
-    result = np.concatenate(vectors), np.array(rows), 1000 * seconds / len(rows)
+        started = time.perf_counter()
+        colours += [
+            thumbnail_colours([jpeg])[0] if jpeg else colour_histogram(image)
+            for image, jpeg in zip(images, stored, strict=True)
+        ]
+        colour_seconds += time.perf_counter() - started
+    n = len(rows)
+    result = np.concatenate(vectors), np.array(colours), np.array(rows)
+    ms, colour_ms = 1000 * seconds / n, 1000 * colour_seconds / n
     if args.cache:
-        np.savez(args.cache, vectors=result[0], rows=result[1], ms=result[2])
-    return result
+        np.savez(
+            args.cache,
+            vectors=result[0],
+            colours=result[1],
+            rows=result[2],
+            ms=ms,
+            colour_ms=colour_ms,
+        )
+    return (*result, ms, colour_ms)
 
 
-def head_probabilities(name: str, train: np.ndarray, labels: np.ndarray, queries: np.ndarray):
-    """(classes, (q, k) probabilities) of one head."""
+def head_probabilities(name: str, train, labels: np.ndarray, queries):
+    """(classes, (q, k) probabilities, (q,) gate similarity of the guessed title) of one head;
+    `train` and `queries` are (vectors, colour histograms)."""
+    if name == "titlehead (embedding + colour)":
+        model = fit_title_model(labels, *train, {})
+        probs = model.probabilities(*queries)
+        return model.title_ids, probs, model.palette_similarity(queries[1], probs.argmax(axis=1))
+    classes, probs = _embedding_head(name, train[0], labels, queries[0])
+    sims = queries[0] @ train[0].T
+    guess = classes[probs.argmax(axis=1)]
+    own = labels[None, :] == guess[:, None]
+    return classes, probs, np.where(own, sims, -1.0).max(axis=1)
+
+
+def _embedding_head(name: str, train: np.ndarray, labels: np.ndarray, queries: np.ndarray):
+    """(classes, (q, k) probabilities) of a head on the embedding alone."""
     classes = np.unique(labels)
     if name == "centroid":
         centres = np.stack([train[labels == c].mean(axis=0) for c in classes])
@@ -77,9 +118,12 @@ def head_probabilities(name: str, train: np.ndarray, labels: np.ndarray, queries
         weights = np.exp((near - near[:, :1]) / 0.03)
         votes = np.stack([(weights * (labels[top] == c)).sum(axis=1) for c in classes], axis=1)
         return classes, votes / votes.sum(axis=1, keepdims=True)
-    if name == "softmax (titlehead)":
-        model = fit_title_model(labels, train, {})
-        return model.title_ids, model.probabilities(queries)
+    if name == "softmax (embedding)":  # the head before colours were added
+        mean, scale = train.mean(axis=0), train.std(axis=0) + 1e-6
+        weights, bias = fit_softmax(
+            (train - mean) / scale, np.searchsorted(classes, labels), len(classes)
+        )
+        return classes, softmax(((queries - mean) / scale) @ weights + bias)
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -101,10 +145,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--cache", type=Path, help="embeddings .npz: read if present, else write")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args(argv)
-    vectors, rows, ms = embed_titles(args)
+    vectors, colours, rows, ms, colour_ms = embed_titles(args)
     title, episode, perturbed = rows[:, 0], rows[:, 1], rows[:, 2]
-    print(f"{args.model}: {len(rows)} images, {ms:.1f} ms per image embedded (batches of 32)")
-    heads = ["centroid", "frame vote", "softmax (titlehead)"]
+    print(
+        f"{args.model}: {len(rows)} images, {ms:.1f} ms per image embedded (batches of 32),"
+        f" {colour_ms:.2f} ms per colour histogram"
+    )
+    heads = ["centroid", "frame vote", "softmax (embedding)", "titlehead (embedding + colour)"]
     try:
         import sklearn  # noqa: F401
 
@@ -118,16 +165,17 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             train = (title < args.known) & (episode != held) & (perturbed == 0)
             known = (title < args.known) & (episode == held) & (perturbed == 1)
             unknown = (title >= args.known) & (episode == held) & (perturbed == 1)
-            queries = vectors[known | unknown]
-            truth = np.where(title[known | unknown] < args.known, title[known | unknown], -1)
+            asked = known | unknown
+            truth = np.where(title[asked] < args.known, title[asked], -1)
             started = time.perf_counter()
-            classes, probs = head_probabilities(name, vectors[train], title[train], queries)
+            classes, probs, similarity = head_probabilities(
+                name,
+                (vectors[train], colours[train]),
+                title[train],
+                (vectors[asked], colours[asked]),
+            )
             fit_s += time.perf_counter() - started
             guess = classes[probs.argmax(axis=1)]
-            sims = queries @ vectors[train].T
-            similarity = np.array(
-                [sims[i, title[train] == g].max() for i, g in enumerate(guess.tolist())]
-            )
             table = np.stack([guess == truth, probs.max(axis=1), similarity], axis=1)
             folds.append((table[truth >= 0], table[truth < 0]))
         top1 = np.concatenate([k for k, _ in folds])[:, 0].mean()

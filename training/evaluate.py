@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
+from PIL import Image
 
+from index.query.colour import COLOUR_DIM, colour_histogram
 from model.backbones import build_backbone
 from model.base import Embedder
 from model.exported import load_exported, read_metadata
@@ -33,6 +35,26 @@ def embed_samples(
 ) -> np.ndarray:
     """Embed frames (optionally perturbed like a query, the same way for every embedder)."""
     out = np.empty((len(samples), embedder.dim), np.float32)
+    for start, images in _chunks(samples, augment, seed):
+        out[start : start + len(images)] = embedder.embed(images)
+    return out
+
+
+def sample_colours(
+    samples: Sequence[Sample], augment: QueryAugment | None = None, seed: int = 0
+) -> np.ndarray:
+    """Colour histograms (`index.query.colour`) of the same pictures `embed_samples` embeds."""
+    out = np.empty((len(samples), COLOUR_DIM), np.float32)
+    for start, images in _chunks(samples, augment, seed):
+        out[start : start + len(images)] = [colour_histogram(image) for image in images]
+    return out
+
+
+def _chunks(
+    samples: Sequence[Sample], augment: QueryAugment | None, seed: int
+) -> Iterator[tuple[int, list[Image.Image]]]:
+    """(first index, decoded pictures) `_CHUNK` at a time; a perturbation depends only on
+    (seed, index), so every pass over the samples sees the same pictures."""
     for start in range(0, len(samples), _CHUNK):
         images = []
         for offset, sample in enumerate(samples[start : start + _CHUNK]):
@@ -40,8 +62,7 @@ def embed_samples(
             if augment is not None:
                 image = augment(image, np.random.default_rng([seed, start + offset]))
             images.append(image)
-        out[start : start + len(images)] = embedder.embed(images)
-    return out
+        yield start, images
 
 
 def score(
@@ -93,6 +114,8 @@ def evaluate_split(
     by_source = all(mode == "source" for mode in split.mode.values())
     sources = [s.source or s.name for s in gallery_samples + split.test]
     report: dict[str, Any] = {"split": split.report(), "models": {}}
+    gallery_colours = sample_colours(gallery_samples)
+    query_colours = sample_colours(split.test, QueryAugment(1.0), seed)
     for key, embedder in embedders.items():
         gallery = embed_samples(embedder, gallery_samples)
         clean = embed_samples(embedder, split.test)
@@ -105,7 +128,9 @@ def evaluate_split(
             "perturbed_queries": score(gallery, gallery_labels, perturbed, query_labels, names),
             # What the server answers when the query's frame is not indexed (docs/titlehead.md).
             "title_head": title_level(
-                gallery, gallery_labels, perturbed, query_labels, embedder.thresholds
+                (gallery, gallery_colours, gallery_labels),
+                (perturbed, query_colours, query_labels),
+                embedder.thresholds,
             ),
         }
         everything = np.concatenate([gallery, clean])

@@ -19,33 +19,29 @@ from training.data import Sample
 log = logging.getLogger(__name__)
 
 
+Labelled = tuple[np.ndarray, np.ndarray, np.ndarray]  # vectors, colour histograms, labels
+
+
 def title_level(
-    gallery: np.ndarray,
-    gallery_labels: np.ndarray,
-    queries: np.ndarray,
-    query_labels: np.ndarray,
-    thresholds: Mapping[str, float] | None = None,
+    gallery: Labelled, queries: Labelled, thresholds: Mapping[str, float] | None = None
 ) -> dict[str, Any]:
     """Top-1 of `index.query.titlehead` fitted on the gallery, and its operating point: queries
     answered right, wrong or unknown at `thresholds` (an embedder's calibrated ones; else the
-    defaults measured for Lite0). The similarity gate uses the guessed title's best gallery frame,
-    as the server does with its hits."""
+    defaults measured for Lite0), with the head's own gates, as the server answers."""
     defaults = IdentifyParams()
     given = dict(thresholds or {})
     confidence_gate = given.get("min_title_confidence", defaults.min_title_confidence)
     similarity_gate = given.get("min_title_similarity", defaults.min_title_similarity)
-    model = fit_title_model(gallery_labels, gallery, {})
+    (vectors, colours, labels), (query_vectors, query_colours, query_labels) = gallery, queries
+    model = fit_title_model(labels, vectors, colours, {})
     if model is None:
         return {"top1_accuracy": None, "reason": "fewer than two titles in the gallery"}
-    probs = model.probabilities(queries)
-    guess = model.title_ids[probs.argmax(axis=1)]
+    probs = model.probabilities(query_vectors, query_colours)
+    guess = probs.argmax(axis=1)
     confidence = probs.max(axis=1)
-    sims = queries @ gallery.T
-    similarity = np.array(
-        [sims[i, gallery_labels == title].max() for i, title in enumerate(guess.tolist())]
-    )
+    similarity = model.palette_similarity(query_colours, guess)
     answered = (confidence >= confidence_gate) & (similarity >= similarity_gate)
-    right = guess == query_labels
+    right = model.title_ids[guess] == query_labels
     return {
         "top1_accuracy": float(right.mean()),
         "min_title_confidence": float(confidence_gate),
@@ -57,17 +53,22 @@ def title_level(
 
 
 def calibrate_export(
-    model_path: Path, samples: Sequence[Sample], vectors: np.ndarray, seed: int = 0
+    model_path: Path,
+    samples: Sequence[Sample],
+    vectors: np.ndarray,
+    colours: np.ndarray,
+    seed: int = 0,
 ) -> dict[str, float] | None:
     """Calibrate the exported model's thresholds on held-out `samples` (their `vectors` by
-    that model; `index.query.calibrate`, episodes = sources) and store them in its metadata.
+    that model, their colour histograms; `index.query.calibrate`, episodes = sources) and store
+    them in its metadata.
     None, and nothing written, when the samples cannot calibrate (fewer than 5 titles, or no
     title with two sources): the server then uses the defaults or a catalog's calibration."""
     titles = np.unique([s.title for s in samples], return_inverse=True)[1]
     keys = [f"{s.title}\0{s.source or s.name}" for s in samples]
     sources = np.unique(keys, return_inverse=True)[1]
     try:
-        result = calibrate_vectors(titles, sources, vectors, seed=seed)
+        result = calibrate_vectors(titles, sources, vectors, colours, seed=seed)
     except CalibrationError as error:
         log.warning("export not calibrated: %s", error)
         return None

@@ -28,7 +28,7 @@ from training.checkpoint import (
 )
 from training.config import TrainConfig
 from training.data import Sample, Split, scan_image_tree, split_samples
-from training.evaluate import embed_samples
+from training.evaluate import embed_samples, sample_colours
 from training.export import export_embedding
 from training.siamese import (
     BatchContrastiveLoss,
@@ -267,7 +267,7 @@ def run_training(
     model_path = export_embedding(run.embedding, run.run_dir / MODEL_FILE, config)
     held_out = run.split.val + run.split.test  # frames training never saw
     vectors = embed_samples(load_exported(model_path), held_out)
-    calibrate_export(model_path, held_out, vectors, config.seed)
+    calibrate_export(model_path, held_out, vectors, sample_colours(held_out), config.seed)
     seconds = time.perf_counter() - started
     report = _report(state, run.split, config, timer, seconds, model_path)
     report_path = run.run_dir / REPORT_FILE

@@ -9,9 +9,11 @@ the rest, and the held-out frames are searched against the rest (hits of held-ou
 dropped). Then:
 - `min_similarity`: the `unknown` quantile of the withheld titles' best frame similarity, so
   that share of pictures from titles outside the catalog gets no frame match;
-- `min_title_confidence`, `min_title_similarity`: the pair that answers the most unseen-episode
-  frames with the right title, with at most `wrong` of them wrong and at most 1 - `unknown` of
-  the withheld titles' frames answered at all.
+- `min_title_confidence`, `min_title_similarity` (the head's palette similarity): the pair that
+  answers the most unseen-episode frames with the right title, with at most `wrong` of them
+  wrong and at most 1 - `unknown` of the withheld titles' frames answered at all.
+The held-out frames are the stored (clean) ones: measured against perturbed copies of the same
+frames, as real screenshots are, the chosen operating point was no better (docs/titlehead.md).
 The margin is not calibrated (it rejects near-ties; see `index.query.identify`).
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from index.query.colour import COLOUR_DIM, thumbnail_colours
 from index.query.titlehead import fit_title_model
 from index.store.frame_store import FrameStore
 
@@ -53,35 +56,30 @@ class CalibrationError(ValueError):
     """The catalog is too small to hold anything out."""
 
 
-# (query rows, guessed title per query, held-out sources) -> (best similarity of the guessed
-# title's frames, best similarity of any frame), frames of held-out sources left out.
-Similarities = Callable[[np.ndarray, np.ndarray, set[int]], tuple[np.ndarray, np.ndarray]]
+# (query rows, held-out sources) -> best similarity of any frame, held-out sources left out.
+Similarities = Callable[[np.ndarray, set[int]], np.ndarray]
 
 
 def calibrate(store: FrameStore, *, search_k: int = 200, **options: Any) -> Calibration:
     """Measure held-out frames of the catalog in `store` and choose thresholds (module doc);
     the similarities come from the store's index (`search_k` hits, held-out sources dropped)."""
-    titles, sources, vectors = labelled_vectors(store)
+    titles, sources, vectors, colours = labelled_vectors(store)
 
-    def similarities(picks: np.ndarray, guess: np.ndarray, held: set[int]):
-        hits = [
-            [h for h in row if h.source_id not in held]
-            for row in store.search(vectors[picks], search_k)
+    def similarities(picks: np.ndarray, held: set[int]) -> np.ndarray:
+        rows = store.search(vectors[picks], search_k)
+        best = [
+            max((h.similarity for h in r if h.source_id not in held), default=-1.0) for r in rows
         ]
-        title_best = [
-            max((h.similarity for h in row if h.title_id == g), default=-1.0)
-            for row, g in zip(hits, guess.tolist(), strict=True)
-        ]
-        best = [max((h.similarity for h in row), default=-1.0) for row in hits]
-        return np.array(title_best), np.array(best)
+        return np.array(best)
 
-    return calibrate_vectors(titles, sources, vectors, similarities, **options)
+    return calibrate_vectors(titles, sources, vectors, colours, similarities, **options)
 
 
 def calibrate_vectors(
     titles: np.ndarray,
     sources: np.ndarray,
     vectors: np.ndarray,
+    colours: np.ndarray,
     similarities: Similarities | None = None,
     *,
     folds: int = 3,
@@ -90,9 +88,9 @@ def calibrate_vectors(
     unknown: float = 0.95,
     seed: int = 0,
 ) -> Calibration:
-    """Calibrate on labelled embeddings (title and source per row); exact similarities by
-    default, as training does for an export before any catalog exists."""
-    similarities = similarities or _exact_similarities(titles, sources, vectors)
+    """Calibrate on labelled embeddings and colour histograms (title and source per row); exact
+    similarities by default, as training does for an export before any catalog exists."""
+    similarities = similarities or _exact_similarities(sources, vectors)
     title_ids = np.unique(titles)
     if len(title_ids) < folds + 2:
         raise CalibrationError(f"calibration needs at least {folds + 2} titles")
@@ -100,14 +98,14 @@ def calibrate_vectors(
     shuffled = rng.permutation(title_ids).tolist()
     title_fold = {title: index % folds for index, title in enumerate(shuffled)}
     source_fold = _source_folds(titles, sources, folds, rng)
-    known: list[np.ndarray] = []  # rows: right?, confidence, title similarity
+    known: list[np.ndarray] = []  # rows: right?, confidence, palette similarity
     withheld: list[np.ndarray] = []
     best_withheld: list[np.ndarray] = []
     for fold in range(folds):
         out_title = np.array([title_fold[t] == fold for t in titles.tolist()])
         out_source = np.array([source_fold.get(s) == fold for s in sources.tolist()])
         train = ~out_title & ~out_source
-        model = fit_title_model(titles[train], vectors[train], {}, seed=seed)
+        model = fit_title_model(titles[train], vectors[train], colours[train], {}, seed=seed)
         if model is None:
             continue
         held = set(sources[~train].tolist())
@@ -115,12 +113,13 @@ def calibrate_vectors(
             picks = _sample(rows, sources, per_source, rng)
             if len(picks) == 0:
                 continue
-            probs = model.probabilities(vectors[picks])
-            guess = model.title_ids[probs.argmax(axis=1)]
-            title_best, best = similarities(picks, guess, held)
-            into.append(np.stack([guess == titles[picks], probs.max(axis=1), title_best], axis=1))
+            probs = model.probabilities(vectors[picks], colours[picks])
+            guess = probs.argmax(axis=1)
+            palette = model.palette_similarity(colours[picks], guess)
+            right = model.title_ids[guess] == titles[picks]
+            into.append(np.stack([right, probs.max(axis=1), palette], axis=1))
             if into is withheld:
-                best_withheld.append(best)
+                best_withheld.append(similarities(picks, held))
     if not known or not withheld:
         raise CalibrationError("no title has two sources to hold one out; add more episodes")
     known_rows, withheld_rows = np.concatenate(known), np.concatenate(withheld)
@@ -139,22 +138,29 @@ def calibrate_vectors(
     )
 
 
-def _exact_similarities(titles: np.ndarray, sources: np.ndarray, vectors: np.ndarray):
-    def similarities(picks: np.ndarray, guess: np.ndarray, held: set[int]):
+def _exact_similarities(sources: np.ndarray, vectors: np.ndarray) -> Similarities:
+    def similarities(picks: np.ndarray, held: set[int]) -> np.ndarray:
         kept = ~np.isin(sources, list(held))
-        sims = vectors[picks] @ vectors[kept].T
-        own = titles[kept][None, :] == guess[:, None]
-        return np.where(own, sims, -1.0).max(axis=1), sims.max(axis=1)
+        return (vectors[picks] @ vectors[kept].T).max(axis=1)
 
     return similarities
 
 
-def labelled_vectors(store: FrameStore) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(title ids, source ids, vectors) of every frame in the catalog."""
+def labelled_vectors(store: FrameStore) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(title ids, source ids, vectors, colour histograms of the thumbnails) of every frame."""
     parts = list(store.iter_title_vectors())
     if not parts:
         raise CalibrationError("the catalog is empty")
-    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
+    titles, sources, vectors, frame_ids = (np.concatenate(c) for c in zip(*parts, strict=True))
+    colours = np.zeros((len(frame_ids), COLOUR_DIM), np.float32)
+    for batch_ids, thumbnails in store.iter_frames():
+        ids = np.asarray(batch_ids, dtype=np.int64)
+        rows = np.searchsorted(frame_ids, ids)
+        found = (rows < len(frame_ids)) & (frame_ids[np.minimum(rows, len(frame_ids) - 1)] == ids)
+        colours[rows[found]] = thumbnail_colours(
+            [t for t, ok in zip(thumbnails, found.tolist(), strict=True) if ok]
+        )
+    return titles, sources, vectors, colours
 
 
 def _source_folds(
@@ -183,18 +189,26 @@ def _sample(
 
 
 def operating_point(
-    known: np.ndarray, withheld: np.ndarray, wrong: float, unknown: float
+    known: np.ndarray, withheld: np.ndarray, wrong: float, unknown: float, slack: float = 0.01
 ) -> tuple[float, float, float, float, float]:
-    """(confidence, similarity, right, wrong, withheld unknown) of the best pair on a grid;
-    (1, 1, ...) when no pair meets the limits (the head then never answers)."""
-    best = (1.0, 1.0, 0.0, 0.0, 1.0)
+    """(confidence, similarity, right, wrong, withheld unknown) of a pair on a grid: among the
+    pairs within `slack` of the most right answers (under the limits), the one that leaves the
+    most withheld queries unknown, so the point keeps a margin from the unknown limit instead of
+    sitting on it; (1, 1, ...) when no pair meets the limits (the head then never answers)."""
+    points = []
     for confidence in np.linspace(0.0, 1.0, 101):
-        for similarity in np.linspace(0.5, 1.0, 101):
+        for similarity in np.linspace(-1.0, 1.0, 201):
             answered = (known[:, 1] >= confidence) & (known[:, 2] >= similarity)
             right = float((answered & (known[:, 0] == 1)).mean())
             wrong_share = float((answered & (known[:, 0] == 0)).mean())
             accepted = (withheld[:, 1] >= confidence) & (withheld[:, 2] >= similarity)
             kept_unknown = 1.0 - float(accepted.mean())
-            if wrong_share <= wrong and kept_unknown >= unknown and right > best[2]:
-                best = (float(confidence), float(similarity), right, wrong_share, kept_unknown)
-    return best
+            if wrong_share <= wrong and kept_unknown >= unknown:
+                points.append(
+                    (float(confidence), float(similarity), right, wrong_share, kept_unknown)
+                )
+    if not points:
+        return (1.0, 1.0, 0.0, 0.0, 1.0)
+    most = max(point[2] for point in points)
+    near = [point for point in points if point[2] >= most - slack]
+    return max(near, key=lambda point: (point[4], -point[3], point[2]))

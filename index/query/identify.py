@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageOps
 
+from index.query.colour import colour_histogram
 from index.query.flipcheck import agreement, signature, thumbnail_signature
 from index.query.identification import Identification, Match
 from index.query.inner import INNER_VIEWS, inner_views
@@ -47,8 +48,8 @@ RERANK_CANDIDATES = 10
 RERANK_MARGIN = 0.02
 # Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, generated
 # titles, leave-episode-out, calibrated to <= 4% wrong and >= 96% of withheld titles unknown).
-MIN_TITLE_CONFIDENCE = 0.80
-MIN_TITLE_SIMILARITY = 0.84
+MIN_TITLE_CONFIDENCE = 0.30
+MIN_TITLE_SIMILARITY = 0.63
 # `python -m bench.scenes` (docs/scenes.md): see `IdentifyParams.scene_drop`.
 SCENE_DROP = 0.02
 
@@ -91,7 +92,8 @@ class IdentifyParams:
     rerank_candidates: int = RERANK_CANDIDATES  # winner's best frames re-ranked in pixels; <2: off
     rerank_margin: float = RERANK_MARGIN  # spatial score lead needed to move the timestamp
     # A title-level answer (no episode or time) when no frame is close: the head's probability
-    # and the best similarity of that title's frames among the hits must both reach these.
+    # and its palette similarity (the query's colour histogram against that title's nearest
+    # fitted frame, `index.query.titlehead`) must both reach these.
     min_title_confidence: float = MIN_TITLE_CONFIDENCE
     min_title_similarity: float = MIN_TITLE_SIMILARITY
 
@@ -209,7 +211,9 @@ class Identifier:
             result = replace(result, reason_code=unsure_why.code)
             if title_id is not None:  # the title is given: only a frame can say more
                 return replace(result, reason=unsure_why.reason)
-            title_match, reason = self._title_answer(primary[0], candidates, unsure_why.reason)
+            title_match, reason = self._title_answer(
+                primary[0], views[0], candidates, unsure_why.reason
+            )
             if title_match is not None:  # the title head reads the primary view
                 title_match = replace(title_match, view=names[0])
             return replace(result, match=title_match, reason=reason)
@@ -358,16 +362,18 @@ class Identifier:
         return per_view, vectors
 
     def _title_answer(
-        self, vector: np.ndarray, candidates: list[Candidate], reason: str
+        self, vector: np.ndarray, view: Image.Image, candidates: list[Candidate], reason: str
     ) -> tuple[Match | None, str]:
-        """The title head's answer for a query no frame matched, or None and why not."""
+        """The title head's answer for a query no frame matched (its primary view's embedding
+        and palette), or None and why not. Its `similarity` is still the title's best frame
+        among the hits (-1 when none was a hit), as for a frame match."""
         model = self.title_head.model if self.title_head is not None else None
         if model is None:
             return None, reason
         params = self.params
-        similarities = {c.title_id: c.similarity for c in candidates}
+        colour = colour_histogram(view)
         guess, why = decide(
-            model, vector, similarities, params.min_title_confidence, params.min_title_similarity
+            model, vector, colour, params.min_title_confidence, params.min_title_similarity
         )
         if guess is None:
             return None, f"{reason}; {why}"
@@ -375,7 +381,9 @@ class Identifier:
             title_id=guess.title_id,
             title=guess.title,
             confidence=guess.confidence,
-            similarity=guess.similarity,
+            similarity=next(
+                (c.similarity for c in candidates if c.title_id == guess.title_id), -1.0
+            ),
             episode=None,
             timestamp=None,
             frame_id=None,

@@ -262,17 +262,18 @@ class Catalog:
 
     def iter_title_vectors(
         self, batch: int, dim: int
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(title ids, source ids, vectors) in frame id order: what a per-title model fits on."""
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """(title ids, source ids, vectors, frame ids) in frame id order: what a per-title model
+        fits on (the ids find each frame's thumbnail)."""
         sql = (
             "SELECT f.id, f.vector, s.title_id, f.source_id FROM frames f"
             " JOIN sources s ON s.id = f.source_id WHERE f.id > ? ORDER BY f.id LIMIT ?"
         )
         for rows in self._read_pages(sql, batch):
-            _, vectors = unpack_vectors(rows, dim)
+            ids, vectors = unpack_vectors(rows, dim)
             titles = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
             sources = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
-            yield titles, sources, vectors
+            yield titles, sources, vectors, ids
 
     def iter_thumbnails(self, batch: int) -> Iterator[tuple[list[int], list[bytes]]]:
         sql = "SELECT id, thumbnail FROM frames WHERE id > ? ORDER BY id LIMIT ?"

@@ -99,9 +99,9 @@ class CatalogReads:
 
     def iter_title_vectors(
         self, batch: int = 4096
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(title ids, source ids, vectors) of every frame, `batch` at a time, each batch its own
-        short read: what `index.query.titlehead` fits its per-title model on."""
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """(title ids, source ids, vectors, frame ids) of every frame, `batch` at a time, each
+        batch its own short read: what `index.query.titlehead` fits its per-title model on."""
         self._check_open()
         return self._catalog.iter_title_vectors(positive_int("batch", batch), self._state.dim)
 

@@ -17,7 +17,8 @@ def test_tiny_run_scores_every_head_and_reuses_its_cache(
     argv = f"--known 3 --unknown 2 --episodes 3 --seconds 4 --cache {cache}"
     argv += f" --cache-dir {model_cache_dir}"
     results = main(argv.split())
-    assert set(results) == {"centroid", "frame vote", "softmax (titlehead)", "sklearn logistic"}
+    heads = {"centroid", "frame vote", "softmax (embedding)", "titlehead (embedding + colour)"}
+    assert set(results) == heads | {"sklearn logistic"}
     for scores in results.values():
         assert all(0 <= value <= 1 for value in scores.values())
         assert scores["right"] + scores["wrong"] <= 1

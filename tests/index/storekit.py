@@ -8,6 +8,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from index.ingest.mapper import encode_thumbnail
 from index.types import FrameRecord, SourceRecord
 
 
@@ -28,6 +29,17 @@ def frames(count: int, prefix: str, *, start: float = 0.0) -> list[FrameRecord]:
             thumbnail=jpeg(zlib.crc32(prefix.encode()) % 997 + i),
         )
         for i in range(count)
+    ]
+
+
+def frames_of(images: list[Image.Image], prefix: str) -> list[FrameRecord]:
+    """Records whose thumbnails show `images`, as ingestion stores them (the title head reads
+    their colours)."""
+    return [
+        FrameRecord(
+            timestamp=float(i), content_hash=f"{prefix}-{i}", thumbnail=encode_thumbnail(im)
+        )
+        for i, im in enumerate(images)
     ]
 
 

@@ -18,8 +18,9 @@ def _titles(seed: int, spread: float) -> tuple[np.ndarray, np.ndarray]:
 
 def test_separable_titles_are_answered_and_the_gates_make_unknowns() -> None:
     vectors, labels = _titles(seed=4, spread=0.2)
+    colours = np.abs(vectors)  # a second view of each frame, as its colour histogram is
     gallery, queries = slice(0, 180), slice(180, None)
-    args = (vectors[gallery], labels[gallery], vectors[queries], labels[queries])
+    args = tuple((vectors[s], colours[s], labels[s]) for s in (gallery, queries))
     open_gates = title_level(*args, {"min_title_confidence": 0.0, "min_title_similarity": -1.0})
     assert open_gates["top1_accuracy"] >= 0.95 and open_gates["unknown"] == 0.0
     assert open_gates["right"] == open_gates["top1_accuracy"]
@@ -28,7 +29,8 @@ def test_separable_titles_are_answered_and_the_gates_make_unknowns() -> None:
     default = title_level(*args)
     assert abs(default["right"] + default["wrong"] + default["unknown"] - 1.0) < 1e-9
     one_title = title_level(
-        vectors[:10], np.zeros(10, dtype=np.int64), vectors[10:20], labels[10:20]
+        (vectors[:10], colours[:10], np.zeros(10, dtype=np.int64)),
+        (vectors[10:20], colours[10:20], labels[10:20]),
     )
     assert one_title["top1_accuracy"] is None
 
@@ -41,9 +43,11 @@ def test_export_carries_its_calibrated_thresholds(tmp_path) -> None:
     titles = (vectors @ clustered(6, 16, 6, seed=8, spread=0.0).T).argmax(axis=1)
     samples = [Sample(f"title {t}", f"ep {i % 2}") for i, t in enumerate(titles.tolist())]
     three = np.flatnonzero(titles < 3)  # fewer than 5 titles: nothing to hold out, nothing written
-    assert calibrate_export(path, [samples[i] for i in three], vectors[three]) is None
+    colours = np.abs(vectors)
+    subset = [samples[i] for i in three]
+    assert calibrate_export(path, subset, vectors[three], colours[three]) is None
     assert load_exported(path).thresholds is None
-    thresholds = calibrate_export(path, samples, vectors)
+    thresholds = calibrate_export(path, samples, vectors, colours)
     assert thresholds is not None and set(thresholds) >= {"min_title_confidence", "min_similarity"}
     assert load_exported(path).thresholds == thresholds
     assert read_metadata(path)["calibration"]["known_queries"] > 0

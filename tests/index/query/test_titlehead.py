@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.query.colour import COLOUR_DIM, colour_histogram
 from index.query.identify import Identifier, IdentifyParams
 from index.query.titlehead import TitleHead, fit_softmax, fit_title_model, sample_per_title
 from index.store.frame_store import FrameStore
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
-from tests.index.storekit import clustered, frames, source
+from tests.index.storekit import clustered, frames_of, source
 
 SIZE = (320, 180)
 TIMES = [1.0 + 2.5 * i for i in range(12)]  # about one frame per shot of a 30 s episode
@@ -20,7 +21,7 @@ TIMES = [1.0 + 2.5 * i for i in range(12)]  # about one frame per shot of a 30 s
 
 def _add_episode(store: FrameStore, embedder, style, episode: int) -> None:
     images = [render_frame(style, episode, t, SIZE) for t in TIMES]
-    records = frames(len(images), f"{style.name}-{episode}")
+    records = frames_of(images, f"{style.name}-{episode}")
     store.add(
         source(style.name, f"{style.name}-{episode}", str(episode)), records, embedder.embed(images)
     )
@@ -53,20 +54,23 @@ def test_fit_softmax_separates_clusters() -> None:
 def test_sample_per_title_keeps_at_most_the_limit_of_each() -> None:
     vectors = clustered(1000, 8, 4, seed=3)
     titles = np.repeat([1, 2, 3, 4], [700, 200, 80, 20])
+    frame_ids = np.arange(1000) + 7
     batches = [
-        (titles[i : i + 64], titles[i : i + 64], vectors[i : i + 64]) for i in range(0, 1000, 64)
+        (titles[i : i + 64], titles[i : i + 64], vectors[i : i + 64], frame_ids[i : i + 64])
+        for i in range(0, 1000, 64)
     ]
-    ids, kept = sample_per_title(batches, limit=50)
+    ids, kept, kept_frames = sample_per_title(batches, limit=50)
     counts = dict(zip(*np.unique(ids, return_counts=True), strict=True))
     assert all(counts[t] <= 100 for t in (1, 2, 3)) and counts[4] == 20
-    for title, row in zip(ids.tolist(), kept, strict=True):  # real rows, with their own titles
-        assert titles[np.flatnonzero((vectors == row).all(axis=1))[0]] == title
+    for title, row, frame in zip(ids.tolist(), kept, kept_frames.tolist(), strict=True):
+        assert titles[frame - 7] == title and (vectors[frame - 7] == row).all()  # real rows
     assert sample_per_title([], limit=5)[0].size == 0
 
 
 def test_one_title_has_no_model() -> None:
     vectors = clustered(20, 8, 2, seed=2)
-    assert fit_title_model(np.zeros(20, dtype=np.int64), vectors, {0: "Only"}) is None
+    colours = np.zeros((20, COLOUR_DIM), np.float32)
+    assert fit_title_model(np.zeros(20, dtype=np.int64), vectors, colours, {0: "Only"}) is None
 
 
 def test_unseen_episode_is_recognised_by_title(catalog, lite0_embedder) -> None:
@@ -77,9 +81,15 @@ def test_unseen_episode_is_recognised_by_title(catalog, lite0_embedder) -> None:
     assert sorted(model.names) == sorted(style.name for style in titles)
     images = [render_frame(style, 3, t, SIZE) for style in titles for t in TIMES[::2]]
     truth = [style.name for style in titles for _ in TIMES[::2]]
-    probs = model.probabilities(lite0_embedder.embed(images))
+    colours = np.stack([colour_histogram(image) for image in images])
+    probs = model.probabilities(lite0_embedder.embed(images), colours)
     right = [model.names[i] == name for i, name in zip(probs.argmax(axis=1), truth, strict=True)]
     assert np.mean(right) >= 0.7  # chance is 1/3
+    # The palette gate: an unseen episode's frames come closer to their own title's frames.
+    guess = probs.argmax(axis=1)
+    own = model.palette_similarity(colours, guess)
+    other = model.palette_similarity(colours, (guess + 1) % len(model.names))
+    assert np.mean(own > other) >= 0.8
 
 
 def test_identifier_answers_title_when_no_frame_is_close(catalog, lite0_embedder) -> None:

@@ -1,0 +1,33 @@
+"""Colour histograms, which the title head reads beside the embedding: pictures, thumbnails."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from index.ingest.mapper import encode_thumbnail
+from index.query.colour import COLOUR_DIM, colour_histogram, thumbnail_colours
+from synthetic.render import render_frame
+from synthetic.titles import make_titles
+
+
+def test_histogram_is_a_unit_vector_of_pixel_shares() -> None:
+    red = colour_histogram(Image.new("RGB", (64, 48), (220, 20, 20)))
+    assert red.shape == (COLOUR_DIM,) and red.dtype == np.float32
+    assert np.linalg.norm(red) == np.float32(1.0) and (red > 0).sum() == 1  # one bin, all pixels
+    half = Image.new("RGB", (64, 48), (220, 20, 20))
+    half.paste((20, 20, 220), (0, 0, 32, 48))
+    split = colour_histogram(half)
+    shares = np.sort(split**2)  # the blend at the seam takes a pixel column or two
+    assert np.allclose(shares[-2:], 0.5, atol=0.02) and shares[:-2].sum() < 0.03
+    gray = colour_histogram(Image.new("L", (10, 10), 128))  # any mode is taken as RGB
+    assert float(red @ gray) == 0.0
+
+
+def test_a_stored_thumbnail_reads_like_the_picture() -> None:
+    frames = [render_frame(style, 1, 2.0, (640, 360)) for style in make_titles(2, seed=3)]
+    stored = thumbnail_colours([encode_thumbnail(frame) for frame in frames])
+    direct = np.stack([colour_histogram(frame) for frame in frames])
+    assert (np.sum(stored * direct, axis=1) > 0.95).all()  # JPEG q85 barely moves the bins
+    assert float(stored[0] @ direct[1]) < 0.9  # while another title's frame reads otherwise
+    assert thumbnail_colours([]).shape == (0, COLOUR_DIM)
