@@ -73,9 +73,14 @@ class TitleModel:
         dim = colours.shape[1]
         query = (colours - self.mean[-dim:]) / self.scale[-dim:]
         query /= np.linalg.norm(query, axis=1, keepdims=True) + 1e-9
-        sims = query @ self.palettes.T
-        own = self.palette_titles[None, :] == np.asarray(classes)[:, None]
-        return np.where(own, sims, -1.0).max(axis=1)
+        classes = np.asarray(classes)
+        best = np.full(len(query), -1.0)
+        for title in np.unique(classes).tolist():  # only that title's frames: a big catalog
+            rows = classes == title  # holds hundreds of thousands of palettes
+            own = self.palettes[self.palette_titles == title]
+            if len(own):
+                best[rows] = (query[rows] @ own.T).max(axis=1)
+        return best
 
     def guess(self, vector: np.ndarray, colour: np.ndarray) -> TitleGuess:
         """The most probable title of one embedding and histogram, with its palette similarity."""
@@ -104,7 +109,10 @@ def decide(
     if guess.confidence < min_confidence:
         return None, f"title confidence {guess.confidence:.3f} is below {min_confidence:.3f}"
     if guess.similarity < min_similarity:
-        return None, f"title similarity {guess.similarity:.3f} is below {min_similarity:.3f}"
+        return (
+            None,
+            f"title palette similarity {guess.similarity:.3f} is below {min_similarity:.3f}",
+        )
     return guess, None
 
 

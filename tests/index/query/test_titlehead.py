@@ -107,7 +107,7 @@ def test_identifier_answers_title_when_no_frame_is_close(catalog, lite0_embedder
         lite0_embedder, store, IdentifyParams(min_similarity=1.0, min_title_similarity=1.0), head
     )
     declined = strict.identify(render_frame(titles[0], 3, 7.0, SIZE))
-    assert declined.match is None and "title similarity" in declined.reason
+    assert declined.match is None and "palette similarity" in declined.reason
     without = Identifier(lite0_embedder, store, params)
     assert without.identify(render_frame(titles[0], 3, 7.0, SIZE)).match is None
 
