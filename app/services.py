@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from app.config import Settings
 from index.ingest.ingestor import Ingestor
-from index.query.calibrate import THRESHOLD_KEYS
+from index.query.calibrate import THRESHOLD_KEYS, stored_thresholds
 from index.query.identify import Identifier, IdentifyParams
 from index.query.titlehead import TitleHead
 from index.store.backend import HnswBackend, VectorBackend
@@ -42,10 +42,9 @@ def resolve_thresholds(
     """Each decision threshold and where it came from, the first that has it winning: a setting,
     the catalog's calibration (`shazam-anime calibrate`), the model's own, the default."""
     defaults = IdentifyParams()
-    calibration = store.calibration() or {}
     layers = [
         ("settings", {key: getattr(settings, key) for key in THRESHOLD_KEYS}),
-        ("catalog", calibration.get("thresholds") or {}),
+        ("catalog", stored_thresholds(store.calibration())),
         ("model", embedder.thresholds or {}),
         ("default", {key: getattr(defaults, key) for key in THRESHOLD_KEYS}),
     ]

@@ -19,7 +19,7 @@ The margin is not calibrated (it rejects near-ties; see `index.query.identify`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,6 +30,10 @@ from index.query.titlehead import fit_title_model
 from index.store.frame_store import FrameStore
 
 THRESHOLD_KEYS = ("min_similarity", "min_margin", "min_title_confidence", "min_title_similarity")
+TITLE_KEYS = ("min_title_confidence", "min_title_similarity")
+# What the title thresholds gate: calibrations made before the colour head (embedding
+# similarity, another scale) lack it, and their title thresholds no longer apply.
+TITLE_GATE = "palette"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +48,22 @@ class Calibration:
     right: float  # share of known queries answered with the right title (title head)
     wrong: float
     withheld_unknown: float  # share of withheld queries left unknown
+    title_gate: str = TITLE_GATE
 
     def thresholds(self) -> dict[str, float]:
         return {key: value for key, value in asdict(self).items() if key in THRESHOLD_KEYS}
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def stored_thresholds(stored: Mapping[str, Any] | None) -> dict[str, float]:
+    """The thresholds of a catalog's stored calibration (`{"thresholds", "measured"}`), less
+    the title ones when they were measured for another title gate."""
+    thresholds = dict((stored or {}).get("thresholds") or {})
+    if ((stored or {}).get("measured") or {}).get("title_gate") != TITLE_GATE:
+        thresholds = {k: v for k, v in thresholds.items() if k not in TITLE_KEYS}
+    return thresholds
 
 
 class CalibrationError(ValueError):

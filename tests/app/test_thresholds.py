@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from index.query.calibrate import TITLE_GATE, stored_thresholds
 from index.query.identify import IdentifyParams
 from tests.app.conftest import make_settings
 
@@ -18,8 +19,12 @@ def test_settings_then_catalog_then_defaults(tmp_path: Path, make_services) -> N
     assert set(plain.threshold_sources.values()) == {"default"}
     assert plain.identifier.params.min_title_similarity == defaults.min_title_similarity
 
+    # A calibration from before the colour head: its title thresholds no longer apply.
+    plain.store.set_calibration({"thresholds": {"min_title_similarity": 0.83}})
+    assert stored_thresholds(plain.store.calibration()) == {}
     calibrated = {"min_similarity": 0.9, "min_title_confidence": 0.5}
-    plain.store.set_calibration({"thresholds": calibrated})
+    measured = {"title_gate": TITLE_GATE}
+    plain.store.set_calibration({"thresholds": calibrated, "measured": measured})
     settings = make_settings(tmp_path / "a", min_similarity=0.7)
     plain.close()
     services = make_services(settings)
