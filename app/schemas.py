@@ -55,7 +55,7 @@ class SceneOut(TitleFacts):
     source_id: int
     source_name: str | None = Field(None, description="The file name as it was added.")
     duration: OptionalFloat4 = Field(None, description="Seconds, of the source video if known.")
-    preview_url: str = Field(description="JPEG of the matched frame.")
+    preview_url: str = Field(description="Picture of the matched frame (WebP).")
     clip_url: str | None = Field(
         None, description="A short muted MP4 of the scene; null when the video was not kept."
     )
@@ -76,7 +76,7 @@ class Match(SceneOut):
     )
     frame_id: int | None = Field(None, description="The matched frame; null for a title match.")
     source_id: int | None = None
-    preview_url: str | None = Field(None, description="JPEG of the matched frame.")
+    preview_url: str | None = Field(None, description="Picture of the matched frame (WebP).")
     timestamp: OptionalFloat4 = Field(
         None, description="Seconds from the start of the episode: the matched frame's time."
     )

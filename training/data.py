@@ -70,7 +70,7 @@ def scan_image_tree(root: Path) -> list[Sample]:
 
 
 def samples_from_frames(frames: Iterable[tuple[bytes, str, str | None]]) -> list[Sample]:
-    """Adapt catalog frames, given as (thumbnail JPEG bytes, title, source id) triples."""
+    """Adapt catalog frames, given as (preview bytes, title, source id) triples."""
     return [
         Sample(title=title, source=None if source is None else f"{title}/{source}", data=thumbnail)
         for thumbnail, title, source in frames
@@ -125,8 +125,8 @@ def export_catalog_frames(
     root: Path,
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Write catalog thumbnails as `root/TITLE/EPISODE-or-SOURCE/<frame id>.jpg`, the layout
-    `scan_image_tree` and `split_samples` read, and return `root`.
+    """Write catalog previews as `root/TITLE/EPISODE-or-SOURCE/<frame id>.webp` (`.jpg` from an
+    older catalog), the layout `scan_image_tree` and `split_samples` read, and return `root`.
 
     A folder snapshot (not bytes in memory) keeps memory flat on a large catalog and lets a run
     resume and be evaluated on exactly the frames it was split from, whatever is added to the
@@ -158,7 +158,8 @@ def export_catalog_frames(
                 folder.mkdir(parents=True, exist_ok=True)
                 made.add(folder)
             # Zero-padded ids sort in frame order, which keeps file-block splits contiguous.
-            (folder / f"{frame.frame_id:012d}.jpg").write_bytes(frame.thumbnail)
+            suffix = ".jpg" if frame.thumbnail[:2] == b"\xff\xd8" else ".webp"
+            (folder / f"{frame.frame_id:012d}{suffix}").write_bytes(frame.thumbnail)
             written += 1
         if progress is not None:
             progress(written)

@@ -14,6 +14,7 @@ from app.deps import OffloadDep, SettingsDep, StoreDep
 from app.errors import VALIDATION_RESPONSE, ApiError
 from app.schemas import ErrorOut, RowId
 from index.clips import CLIP_SECONDS, MAX_WIDTH, clip_window, cut_clip
+from index.ingest.mapper import picture_type
 
 CLIPS_DIR = "clips"
 log = logging.getLogger(__name__)
@@ -25,7 +26,10 @@ router = APIRouter(tags=["identify"], responses=VALIDATION_RESPONSE)
     "/frames/{frame_id}/thumbnail",
     response_class=Response,
     responses={
-        200: {"content": {"image/jpeg": {}}, "description": "JPEG, about 384 px wide."},
+        200: {
+            "content": {"image/webp": {}, "image/jpeg": {}},
+            "description": "WebP, 192 px wide (a catalog from before schema 4: JPEG, 384 px).",
+        },
         404: {"model": ErrorOut, "description": "No frame with this id."},
     },
 )
@@ -34,7 +38,9 @@ async def frame_thumbnail(frame_id: RowId, store: StoreDep, offload: OffloadDep)
     if thumbnail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no frame with id {frame_id}")
     # Frames never change under an id (a re-embed keeps pixels), so clients may cache them.
-    return Response(thumbnail, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+    return Response(
+        thumbnail, media_type=picture_type(thumbnail), headers={"Cache-Control": "max-age=3600"}
+    )
 
 
 @router.get(

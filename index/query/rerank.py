@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-# 1/2 of a 384 px stored thumbnail (a free JPEG DCT scale), and half of that to locate.
+# The stored preview's size (`index.ingest.mapper`), and half of that to locate.
 FINE = (192, 108)
 COARSE = (96, 54)
 # Fractions of the frame's width the query may cover: whole frame down to a ~60% area crop.
@@ -27,7 +27,8 @@ _EPS = 1e-6
 
 
 def reference_grids(jpeg: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """A stored JPEG thumbnail as float32 grayscale (FINE, COARSE) grids; one reduced decode."""
+    """A stored preview as float32 grayscale (FINE, COARSE) grids. A WebP preview is FINE already;
+    an older catalog's 384 px JPEG is decoded at half DCT scale."""
     with Image.open(io.BytesIO(jpeg)) as image:
         image.draft("L", FINE)
         grey = image.convert("L")
