@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(16, ge=4, le=128)
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_ef: int = Field(128, ge=10)
+    index_dims: int = Field(
+        128,
+        ge=0,
+        le=4096,
+        description="Dimensions the vector index holds of each embedding (a fixed PCA; its short "
+        "list is re-scored with the catalog's full vectors); 0: all. A catalog keeps the "
+        "projection it was given first (docs/compact.md).",
+    )
 
     vector_backend: Literal["hnswlib", "milvus"] = Field(
         "hnswlib", description="Vector engine: embedded hnswlib, or Milvus (see milvus_*)."

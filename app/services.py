@@ -12,7 +12,10 @@ from index.query.identify import Identifier, IdentifyParams
 from index.query.titlehead import TitleHead
 from index.store.backend import HnswBackend, VectorBackend
 from index.store.frame_store import FrameStore
+from index.store.opening import ProjectionSource
+from index.store.projection import Projection
 from model.base import Embedder
+from training.index_projection import reference_projection
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +76,24 @@ def build_services(settings: Settings, embedder: Embedder, store: FrameStore) ->
 
 
 def open_store(settings: Settings, embedder: Embedder, *, read_only: bool = False) -> FrameStore:
-    """Open (or create) the catalog in `settings.data_dir` for this embedder's vectors."""
-    return open_store_for(settings, embedder.name, embedder.dim, read_only=read_only)
+    """Open (or create) the catalog in `settings.data_dir` for this embedder's vectors; a
+    catalog without an index projection gets this model's (fitted once, then cached)."""
+
+    def projection() -> Projection | None:
+        return reference_projection(embedder, settings.resolved_cache_dir, settings.index_dims)
+
+    return open_store_for(
+        settings, embedder.name, embedder.dim, read_only=read_only, projection=projection
+    )
 
 
 def open_store_for(
-    settings: Settings, model_name: str, dim: int, *, read_only: bool = False
+    settings: Settings,
+    model_name: str,
+    dim: int,
+    *,
+    read_only: bool = False,
+    projection: ProjectionSource = None,
 ) -> FrameStore:
     """Open the catalog for vectors of `model_name`; the CLI opens one without its embedder.
 
@@ -90,6 +105,7 @@ def open_store_for(
         model_name=model_name,
         read_only=read_only,
         backend=vector_backend(settings),
+        projection=projection,
     )
 
 

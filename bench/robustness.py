@@ -41,6 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from app.config import Settings  # noqa: E402
 from index.ingest.ingestor import Ingestor  # noqa: E402
 from index.ingest.readers import read_video  # noqa: E402
 from index.query.identify import Identifier, IdentifyParams  # noqa: E402
@@ -52,6 +53,7 @@ from synthetic.pictures import PICTURES  # noqa: E402
 from synthetic.render import render_frame  # noqa: E402
 from synthetic.titles import TitleStyle, make_titles  # noqa: E402
 from synthetic.video import write_episode  # noqa: E402
+from training.index_projection import reference_projection  # noqa: E402
 
 SIZE = (640, 360)
 CLEAN_SIZE = (1280, 720)  # a clean screenshot is usually larger than the catalogued frame
@@ -203,6 +205,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     parser.add_argument(
         "--milvus", action="store_true", help="also 'resize + views' on a milvus-lite store"
     )
+    parser.add_argument(
+        "--index-dims",
+        type=int,
+        default=Settings.model_fields["index_dims"].default,
+        help="dims the vector index holds (SHAZAM_INDEX_DIMS; 0: all)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args(argv)
 
@@ -253,6 +261,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
                     dim=base.dim,
                     model_name=base.name,
                     backend=_engine(config.engine, root),
+                    projection=reference_projection(base, args.cache_dir, args.index_dims),
                 )
                 for (title, _episode), path in videos.items():
                     Ingestor(embedder, store).ingest(title, [path])

@@ -42,7 +42,7 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
     index = subcommands.add_parser(
         "index",
         parents=[common],
-        help="manage the catalog: add, list, remove, reembed, migrate",
+        help="manage the catalog: add, list, remove, reembed, compact, migrate",
         description="Manage the catalog of reference frames.",
     )
     actions = index.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -92,6 +92,17 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
         "the catalog to that model. The source videos are not needed.",
     )
     reembed.set_defaults(handler=run_reembed)
+
+    compact = actions.add_parser(
+        "compact",
+        parents=[common],
+        help="rewrite an older catalog in the compact formats (int8 vectors, WebP previews)",
+        description="A catalog from before schema 4 works as it is; this reclaims its disk: "
+        "float32 vectors become int8 with a scale, 384 px JPEG previews become 192 px WebP, "
+        "the vector index takes the model's projection (SHAZAM_INDEX_DIMS) and the file is "
+        "rewritten at the new page size (docs/compact.md). Stop the server first.",
+    )
+    compact.set_defaults(handler=run_compact)
 
     migrate = actions.add_parser(
         "migrate",
@@ -235,6 +246,28 @@ def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{stats.extra['vector_backend']} now holds {stats.extra['index_live']} of "
         f"{stats.frames} frames; serve with SHAZAM_VECTOR_BACKEND={args.to}"
+    )
+    return 0
+
+
+def run_compact(args: argparse.Namespace, settings: Settings) -> int:
+    from index.ingest.mapper import encode_thumbnail
+    from index.store.frame_store import FrameStore
+
+    if FrameStore.stored_model(settings.data_dir) is None:
+        raise CliError(f"no catalog in {settings.data_dir}: nothing to compact")
+
+    def reencode(jpeg: bytes) -> bytes:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            return encode_thumbnail(image)
+
+    with opened_services(settings) as services:  # the model's projection is taken on open
+        before = services.store.stats().extra["catalog_bytes"]
+        count = services.store.compact(reencode)
+        stats = services.store.stats()
+    print(
+        f"compacted {count} of {stats.frames} frames: catalog {before:,} -> "
+        f"{stats.extra['catalog_bytes']:,} bytes; the index holds {stats.extra['index_dim']} dims"
     )
     return 0
 

@@ -111,7 +111,7 @@ class HnswBackend:
         count: int,
     ) -> HnswVectors:
         vectors = HnswVectors.create(
-            identity.dim,
+            identity.index_dim,
             m=self.m,
             ef_construction=self.ef_construction,
             ef=self.ef,
@@ -119,7 +119,7 @@ class HnswBackend:
             num_threads=self.num_threads,
         )
         for ids, data in batches:
-            vectors.add(ids, data)
+            vectors.add(ids, identity.to_index(data))
         return vectors
 
     def save(self, vectors: VectorIndex, directory: Path, identity: CheckpointIdentity) -> None:

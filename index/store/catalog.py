@@ -35,6 +35,10 @@ from index.types import (
 )
 
 CATALOG_FILE = "catalog.sqlite3"
+# A frame row (vector + preview, ~3.5 KB) fills most of a 4 KB page, and SQLite stores a row
+# whole in one page: 32 KB pages waste ~0.2 KB a frame, 4 KB ones ~0.6 KB (docs/compact.md).
+# Only a new database takes it; an older catalog keeps its pages until `index compact`.
+PAGE_SIZE = 32768
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -47,6 +51,7 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn.execute("PRAGMA query_only = ON")
     else:
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
     return conn
@@ -113,12 +118,29 @@ class Catalog:
         if self._closed:
             return
         self._closed = True
+        # Readers first: the last connection to close folds the WAL into the database and
+        # deletes it, and a query-only reader cannot.
+        self._close_readers()
         with self._write_mutex:
             self._writer.close()
+
+    def _close_readers(self) -> None:
         with self._readers_lock:
             for conn in self._all_readers:
                 conn.close()
             self._all_readers.clear()
+            self._readers = queue.SimpleQueue()
+
+    def vacuum(self) -> None:
+        """Rewrite the file at `PAGE_SIZE` without free pages (`index compact`). It leaves WAL
+        mode for that, as SQLite requires to change the page size; readers are closed first."""
+        self._check_open()
+        self._close_readers()
+        with self._write_mutex:
+            self._writer.execute("PRAGMA journal_mode = DELETE")
+            self._writer.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            self._writer.execute("VACUUM")
+            self._writer.execute("PRAGMA journal_mode = WAL")
 
     # -- meta -----------------------------------------------------------------------------------
 
@@ -208,6 +230,12 @@ class Catalog:
             row = conn.execute("SELECT thumbnail FROM frames WHERE id = ?", (frame_id,)).fetchone()
         return None if row is None else bytes(row[0])
 
+    def projection(self) -> tuple[str, bytes] | None:
+        """(model name, basis) of the index's projection; None: the index holds full vectors."""
+        with self.reader() as conn:
+            row = conn.execute("SELECT model_name, basis FROM projection WHERE id = 1").fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
+
     def counts(self) -> tuple[int, int]:
         with self.reader() as conn:
             titles = conn.execute("SELECT COUNT(*) FROM titles").fetchone()[0]
@@ -274,6 +302,16 @@ class Catalog:
             titles = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
             sources = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
             yield titles, sources, vectors, ids
+
+    def frames_to_compact(self, batch: int, dim: int) -> Iterator[list[tuple[int, bytes, bytes]]]:
+        """(id, vector, preview) of frames with a float32 vector or a JPEG preview, by id."""
+        sql = (
+            "SELECT id, vector, thumbnail FROM frames WHERE id > ?"
+            f" AND (length(vector) = {4 * int(dim)} OR substr(thumbnail, 1, 2) = x'FFD8')"
+            " ORDER BY id LIMIT ?"
+        )
+        for rows in self._read_pages(sql, batch):
+            yield [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
 
     def iter_thumbnails(self, batch: int) -> Iterator[tuple[list[int], list[bytes]]]:
         sql = "SELECT id, thumbnail FROM frames WHERE id > ? ORDER BY id LIMIT ?"

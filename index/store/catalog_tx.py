@@ -11,6 +11,7 @@ import numpy as np
 
 from index.store.catalog_rows import (
     clean_title,
+    pack_vectors,
     pages,
     title_key,
     unpack_vectors,
@@ -87,10 +88,10 @@ class CatalogTx:
                 frame.start,
                 frame.end,
                 frame.content_hash,
-                vec.tobytes(),
+                blob,
                 frame.thumbnail,
             )
-            for fid, frame, vec in zip(ids, frames, vectors.astype("<f4"), strict=True)
+            for fid, frame, blob in zip(ids, frames, pack_vectors(vectors), strict=True)
         )
         self.conn.executemany(
             "INSERT INTO frames (id, source_id, timestamp, span_start, span_end, content_hash,"
@@ -129,15 +130,28 @@ class CatalogTx:
             list(values.items()),
         )
 
+    def rewrite_frames(self, rows: Sequence[tuple[int, bytes, bytes]]) -> None:
+        """New (vector, preview) of frames by id: `index compact`."""
+        self.conn.executemany(
+            "UPDATE frames SET vector = ?, thumbnail = ? WHERE id = ?",
+            [(vector, preview, int(frame_id)) for frame_id, vector, preview in rows],
+        )
+
+    def set_projection(self, model_name: str, basis: bytes | None) -> None:
+        """Keep the index's projection for `model_name`; None drops it (a model switch)."""
+        self.conn.execute("DELETE FROM projection")
+        if basis is not None:
+            self.conn.execute(
+                "INSERT INTO projection (id, model_name, basis) VALUES (1, ?, ?)",
+                (model_name, basis),
+            )
+
     def stage_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         # Frames deleted meanwhile are skipped rather than failing the whole re-embed.
         self.conn.executemany(
             "INSERT OR REPLACE INTO reembed_vectors (frame_id, vector)"
             " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM frames WHERE id = ?)",
-            (
-                (int(i), v.tobytes(), int(i))
-                for i, v in zip(ids, vectors.astype("<f4"), strict=True)
-            ),
+            ((int(i), blob, int(i)) for i, blob in zip(ids, pack_vectors(vectors), strict=True)),
         )
 
     def clear_staged(self) -> None:

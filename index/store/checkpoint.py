@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.store.projection import Projection
 from index.store.vectors import SPACE, HnswVectors
 from model.files import file_sha256
 
@@ -27,11 +28,26 @@ class CheckpointError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class CheckpointIdentity:
-    """What the checkpoint must match to be reused: the catalog's model and vector generation."""
+    """What the checkpoint must match to be reused: the catalog's model and vector generation,
+    and the projection its vectors went through (None: the model's full vectors)."""
 
     dim: int
     model_name: str
     generation: int
+    projection: Projection | None = None
+
+    @property
+    def index_dim(self) -> int:
+        """The dimension of the vectors the index holds."""
+        return self.dim if self.projection is None else self.projection.out_dim
+
+    @property
+    def projection_digest(self) -> str:
+        return "" if self.projection is None else self.projection.digest
+
+    def to_index(self, vectors: np.ndarray) -> np.ndarray:
+        """Catalog (model) vectors as the index holds them."""
+        return vectors if self.projection is None else self.projection.apply(vectors)
 
 
 def labels_digest(labels: np.ndarray) -> str:
@@ -71,7 +87,8 @@ def save_checkpoint(vectors: HnswVectors, directory: Path, identity: CheckpointI
         meta = {
             "format": FORMAT_VERSION,
             "space": SPACE,
-            "dim": identity.dim,
+            "dim": identity.index_dim,
+            "projection": identity.projection_digest,
             "model_name": identity.model_name,
             "generation": identity.generation,
             "M": info["m"],
@@ -124,11 +141,12 @@ def load_checkpoint(
     meta = read_meta(directory)
     for key, expected in (
         ("space", SPACE),
-        ("dim", identity.dim),
+        ("dim", identity.index_dim),
+        ("projection", identity.projection_digest),
         ("model_name", identity.model_name),
         ("generation", identity.generation),
     ):
-        if meta.get(key) != expected:
+        if meta.get(key, "") != expected:
             raise CheckpointError(
                 f"checkpoint {key} is {meta.get(key)!r}, catalog has {expected!r}"
             )
@@ -142,7 +160,7 @@ def load_checkpoint(
     try:
         deleted = {int(x) for x in meta.get("deleted_labels", [])}
         vectors = HnswVectors.load(
-            path, dim=identity.dim, ef=ef, deleted=deleted, num_threads=num_threads
+            path, dim=identity.index_dim, ef=ef, deleted=deleted, num_threads=num_threads
         )
     except (RuntimeError, ValueError, TypeError, MemoryError) as exc:
         raise CheckpointError(f"hnswlib could not load {path}: {exc}") from exc

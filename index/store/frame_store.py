@@ -35,8 +35,11 @@ from index.errors import (
 from index.store.backend import HnswBackend, VectorBackend
 from index.store.catalog import CATALOG_FILE, Catalog
 from index.store.catalog_reads import CatalogReads
+from index.store.catalog_rows import quantized
 from index.store.checkpoint import INDEX_FILE
-from index.store.opening import open_parts, stored_model
+from index.store.compaction import Compaction
+from index.store.opening import ProjectionSource, open_parts, stored_model
+from index.store.projection import search_rescored
 from index.store.reembed import Reembedding
 from index.store.state import IndexState
 from index.store.validate import (
@@ -71,7 +74,7 @@ logger = logging.getLogger(__name__)
 # -- the store ------------------------------------------------------------------------------------
 
 
-class FrameStore(CatalogReads, Reembedding):
+class FrameStore(CatalogReads, Reembedding, Compaction):
     """Catalog + vector index behind one API; thread-safe (one writer at a time, many readers)."""
 
     def __init__(
@@ -111,8 +114,12 @@ class FrameStore(CatalogReads, Reembedding):
         checkpoint_min_changes: int = 2000,
         read_only: bool = False,
         backend: VectorBackend | None = None,
+        projection: ProjectionSource = None,
     ) -> FrameStore:
         """Open (or create) the store in `data_dir` for vectors of `model_name` with `dim`.
+
+        `projection` (or a function making one) is what the vector index holds of each vector
+        (`index.store.projection`): a catalog keeps the first one it is given, for its model.
 
         A writer holds the data dir's OS lock until `close()`; a second writer (another server,
         a CLI add beside a server) gets StoreLockedError. `read_only` takes no lock and never
@@ -127,7 +134,12 @@ class FrameStore(CatalogReads, Reembedding):
         if backend is None:
             backend = default_backend(m, ef_construction, ef, num_threads)
         opened = open_parts(
-            data_dir, dim=dim, model_name=model_name, backend=backend, read_only=read_only
+            data_dir,
+            dim=dim,
+            model_name=model_name,
+            backend=backend,
+            read_only=read_only,
+            projection=projection,
         )
         try:
             store = cls(
@@ -203,7 +215,7 @@ class FrameStore(CatalogReads, Reembedding):
         data = unit_vectors(vectors, len(checked), state.dim, "vectors")
         keep = first_of_each_hash(checked)
         kept_frames = [checked[i] for i in keep]
-        data = data[keep]
+        data = quantized(data[keep])
         labels: np.ndarray | None = None
         try:
             with self._catalog.transaction() as tx:
@@ -218,7 +230,7 @@ class FrameStore(CatalogReads, Reembedding):
                 labels = np.arange(first, first + len(kept_frames), dtype=np.int64)
                 tx.insert_frames(labels, source_id, kept_frames, data)
                 # The write lock is taken inside, only around the hnswlib mutation.
-                state.vectors.add(labels, data)
+                state.vectors.add(labels, state.identity.to_index(data))
                 total = tx.title_frame_count(title_id)
         except BaseException as exc:
             if labels is not None:
@@ -279,7 +291,10 @@ class FrameStore(CatalogReads, Reembedding):
         if title_id is not None:
             ids = self._catalog.title_frame_ids(int_id("title_id", title_id))
             allowed = frozenset(ids.tolist())
-        labels, distances = state.vectors.search(queries, k, allowed=allowed)
+        if state.projection is None:
+            labels, distances = state.vectors.search(queries, k, allowed=allowed)
+        else:
+            labels, distances = search_rescored(state, self._catalog, queries, k, allowed)
         rows = self._catalog.hit_rows(labels[labels >= 0].tolist())
         results: list[list[Hit]] = []
         for row_labels, row_distances in zip(labels, distances, strict=True):
@@ -316,6 +331,7 @@ class FrameStore(CatalogReads, Reembedding):
             model_name=state.model_name,
             extra={
                 **vectors.describe(),
+                "index_dim": state.identity.index_dim,
                 "vector_backend": self._backend.name,
                 "unsaved_changes": vectors.changes_since_save,
                 "catalog_bytes": _file_bytes(self.data_dir, CATALOG_FILE, f"{CATALOG_FILE}-wal"),

@@ -203,25 +203,25 @@ class MilvusBackend:
                 # Nothing was migrated here yet; a reader may not create it, so it reads the
                 # catalog with an empty index (a writer's open fills the collection).
                 logger.warning("Milvus has no collection %s yet: searching finds nothing", name)
-                return HnswVectors.create(identity.dim, m=16, ef_construction=64, ef=64), True
+                return HnswVectors.create(identity.index_dim, m=16, ef_construction=64, ef=64), True
             self._client.load_collection(name)
-            return MilvusVectors(self._client, name, identity.dim, self.search_params), True
+            return MilvusVectors(self._client, name, identity.index_dim, self.search_params), True
         for other in self._ours():
             if other != name:
                 logger.warning("dropping Milvus collection %s of another model generation", other)
                 self._client.drop_collection(other)
-        if self._client.has_collection(name) and self._collection_dim(name) != identity.dim:
+        if self._client.has_collection(name) and self._collection_dim(name) != identity.index_dim:
             logger.warning("Milvus collection %s has another dimension: rebuilding", name)
             self._client.drop_collection(name)
         if not self._client.has_collection(name):
-            self._create(name, identity.dim)
+            self._create(name, identity.index_dim)
         # A collection outlives the process that loaded it, but not its loaded state: after a
         # restart milvus-lite holds it released, and searches fail until it is loaded again.
         self._client.load_collection(name)
-        vectors = MilvusVectors(self._client, name, identity.dim, self.search_params)
+        vectors = MilvusVectors(self._client, name, identity.index_dim, self.search_params)
         live, catalog_ids = vectors.live_labels(), catalog.frame_ids()
         stale, missing = np.setdiff1d(live, catalog_ids), np.setdiff1d(catalog_ids, live)
-        return vectors, repair(vectors, catalog, stale, missing, identity.dim)
+        return vectors, repair(vectors, catalog, stale, missing, identity)
 
     def build(
         self,
@@ -232,10 +232,10 @@ class MilvusBackend:
         name = self._name(identity)
         if self._client.has_collection(name):
             self._client.drop_collection(name)  # a half-built one from an interrupted re-embed
-        self._create(name, identity.dim)
-        vectors = MilvusVectors(self._client, name, identity.dim, self.search_params)
+        self._create(name, identity.index_dim)
+        vectors = MilvusVectors(self._client, name, identity.index_dim, self.search_params)
         for ids, data in batches:
-            vectors.add(ids, data)
+            vectors.add(ids, identity.to_index(data))
         return vectors
 
     def save(self, vectors: object, directory: Path, identity: CheckpointIdentity) -> None:

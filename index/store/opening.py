@@ -3,7 +3,9 @@ each released again if a later step fails."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +15,15 @@ from index.errors import ModelMismatchError, StoreError
 from index.store.backend import VectorBackend
 from index.store.catalog import CATALOG_FILE, Catalog
 from index.store.checkpoint import CheckpointIdentity
+from index.store.projection import Projection
 from index.store.state import IndexState
 from index.store.validate import model_name_text
 from index.store.writer_lock import take_writer_lock
+
+log = logging.getLogger(__name__)
+
+# A projection, or how to make one: called only when a catalog has none yet.
+ProjectionSource = Projection | Callable[[], Projection | None] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +43,13 @@ class OpenedParts:
 
 
 def open_parts(
-    data_dir: str | Path, *, dim: int, model_name: str, backend: VectorBackend, read_only: bool
+    data_dir: str | Path,
+    *,
+    dim: int,
+    model_name: str,
+    backend: VectorBackend,
+    read_only: bool,
+    projection: ProjectionSource = None,
 ) -> OpenedParts:
     """Lock (unless read-only), open the catalog, claim it for `model_name`, open the index."""
     model_name = model_name_text(model_name)
@@ -53,7 +67,8 @@ def open_parts(
         raise StoreError(f"cannot open the catalog in {directory}: {exc}") from exc
     try:
         generation = claim_model(catalog, directory, model_name, dim)
-        identity = CheckpointIdentity(dim=dim, model_name=model_name, generation=generation)
+        chosen = claim_projection(catalog, model_name, dim, projection, read_only)
+        identity = CheckpointIdentity(dim, model_name, generation, chosen)
         vectors, loaded_clean = backend.open(catalog, directory, identity, read_only=read_only)
     except BaseException:
         catalog.close()
@@ -61,7 +76,7 @@ def open_parts(
         if lock is not None:
             lock.release()
         raise
-    state = IndexState(vectors=vectors, model_name=model_name, dim=dim, generation=generation)
+    state = IndexState(vectors, model_name, dim, generation, chosen)
     return OpenedParts(directory, catalog, state, lock, loaded_clean)
 
 
@@ -77,6 +92,27 @@ def claim_model(catalog: Catalog, directory: Path, model_name: str, dim: int) ->
             str(directory), meta["model_name"], int(meta["dim"]), model_name, dim
         )
     return int(meta.get("generation", "0"))
+
+
+def claim_projection(
+    catalog: Catalog, model_name: str, dim: int, offered: ProjectionSource, read_only: bool
+) -> Projection | None:
+    """The catalog's projection for its model; a catalog without one takes `offered` (made
+    only then), which a writer keeps: the index is then rebuilt projected from the catalog."""
+    stored = catalog.projection()
+    if stored is not None and stored[0] == model_name:
+        kept = Projection.from_bytes(stored[1])
+        if kept.in_dim == dim:
+            return kept
+    if read_only or offered is None:
+        return None
+    chosen = offered() if callable(offered) else offered
+    if chosen is None or chosen.in_dim != dim or chosen.out_dim >= dim:
+        return None
+    with catalog.transaction() as tx:
+        tx.set_projection(model_name, chosen.to_bytes())
+    log.info("the vector index holds %d of %d dims from now on", chosen.out_dim, dim)
+    return chosen
 
 
 def stored_model(data_dir: str | Path) -> tuple[str, int] | None:

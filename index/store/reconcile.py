@@ -43,7 +43,7 @@ def reconcile(
 
     def rebuild() -> tuple[HnswVectors, bool]:
         return build_from_catalog(
-            catalog, identity.dim, m, ef_construction, ef, num_threads, catalog_ids.size
+            catalog, identity, m, ef_construction, ef, num_threads, catalog_ids.size
         ), False
 
     try:
@@ -71,7 +71,7 @@ def reconcile(
         # A label hnswlib holds as deleted cannot be re-added safely: start over.
         logger.warning("index checkpoint has deleted labels the catalog still uses: rebuilding")
         return rebuild()
-    return vectors, repair(vectors, catalog, stale, missing, identity.dim)
+    return vectors, repair(vectors, catalog, stale, missing, identity)
 
 
 def repair(
@@ -79,13 +79,13 @@ def repair(
     catalog: Catalog,
     stale: np.ndarray,
     missing: np.ndarray,
-    dim: int,
+    identity: CheckpointIdentity,
 ) -> bool:
     """Remove `stale` ids, add the catalog's vectors of `missing` ones; True if nothing to do."""
     if stale.size:
         vectors.remove(stale)
-    for ids, batch in catalog.vectors_for(missing.tolist(), dim):
-        vectors.add(ids, batch)
+    for ids, batch in catalog.vectors_for(missing.tolist(), identity.dim):
+        vectors.add(ids, identity.to_index(batch))
     if stale.size or missing.size:
         logger.warning(
             "vector index was stale, repaired: added %d frames missing from it, "
@@ -98,7 +98,7 @@ def repair(
 
 def build_from_catalog(
     catalog: Catalog,
-    dim: int,
+    identity: CheckpointIdentity,
     m: int,
     ef_construction: int,
     ef: int,
@@ -107,15 +107,15 @@ def build_from_catalog(
 ) -> HnswVectors:
     """A fresh index holding every catalog vector, sized for `count` frames plus some growth."""
     vectors = HnswVectors.create(
-        dim,
+        identity.index_dim,
         m=m,
         ef_construction=ef_construction,
         ef=ef,
         capacity=max(MIN_CAPACITY, count + count // 8),
         num_threads=num_threads,
     )
-    for ids, batch in catalog.iter_vectors(BUILD_BATCH, dim):
-        vectors.add(ids, batch)
+    for ids, batch in catalog.iter_vectors(BUILD_BATCH, identity.dim):
+        vectors.add(ids, identity.to_index(batch))
     if count:
         logger.warning("rebuilt the index from the catalog: %d frames", vectors.live_count)
     return vectors

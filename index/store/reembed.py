@@ -54,12 +54,18 @@ def switch_model(
                 f"{missing} frames got no new vector (added during the re-embed?); "
                 f"the store keeps model {old.model_name!r}: run the re-embed again"
             )
-        identity = CheckpointIdentity(dim=dim, model_name=model_name, generation=old.generation + 1)
+        # Another model's projection does not fit the new vectors: the index holds them whole
+        # until the next open offers that model's projection (`opening.claim_projection`).
+        same = (model_name, dim) == (old.model_name, old.dim)
+        projection = old.projection if same else None
+        identity = CheckpointIdentity(dim, model_name, old.generation + 1, projection)
         new_vectors = backend.build(
             identity, tx.iter_staged(BUILD_BATCH, dim), old.vectors.live_count
         )
         tx.apply_staged()
-        new = IndexState(new_vectors, model_name, dim, identity.generation)
+        if not same:
+            tx.set_projection(model_name, None)
+        new = IndexState(new_vectors, model_name, dim, identity.generation, projection)
         tx.set_meta({"model_name": model_name, "dim": str(dim), "generation": str(new.generation)})
         install(new)
     logger.info(
@@ -153,7 +159,7 @@ class Reembedding:
         batch: int = 64,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        """Re-embed every stored thumbnail with `embed` (JPEG bytes -> (n, dim)) and switch."""
+        """Re-embed every stored preview with `embed` (picture bytes -> (n, dim)) and switch."""
         total = self._catalog.counts()[1]
         batches = embedded_batches(self.iter_frames(batch), embed, total, progress)
         return self.replace_vectors(batches, model_name=model_name, dim=dim)

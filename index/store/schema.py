@@ -4,7 +4,10 @@ Version 1: titles, sources, frames, staged re-embed vectors. Version 2 adds what
 title metadata (aliases, AniList and MyAnimeList ids, year), each source's duration and kept
 media path, and an index on (source, timestamp) that finds a frame's next kept frame. Version 3
 adds the stretch of its video each frame stands for (shot-aware sampling); frames stored before
-have none and stand until their next kept frame, as before.
+have none and stand until their next kept frame, as before. Version 4 adds the vector index's
+projection (`index.store.projection`); from it on, vectors are written as deflated int8 with a
+scale and previews as WebP, while older float32 vectors and JPEG previews stay readable
+(`shazam-anime index compact` rewrites them).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from index.errors import SchemaVersionError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The current schema for a new catalog; `_MIGRATIONS[v]` takes a version-v catalog to v + 1.
 SCHEMA = """
@@ -55,6 +58,12 @@ CREATE TABLE IF NOT EXISTS frames (
     UNIQUE (source_id, content_hash)
 );
 CREATE INDEX IF NOT EXISTS frames_source_time ON frames(source_id, timestamp);
+-- The vector index's projection for the catalog's model: one row, or none (full vectors).
+CREATE TABLE IF NOT EXISTS projection (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    model_name TEXT NOT NULL,
+    basis BLOB NOT NULL  -- numpy .npy of float32 (dim, index dims)
+);
 -- New vectors staged by `index reembed` until the atomic model switch.
 CREATE TABLE IF NOT EXISTS reembed_vectors (
     frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
@@ -75,6 +84,13 @@ CREATE INDEX IF NOT EXISTS frames_source_time ON frames(source_id, timestamp);
     2: """
 ALTER TABLE frames ADD COLUMN span_start REAL;
 ALTER TABLE frames ADD COLUMN span_end REAL;
+""",
+    3: """
+CREATE TABLE IF NOT EXISTS projection (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    model_name TEXT NOT NULL,
+    basis BLOB NOT NULL
+);
 """,
 }
 

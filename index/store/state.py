@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from index.store.backend import VectorIndex
 from index.store.checkpoint import CheckpointIdentity
+from index.store.projection import Projection
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,9 +17,8 @@ class IndexState:
     model_name: str
     dim: int
     generation: int
+    projection: Projection | None = None  # catalog vectors -> index vectors (None: as they are)
 
     @property
     def identity(self) -> CheckpointIdentity:
-        return CheckpointIdentity(
-            dim=self.dim, model_name=self.model_name, generation=self.generation
-        )
+        return CheckpointIdentity(self.dim, self.model_name, self.generation, self.projection)

@@ -91,7 +91,7 @@ def test_a_frame_of_a_static_shot_is_answered_with_the_whole_shot(
         assert body["reason"] is None and body["reason_code"] is None
         assert match["clip_url"] is None or match["clip_url"].endswith("/clip")
         preview = client.get(match["preview_url"])
-        assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
+        assert preview.status_code == 200 and preview.headers["content-type"] == "image/webp"
         assert Image.open(io.BytesIO(preview.content)).width > 100
 
 

@@ -1,4 +1,4 @@
-"""`index add|list|remove|reembed` and `identify` end to end: real Lite0 and store, tiny videos."""
+"""`index add|list|remove|reembed|compact` and `identify` end to end: real Lite0, tiny videos."""
 
 from __future__ import annotations
 
@@ -76,6 +76,8 @@ def test_round_trip_add_list_identify_remove(cli, tmp_path: Path) -> None:
     assert status == 0 and "re-embedded" in out
     status, out, _ = cli("identify", str(query))
     assert json.loads(out)["match"]["title"] == "First Show"  # same model: same answers
+    status, out, _ = cli("index", "compact")  # already compact: the file is only rewritten
+    assert status == 0 and "compacted 0 of" in out and "the index holds 128 dims" in out
 
     status, out, _ = cli("index", "remove", "FIRST SHOW")
     assert status == 0 and "removed First Show" in out
@@ -96,6 +98,7 @@ def test_round_trip_add_list_identify_remove(cli, tmp_path: Path) -> None:
         (("--model", "no-such-model", "identify", "{image}"), "unknown embedder 'no-such-model'"),
         (("index", "remove", "Nobody"), "no title named 'Nobody'"),
         (("index", "reembed"), "nothing to re-embed"),
+        (("index", "compact"), "nothing to compact"),
         (("serve", "--port", "70000"), "SHAZAM_PORT / --port"),
         (("calibrate",), "no catalog in"),
         (("calibrate", "--folds", "1"), "--folds must be >= 2"),

@@ -12,7 +12,7 @@ import pytest
 
 from index.errors import SchemaVersionError
 from index.store.catalog import CATALOG_FILE, Catalog
-from index.store.catalog_rows import title_key
+from index.store.catalog_rows import quantized, title_key
 from tests.index.storekit import frames, source, unit
 
 
@@ -81,12 +81,29 @@ def test_failed_transaction_leaves_catalog_unchanged(catalog: Catalog) -> None:
     assert [t.name for t in catalog.titles()] == ["Before"]
 
 
-def test_vectors_round_trip_as_float32(catalog: Catalog) -> None:
+def test_vectors_are_stored_as_deflated_int8_and_read_back_as_unit_float32(
+    catalog: Catalog,
+) -> None:
     _, ids = add_title(catalog, "V", "v", 5)
     expected = unit(np.random.default_rng(1).normal(size=(5, 8)))
     got_ids, got = next(catalog.iter_vectors(100, 8))
     assert got_ids.tolist() == ids
-    assert got.dtype == np.float32 and np.array_equal(got, expected)
+    assert got.dtype == np.float32 and np.allclose(np.linalg.norm(got, axis=1), 1.0)
+    assert np.abs(got - expected).max() < 0.01 and not np.array_equal(got, expected)
+    assert np.allclose(quantized(got), got, atol=1e-6)  # what the catalog holds is a fixed point
+    with catalog.reader() as conn:
+        sizes = {len(row[0]) for row in conn.execute("SELECT vector FROM frames")}
+    assert max(sizes) <= 4 + 8 + 11 and 4 * 8 not in sizes  # deflated int8, never float32's
+
+
+def test_float32_vectors_of_an_older_catalog_read_as_they_are(catalog: Catalog) -> None:
+    _, ids = add_title(catalog, "V", "v", 3)
+    old = unit(np.random.default_rng(2).normal(size=(3, 8))).astype("<f4")
+    with catalog.transaction() as tx:  # as a schema 3 catalog wrote them
+        tx.conn.execute("UPDATE frames SET vector = ? WHERE id = ?", (old[0].tobytes(), ids[0]))
+    got_ids, got = next(catalog.iter_vectors(100, 8))
+    assert got_ids.tolist() == ids and np.array_equal(got[0], old[0])
+    assert np.abs(got[1:] - unit(np.random.default_rng(1).normal(size=(3, 8)))[1:]).max() < 0.01
 
 
 def test_readers_do_not_wait_for_an_open_write(catalog: Catalog) -> None:
@@ -122,3 +139,20 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(SchemaVersionError, match="upgrade"):
         Catalog(path)
+
+
+def test_a_schema_3_catalog_is_upgraded_to_4_with_a_projection_table(tmp_path: Path) -> None:
+    Catalog(tmp_path / CATALOG_FILE).close()
+    conn = sqlite3.connect(tmp_path / CATALOG_FILE)  # as version 3 left it
+    conn.execute("DROP TABLE projection")
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    upgraded = Catalog(tmp_path / CATALOG_FILE)
+    try:
+        assert upgraded.meta()["schema_version"] == "4" and upgraded.projection() is None
+        with upgraded.transaction() as tx:
+            tx.set_projection("m", b"basis")
+        assert upgraded.projection() == ("m", b"basis")
+    finally:
+        upgraded.close()

@@ -1,0 +1,124 @@
+"""Bytes a catalog costs per frame, by part, on real-sized (1280x720) generated episodes.
+
+Episodes of generated titles are written at 1280x720 and ingested by the real `Ingestor` and
+Lite0 (as a user's library would be), once per index setting, side by side on the same videos:
+the default projection (`SHAZAM_INDEX_DIMS`) and, with `--full`, every dimension. Per frame:
+the catalog's vector and preview bytes (SQL `length()`), the rest of `catalog.sqlite3` (rows,
+indexes, free space), the hnswlib checkpoint `index.bin`, and the index's memory: hnswlib holds
+what its checkpoint holds (vectors, graph links, labels), so that is `index.bin` per frame,
+spare capacity (the growth reserve) left out. Per frame is what the second half of the videos
+added, so fixed costs (empty pages, the projection) do not count. Results: docs/compact.md.
+
+    .venv/bin/python -m bench.footprint --titles 4 --episodes 2 --seconds 30 --full
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from app.config import Settings  # noqa: E402
+from index.ingest.ingestor import Ingestor  # noqa: E402
+from index.store.catalog import CATALOG_FILE  # noqa: E402
+from index.store.checkpoint import INDEX_FILE  # noqa: E402
+from index.store.frame_store import FrameStore  # noqa: E402
+from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
+from synthetic.titles import make_titles  # noqa: E402
+from synthetic.video import write_episode  # noqa: E402
+from training.index_projection import reference_projection  # noqa: E402
+
+SIZE = (1280, 720)
+VIDEO_FPS = 4  # the reader samples 2 fps: rendering more frames only costs time
+BUDGET_DISK, BUDGET_MEMORY = 4096, 1536  # bytes per frame (the library-scale issue)
+
+
+def sizes(data_dir: Path) -> dict[str, int]:
+    """Bytes of a closed catalog in `data_dir`, by part."""
+    with sqlite3.connect(data_dir / CATALOG_FILE) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # a closed store may leave its WAL
+        frames, vectors, previews = conn.execute(
+            "SELECT COUNT(*), SUM(length(vector)), SUM(length(thumbnail)) FROM frames"
+        ).fetchone()
+        fixed = conn.execute("SELECT COALESCE(SUM(length(basis)), 0) FROM projection").fetchone()
+    catalog = sum(p.stat().st_size for p in data_dir.glob(f"{CATALOG_FILE}*"))
+    index = (data_dir / INDEX_FILE).stat().st_size
+    return {
+        "frames": frames,
+        "projection": fixed[0],
+        "vectors": vectors,
+        "previews": previews,
+        "catalog_rest": catalog - vectors - previews,
+        "index_file": index,
+        "disk": catalog + index,
+        "memory": index,
+    }
+
+
+def per_frame(half: dict[str, int], full: dict[str, int]) -> dict[str, float]:
+    """What the second half of the frames added, per frame: the catalog's fixed costs (empty
+    tables' pages, the projection) cancel out, as they do in a library of millions."""
+    added = full["frames"] - half["frames"]
+    out = {key: (full[key] - half[key]) / added for key in full if key != "projection"}
+    return {**out, "frames": full["frames"], "projection": full["projection"]}
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """Print the table; return bytes per frame by setting and part."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--titles", type=int, default=4)
+    parser.add_argument("--episodes", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--full", action="store_true", help="also an index of every dimension")
+    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
+    args = parser.parse_args(argv)
+
+    embedder = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
+    default_dims = Settings.model_fields["index_dims"].default
+    settings = {f"index {default_dims} dims": default_dims}
+    if args.full:
+        settings[f"index {embedder.dim} dims"] = 0
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        videos = []
+        for style in make_titles(args.titles, seed=args.seed):
+            for episode in range(1, args.episodes + 1):
+                path = root / "videos" / f"{style.name} - {episode:02d}.mp4"
+                write_episode(style, episode, path, args.seconds, VIDEO_FPS, SIZE)
+                videos.append((style.name, path))
+        for name, dims in settings.items():
+            data_dir = root / name.replace(" ", "-")
+            projection = reference_projection(embedder, args.cache_dir, dims)
+            measured = []
+            for part in (videos[: len(videos) // 2], videos[len(videos) // 2 :]):
+                with FrameStore.open(
+                    data_dir, dim=embedder.dim, model_name=embedder.name, projection=projection
+                ) as store:
+                    for title, path in part:
+                        Ingestor(embedder, store).ingest(title, [path], keep_media=False)
+                measured.append(sizes(data_dir))
+            results[name] = per_frame(*measured)
+    _print(results)
+    return results
+
+
+def _print(results: dict[str, dict[str, float]]) -> None:
+    frames = next(iter(results.values()))["frames"]
+    print(f"\nbytes per frame (what the second half of {frames} frames of {SIZE[0]}x{SIZE[1]} "
+          "generated episodes added)")  # fmt: skip
+    parts = ("vectors", "previews", "catalog_rest", "index_file", "disk", "memory", "projection")
+    print(f"{'part':<14}" + "".join(f"{name:>20}" for name in results))
+    for part in parts:
+        print(f"{part:<14}" + "".join(f"{r[part]:>20,.0f}" for r in results.values()))
+    print(f"budget: disk <= {BUDGET_DISK:,} B, index memory <= {BUDGET_MEMORY:,} B per frame; "
+          "the projection is bytes per catalog, not per frame")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

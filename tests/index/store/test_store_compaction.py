@@ -1,0 +1,70 @@
+"""`index compact`: an older catalog's float32 vectors and JPEG previews rewritten, same answers."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from index.ingest.mapper import encode_thumbnail
+from index.store.catalog import CATALOG_FILE, PAGE_SIZE
+from index.store.frame_store import FrameStore
+from tests.index.storekit import clustered, frames, source
+
+pytestmark = pytest.mark.usefixtures("vector_backend")
+
+DIM = 32
+DATA = clustered(300, DIM, clusters=30, seed=4)
+
+
+def reencode(jpeg: bytes) -> bytes:
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return encode_thumbnail(image)
+
+
+def as_schema_3_wrote_it(path: Path) -> None:
+    """float32 vectors and 4 KB pages, as catalogs before schema 4 were written."""
+    conn = sqlite3.connect(path / CATALOG_FILE, isolation_level=None)
+    ids = [row[0] for row in conn.execute("SELECT id FROM frames ORDER BY id")]
+    conn.executemany(
+        "UPDATE frames SET vector = ? WHERE id = ?",
+        [(DATA[i].astype("<f4").tobytes(), fid) for i, fid in enumerate(ids)],
+    )
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("VACUUM")
+    conn.close()
+
+
+def layout(path: Path) -> tuple[set[int], set[bytes], int]:
+    """Vector lengths, preview kinds (first 2 bytes) and page size of the catalog."""
+    with closing(sqlite3.connect(path / CATALOG_FILE)) as conn:
+        rows = conn.execute("SELECT length(vector), substr(thumbnail, 1, 2) FROM frames").fetchall()
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    return {r[0] for r in rows}, {bytes(r[1]) for r in rows}, page
+
+
+def test_compact_rewrites_an_older_catalog_which_answers_the_same(tmp_path: Path) -> None:
+    with FrameStore.open(tmp_path, dim=DIM, model_name="m") as store:
+        store.add(source("T", "s"), frames(300, "s"), DATA)
+    as_schema_3_wrote_it(tmp_path)
+    assert layout(tmp_path) == ({4 * DIM}, {b"\xff\xd8"}, 4096)
+    with FrameStore.open(tmp_path, dim=DIM, model_name="m") as store:
+        before = [[h.frame_id for h in row] for row in store.search(DATA[::10], 5)]
+        assert store.compact(reencode) == 300
+        assert [[h.frame_id for h in row] for row in store.search(DATA[::10], 5)] == before
+        assert store.compact(reencode) == 0  # nothing left to do
+        preview = store.thumbnail(before[0][0])
+    lengths, kinds, page = layout(tmp_path)
+    assert (
+        4 * DIM not in lengths and max(lengths) < 4 * DIM and (kinds, page) == ({b"RI"}, PAGE_SIZE)
+    )
+    assert preview is not None and preview[8:12] == b"WEBP"
+    with FrameStore.open(tmp_path, dim=DIM, model_name="m") as store:
+        assert [[h.frame_id for h in row] for row in store.search(DATA[::10], 5)] == before
+        assert np.isfinite(store.stats().extra["catalog_bytes"])
