@@ -48,8 +48,9 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
         parents=[common],
         help="build, convert and cache the embedder so serving needs no TensorFlow (Dockerfile)",
         description="Build the configured embedder (--model) from its packaged weights, convert "
-        "it to LiteRT, check the conversion against Keras and store it in the model cache, then "
-        "exit. Needs TensorFlow; run once at install or image-build time.",
+        "it to LiteRT, check the conversion against Keras and store it in the model cache with "
+        "its vector-index projection, then exit. Needs TensorFlow; run once at install or "
+        "image-build time.",
     )
     prepare.set_defaults(handler=run_prepare_model)
 
@@ -76,10 +77,14 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_prepare_model(args: argparse.Namespace, settings: Settings) -> int:
     from model.registry import load_embedder
+    from training.index_projection import reference_projection
 
     cache_dir = settings.resolved_cache_dir
     embedder = load_embedder(settings.model, cache_dir, threads=settings.inference_threads)
     print(f"model {embedder.name} ready (dim {embedder.dim}, input {embedder.input_size} px)")
+    # A new catalog's index projection, fitted now rather than at the first open.
+    if reference_projection(embedder, cache_dir, settings.index_dims) is not None:
+        print(f"index projection to {settings.index_dims} dims ready")
     print(f"cache: {cache_dir}")
     return 0
 
