@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from app.config import Settings
 from index.ingest.ingestor import Ingestor
-from index.query.calibrate import THRESHOLD_KEYS, stored_thresholds
+from index.query.calibrate import THRESHOLD_KEYS, stored_thresholds, usable_thresholds
 from index.query.identify import Identifier, IdentifyParams
 from index.query.titlehead import TitleHead
 from index.store.backend import HnswBackend, VectorBackend
@@ -48,7 +48,7 @@ def resolve_thresholds(
     layers = [
         ("settings", {key: getattr(settings, key) for key in THRESHOLD_KEYS}),
         ("catalog", stored_thresholds(store.calibration())),
-        ("model", embedder.thresholds or {}),
+        ("model", usable_thresholds(embedder.thresholds, embedder.calibration)),
         ("default", {key: getattr(defaults, key) for key in THRESHOLD_KEYS}),
     ]
     values: dict[str, float] = {}

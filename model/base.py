@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -26,6 +27,9 @@ class Embedder(ABC):
     # Decision thresholds calibrated for this model (min_similarity, min_margin,
     # min_title_confidence, min_title_similarity); None: the defaults measured for Lite0 apply.
     thresholds: dict[str, float] | None = None
+    # What those thresholds were measured on and gave, as stored with them (e.g. which title
+    # gate they were chosen for); None when the model carries no calibration.
+    calibration: dict[str, Any] | None = None
 
     @abstractmethod
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:

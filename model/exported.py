@@ -164,7 +164,14 @@ def load_exported(path: str | Path) -> KerasEmbedder:
     model, meta = load_exported_model(path)
     embedder = KerasEmbedder(model, name=meta["name"], fit=meta["fit"])
     embedder.thresholds = thresholds_of(meta, str(path))
+    embedder.calibration = calibration_of(meta)
     return embedder
+
+
+def calibration_of(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The optional `calibration` object of the metadata: what the thresholds were measured on."""
+    calibration = meta.get("calibration")
+    return calibration if isinstance(calibration, dict) else None
 
 
 def thresholds_of(meta: dict[str, Any], source: str) -> dict[str, float] | None:

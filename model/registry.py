@@ -14,11 +14,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from model.base import Embedder
 from model.builtin import BACKBONES, native_input_size, weights_id
-from model.exported import ExportError, checked_metadata, thresholds_of
+from model.exported import ExportError, calibration_of, checked_metadata, thresholds_of
 from model.files import file_sha256
 from model.fit import DEFAULT_FIT
 from model.litert import LiteRTEmbedder, LiteRTModelError
@@ -49,6 +49,7 @@ class ModelSource:
     build: Callable[[], keras.Model]
     expected: tuple[int, int] | None = None  # (input_size, dim) an exported model declares
     thresholds: dict[str, float] | None = None  # calibrated with an exported model
+    calibration: dict[str, Any] | None = None  # what they were measured on and gave
 
 
 def load_embedder(
@@ -76,6 +77,7 @@ def load_embedder(
             f"dims, its metadata says {source.expected}"
         )
     embedder.thresholds = source.thresholds
+    embedder.calibration = source.calibration
     return embedder
 
 
@@ -95,6 +97,7 @@ def model_source(spec: str, cache_dir: Path, input_size: int | None = None) -> M
             build=build_exported,
             expected=(meta["input_size"], meta["dim"]),
             thresholds=thresholds_of(meta, spec),
+            calibration=calibration_of(meta),
         )
     if spec not in BACKBONES:
         raise UnknownEmbedderError(

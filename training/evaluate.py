@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from index.query.calibrate import usable_thresholds
 from index.query.colour import COLOUR_DIM, colour_histogram
 from model.backbones import build_backbone
 from model.base import Embedder
@@ -130,7 +131,7 @@ def evaluate_split(
             "title_head": title_level(
                 (gallery, gallery_colours, gallery_labels),
                 (perturbed, query_colours, query_labels),
-                embedder.thresholds,
+                usable_thresholds(embedder.thresholds, embedder.calibration),
             ),
         }
         everything = np.concatenate([gallery, clean])

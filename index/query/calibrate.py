@@ -60,10 +60,18 @@ class Calibration:
 def stored_thresholds(stored: Mapping[str, Any] | None) -> dict[str, float]:
     """The thresholds of a catalog's stored calibration (`{"thresholds", "measured"}`), less
     the title ones when they were measured for another title gate."""
-    thresholds = dict((stored or {}).get("thresholds") or {})
-    if ((stored or {}).get("measured") or {}).get("title_gate") != TITLE_GATE:
-        thresholds = {k: v for k, v in thresholds.items() if k not in TITLE_KEYS}
-    return thresholds
+    return usable_thresholds((stored or {}).get("thresholds"), (stored or {}).get("measured"))
+
+
+def usable_thresholds(
+    thresholds: Mapping[str, float] | None, measured: Mapping[str, Any] | None
+) -> dict[str, float]:
+    """`thresholds` (a catalog's or an exported model's) less the title ones when `measured`,
+    what they were chosen on, names another title gate than today's (or none: made before it)."""
+    usable = dict(thresholds or {})
+    if (measured or {}).get("title_gate") != TITLE_GATE:
+        usable = {k: v for k, v in usable.items() if k not in TITLE_KEYS}
+    return usable
 
 
 class CalibrationError(ValueError):

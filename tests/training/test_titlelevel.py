@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from index.query.calibrate import TITLE_KEYS, usable_thresholds
 from model.exported import load_exported, read_metadata, save_exported
 from tests.index.storekit import clustered
 from training.data import Sample
@@ -49,8 +50,16 @@ def test_export_carries_its_calibrated_thresholds(tmp_path) -> None:
     assert load_exported(path).thresholds is None
     thresholds = calibrate_export(path, samples, vectors, colours)
     assert thresholds is not None and set(thresholds) >= {"min_title_confidence", "min_similarity"}
-    assert load_exported(path).thresholds == thresholds
+    loaded = load_exported(path)
+    assert loaded.thresholds == thresholds
     assert read_metadata(path)["calibration"]["known_queries"] > 0
+    # What the server uses of them: all of a new export's; of one calibrated before the colour
+    # head (no title gate recorded), only the frame thresholds.
+    assert usable_thresholds(loaded.thresholds, loaded.calibration) == thresholds
+    before_colour = {k: v for k, v in loaded.calibration.items() if k != "title_gate"}
+    older = usable_thresholds(loaded.thresholds, before_colour)
+    assert older == {k: v for k, v in thresholds.items() if k not in TITLE_KEYS}
+    assert "min_similarity" in older
 
 
 def _tiny_model():
