@@ -4,7 +4,8 @@ Vectors are real Lite0 embeddings of generated anime frames plus noise (as `benc
 its catalog), in shots of near-identical frames, made 1,000 at a time from a seed per source so
 a million frames never sit in one process: the exact search makes them again. Queries are
 catalog frames seen again. The store is opened as the service opens it (`app.services` with the
-default settings), so it measures whatever vector format and index parameters the code has.
+default settings, the embedder's index projection included), so it measures whatever vector
+format and index parameters the code has.
 For each engine, side by side in one run: build rate (and CPU per 1,000 frames, steadier than
 wall time on a shared machine), the share spent on index checkpoints, memory (RSS of the
 building process at its peak, and what opening the built store adds to a fresh process, beside
@@ -27,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,9 @@ import psutil
 from app.config import Settings
 from app.services import vector_backend
 from index.store.frame_store import FrameStore
+from index.store.projection import Projection
 from index.types import FrameRecord, SourceRecord
+from training.index_projection import reference_projection
 
 SOURCE_FRAMES = 1000  # frames per add(): one episode-sized source
 SEED = 0
@@ -45,18 +49,29 @@ FRAME_SIGMA = 0.005  # per-dimension noise between frames of a shot (cosine ~0.9
 WARM_UP = 10  # searches before the timed ones
 
 
-def real_origins(count: int) -> np.ndarray:
-    """Embeddings of generated anime frames by the default serving embedder."""
+@dataclass(frozen=True)
+class Library:
+    """What every frame is made from, and the index projection the service would give it."""
+
+    origins: np.ndarray
+    projection: Projection | None
+
+
+def real_library(count: int) -> Library:
+    """Embeddings of generated anime frames by the default serving embedder, and the index
+    projection the service gives a new catalog of that embedder's vectors."""
     from model.registry import load_embedder
     from synthetic import make_titles, render_frame
 
-    embedder = load_embedder("efficientnet-lite0", Path.home() / ".cache" / "shazam-anime")
+    settings = Settings()
+    embedder = load_embedder(settings.model, settings.resolved_cache_dir)
     styles = make_titles(8, seed=2024)
     frames = [
         render_frame(styles[i % len(styles)], 1, 0.7 * (i // len(styles)), (640, 360))
         for i in range(count)
     ]
-    return embedder.embed(frames)
+    projection = reference_projection(embedder, settings.resolved_cache_dir, settings.index_dims)
+    return Library(embedder.embed(frames), projection)
 
 
 def noisy(origins: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -142,11 +157,17 @@ def timed(method: Callable[..., None], seconds: list[float]) -> Callable[..., No
     return wrapper
 
 
-def open_store(name: str, store_dir: Path, dim: int, saves: list[float]) -> FrameStore:
-    """The store as the service opens it, with its checkpoints timed."""
+def open_store(name: str, store_dir: Path, library: Library, saves: list[float]) -> FrameStore:
+    """The store as the service opens it (`app.services.open_store`), checkpoints timed."""
     backend = vector_backend(Settings(data_dir=store_dir, vector_backend=name))
     backend.save = timed(backend.save, saves)  # type: ignore[method-assign]
-    return FrameStore.open(store_dir, dim=dim, model_name="bench", backend=backend)
+    return FrameStore.open(
+        store_dir,
+        dim=library.origins.shape[1],
+        model_name="bench",
+        backend=backend,
+        projection=library.projection,
+    )
 
 
 def add_sources(store: FrameStore, origins: np.ndarray, frames: int, name: str) -> int:
@@ -172,25 +193,23 @@ def add_sources(store: FrameStore, origins: np.ndarray, frames: int, name: str) 
     return peak
 
 
-def run(name: str, origins: np.ndarray, frames: int, queries: int, k: int) -> dict:
+def run(name: str, library: Library, frames: int, queries: int, k: int) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"shazam-scale-{name}-"))
     try:
-        return measure(name, origins, frames, queries, k, workdir)
+        return measure(name, library, frames, queries, k, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(
-    name: str, origins: np.ndarray, frames: int, count: int, k: int, store_dir: Path
-) -> dict:
+def measure(name: str, library: Library, frames: int, count: int, k: int, store_dir: Path) -> dict:
     # Building and serving each run in a fresh process, as they would in production: memory a
     # process freed but still holds (the build's garbage) must not count, nor be reused.
-    built = in_fresh_process(build_store, name, store_dir, origins, frames)
+    built = in_fresh_process(build_store, name, store_dir, library, frames)
     disk = files_bytes(store_dir)
-    rows, queries = screenshots(origins, frames, count)
-    served = in_fresh_process(serve, name, store_dir, origins.shape[1], queries, k)
+    rows, queries = screenshots(library.origins, frames, count)
+    served = in_fresh_process(serve, name, store_dir, library, queries, k)
     # Frame ids are given in add order from 1, so row i is frame i + 1.
-    truth = exact_neighbours(origins, frames, queries, k) + 1
+    truth = exact_neighbours(library.origins, frames, queries, k) + 1
     found = served["found"]
     recall = sum(len(set(f) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
     own_first = sum(bool(f) and f[0] == row + 1 for f, row in zip(found, rows, strict=True))
@@ -221,14 +240,14 @@ def in_fresh_process(function: Callable[..., dict], *args: object) -> dict:
         return pool.submit(function, *args).result()
 
 
-def build_store(name: str, store_dir: Path, origins: np.ndarray, frames: int) -> dict:
+def build_store(name: str, store_dir: Path, library: Library, frames: int) -> dict:
     """Add every source through `FrameStore.add`, then close (its last checkpoint included)."""
     gc.collect()
     rss_before = rss_bytes()
     saves: list[float] = []
-    store = open_store(name, store_dir, origins.shape[1], saves)
+    store = open_store(name, store_dir, library, saves)
     started, cpu_started = time.perf_counter(), time.process_time()
-    peak = add_sources(store, origins, frames, name)
+    peak = add_sources(store, library.origins, frames, name)
     store.close()
     return {
         "seconds": time.perf_counter() - started,
@@ -238,12 +257,12 @@ def build_store(name: str, store_dir: Path, origins: np.ndarray, frames: int) ->
     }
 
 
-def serve(name: str, store_dir: Path, dim: int, queries: np.ndarray, k: int) -> dict:
+def serve(name: str, store_dir: Path, library: Library, queries: np.ndarray, k: int) -> dict:
     """In a fresh process: open the store as a server does, then one-query searches."""
     gc.collect()
     rss_before = rss_bytes()
     started = time.perf_counter()
-    store = open_store(name, store_dir, dim, [])
+    store = open_store(name, store_dir, library, [])
     open_s = time.perf_counter() - started
     gc.collect()
     ram = max(0, rss_bytes() - rss_before)
@@ -338,9 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args(argv)
 
-    origins = real_origins(args.origins)
+    library = real_library(args.origins)
     sizes = {"hnswlib": args.frames, "milvus": min(args.frames, args.milvus_frames)}
-    results = [run(name, origins, sizes[name], args.queries, args.k) for name in args.engines]
+    results = [run(name, library, sizes[name], args.queries, args.k) for name in args.engines]
     report(results, args.k)
     return 0
 
