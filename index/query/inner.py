@@ -47,6 +47,9 @@ _MAX_PEEL = 0.12  # of a side: the widest bezel peeled off a quadrilateral
 _FLAT_GRADIENT = 12.0  # Sobel magnitude (grey levels) below which a pixel is flat
 _FLAT_SHARE = 0.9  # share of a band's middle line that must be flat for it to be a bezel
 _BEZEL_TOLERANCE = 40.0  # max channel difference between a bezel's sides (glare brightens one)
+_DARK_BEZEL = 60.0  # a line across a side this dark (every channel) and flat may be bezel
+_FLAT_LINE = 8.0  # grey-level spread along a side under which a line is flat
+_BEZEL_STEP = 25.0  # colour step (a channel's levels) from a bezel's last line into the picture
 _MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is one edge
 _REFINE_REACH = 2.5  # small-copy pixels a side may move when refined at full size
 _REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts as its edge
@@ -111,10 +114,12 @@ def _refined(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
     may sit on the outside of a window's border or a shadow, which the re-rank then reads as a
     different crop. Each half of each side is moved within `_REFINE_REACH` of its small-copy
     pixels to just inside the innermost strong step in colour across it (a border, a shadow and
-    a bezel are uniform along the side; the picture starts where that ends); the corners are
+    a bezel are uniform along the side; the picture starts where that ends), then past a bezel
+    the small copy found no line for (`_past_bezel`), when both halves find it; the corners are
     where the moved sides meet."""
     reach = int(np.ceil(_REFINE_REACH * scale))
-    offsets = np.arange(-reach, reach + 1, dtype=np.float32)
+    deep = int(_MAX_PEEL * min(_sides(quad)))
+    offsets = np.arange(-reach, max(reach, deep) + 1, dtype=np.float32)
     centre = quad.mean(axis=0)
     lines = []
     for side in range(4):
@@ -123,19 +128,35 @@ def _refined(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
         normal = np.float32([-along[1], along[0]])
         if (centre - start) @ normal < 0:
             normal = -normal  # inward
-        moved = []
+        halves = []
         for lo, hi in ((0.1, 0.45), (0.55, 0.9)):
             points = start + np.linspace(lo, hi, 24)[:, None] * (end - start)  # (24, 2)
             grid = points[None] + offsets[:, None, None] * normal  # (offsets, 24, 2)
             x, y = (np.ascontiguousarray(grid[..., i], dtype=np.float32) for i in (0, 1))
             profile = cv2.remap(pixels, x, y, cv2.INTER_LINEAR).astype(np.float32)
-            steps = np.abs(np.diff(profile, axis=0)).mean(axis=(1, 2))  # between offsets
-            shift = 0.0
+            steps = np.abs(np.diff(profile[: 2 * reach + 1], axis=0)).mean(axis=(1, 2))
+            at = reach
             if steps.max() >= _REFINE_STEP:
-                shift = float(offsets[np.flatnonzero(steps >= 0.5 * steps.max()).max() + 1])
-            moved.append(points.mean(axis=0) + shift * normal)
-        lines.append(moved)
+                at = int(np.flatnonzero(steps >= 0.5 * steps.max()).max() + 1)
+            halves.append((points.mean(axis=0), at, _past_bezel(profile, at)))
+        # a bezel runs along the whole side: walked over only when both halves find it
+        walked = all(past != at for _, at, past in halves)
+        lines.append([mid + offsets[past if walked else at] * normal for mid, at, past in halves])
     return np.float32([_meet(lines[side - 1], lines[side]) for side in range(4)])
+
+
+def _past_bezel(profile: np.ndarray, at: int) -> int:
+    """The first line past dark lines, flat along the side, that start at `at` and end in a sharp
+    step (a bezel the small copy found no line for); `at` when there are none."""
+    colours = profile.mean(axis=1)  # (offsets, 3)
+    bezel = (colours.max(axis=1) < _DARK_BEZEL) & (profile.mean(axis=2).std(axis=1) < _FLAT_LINE)
+    walk = at
+    while walk < len(bezel) and bezel[walk]:
+        walk += 1
+    if walk - at < 2 or walk >= len(bezel):
+        return at
+    sharp = np.abs(colours[walk] - colours[walk - 1]).max() >= _BEZEL_STEP
+    return walk if sharp else at
 
 
 def _meet(first: list[np.ndarray], second: list[np.ndarray]) -> np.ndarray:
