@@ -30,6 +30,9 @@ class Embedder(ABC):
     # What those thresholds were measured on and gave, as stored with them (e.g. which title
     # gate they were chosen for); None when the model carries no calibration.
     calibration: dict[str, Any] | None = None
+    # Names these exact weights (a hash: built-in weights or the exported file), for what is
+    # derived from them and cached; None for a model built in memory.
+    cache_key: str | None = None
 
     @abstractmethod
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:

@@ -78,6 +78,7 @@ def load_embedder(
         )
     embedder.thresholds = source.thresholds
     embedder.calibration = source.calibration
+    embedder.cache_key = source.key
     return embedder
 
 

@@ -44,8 +44,10 @@ def reference_projection(embedder: Embedder, cache_dir: Path, dims: int) -> Proj
     `cache_dir`, else fitted (~20 s on 2 cores) and cached there."""
     if not 0 < dims < embedder.dim:
         return None
-    slug = re.sub(r"[^\w.-]+", "_", embedder.name)
-    path = Path(cache_dir) / f"projection-{slug}-{embedder.dim}-{dims}-v{VERSION}.npy"
+    # Keyed by the weights, not the name: two exports may share a name, never a hash.
+    identity = embedder.cache_key or f"{embedder.name}-{embedder.dim}"
+    slug = re.sub(r"[^\w.-]+", "_", identity)
+    path = Path(cache_dir) / f"projection-{slug}-{dims}-v{VERSION}.npy"
     if path.is_file():
         return Projection(np.load(path, allow_pickle=False))
     frames = list(reference_frames())

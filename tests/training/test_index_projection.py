@@ -20,7 +20,9 @@ def test_the_reference_set_is_the_same_every_time() -> None:
 def test_a_model_projection_is_fitted_once_then_read(lite0_embedder, model_cache_dir: Path) -> None:
     made = reference_projection(lite0_embedder, model_cache_dir, 128)
     assert made is not None and (made.in_dim, made.out_dim) == (1280, 128)
-    assert list(model_cache_dir.glob("projection-efficientnet-lite0-1280-128-v*.npy"))
+    # Named by the weights' hash, so two models that share a name never share a projection.
+    assert lite0_embedder.cache_key and lite0_embedder.cache_key.startswith("efficientnet-lite0")
+    assert list(model_cache_dir.glob(f"projection-{lite0_embedder.cache_key}-128-v*.npy"))
     again = reference_projection(lite0_embedder, model_cache_dir, 128)
     assert again is not None and again.digest == made.digest
     # Lite0 frames keep most of their length inside it: it was fitted on their kind.
