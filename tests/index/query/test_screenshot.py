@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from index.query.screenshot import _bar_run, query_views, video_box
+from index.query.bars import _bar_run
+from index.query.screenshot import query_views, video_box
 from synthetic.perturb import letterbox, pillarbox, player_window_with_box, subtitle
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
