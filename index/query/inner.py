@@ -6,8 +6,8 @@ takes the long straight edges of a small copy (Canny on each colour channel, pro
 Hough, OpenCV), makes every quadrilateral of two near-horizontal and two near-vertical lines,
 keeps those whose four sides lie on edges, and ranks them by area and edge support. A screen's
 outer edge is its bezel's: a nested quadrilateral with a flat band of one colour between them on
-two or more sides is the picture, so it replaces the outer one (`_peeled`). Each side is then
-moved onto the picture's own edge at full size (`_refined`). `inner_views` warps
+two or more sides is the picture, so it replaces the outer one (`bezel.peeled`). Each side is then
+moved onto the picture's own edge at full size (`bezel.refined`). `inner_views` warps
 the best two upright and trims what is left of a bezel or border. They are searched only in
 the unsure second pass, so clean screenshots never pay for them.
 Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from index.query.bezel import ALONG, flatness, peeled, quad_area, quad_sides, refined
 from index.query.screenshot import edge_lines, video_box
 from model.fit import to_rgb
 
@@ -43,17 +44,6 @@ _AXIS_LINES = 12  # strongest upright rows / columns added per direction (`_line
 _LINE_SHARE = 0.25  # a line needs edge pixels along this share of the short side (Hough votes)
 _MAX_TILT = np.radians(25)  # lines further from horizontal or vertical than this are not sides
 _SIDE_SUPPORT = 0.9  # share of each side of the quadrilateral that must lie on an edge
-_MAX_PEEL = 0.12  # of a side: the widest bezel peeled off a quadrilateral
-_FLAT_GRADIENT = 12.0  # Sobel magnitude (grey levels) below which a pixel is flat
-_FLAT_SHARE = 0.9  # share of a band's middle line that must be flat for it to be a bezel
-_BEZEL_TOLERANCE = 40.0  # max channel difference between a bezel's sides (glare brightens one)
-_DARK_BEZEL = 60.0  # a line across a side this dark (every channel) and flat may be bezel
-_FLAT_LINE = 8.0  # grey-level spread along a side under which a line is flat
-_BEZEL_STEP = 25.0  # colour step (a channel's levels) from a bezel's last line into the picture
-_MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is one edge
-_REFINE_REACH = 2.5  # small-copy pixels a side may move when refined at full size
-_REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts as its edge
-_ALONG = np.linspace(0.05, 0.95, 32)[:, None]  # where a side is sampled, from one end to the other
 
 
 def inner_views(image: Image.Image) -> list[tuple[str, Image.Image]]:
@@ -98,134 +88,19 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
             chosen.append(quad)
         if len(chosen) == _VIEWS:
             break
-    flat = _flatness(small)
-    peeled: list[np.ndarray] = []
+    flat = flatness(small)
+    inside_bezels: list[np.ndarray] = []
     for quad in chosen:
-        quad = _peeled(quad, quads, areas, small, flat)
-        if all(_overlap(quad, other) < _DISTINCT for other in peeled):
-            peeled.append(quad)
-    return [_refined(pixels, quad / scale, 1 / scale) for quad in peeled]
-
-
-def _refined(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
-    """`quad` with each side moved, at full size, onto the picture's own edge.
-
-    Found on the small copy, a side is off by a pixel or two of it (several at full size), and
-    may sit on the outside of a window's border or a shadow, which the re-rank then reads as a
-    different crop. Each half of each side is moved within `_REFINE_REACH` of its small-copy
-    pixels to just inside the innermost strong step in colour across it (a border, a shadow and
-    a bezel are uniform along the side; the picture starts where that ends), then past a bezel
-    the small copy found no line for (`_past_bezel`), when both halves find it; the corners are
-    where the moved sides meet."""
-    reach = int(np.ceil(_REFINE_REACH * scale))
-    deep = int(_MAX_PEEL * min(_sides(quad)))
-    offsets = np.arange(-reach, max(reach, deep) + 1, dtype=np.float32)
-    centre = quad.mean(axis=0)
-    lines = []
-    for side in range(4):
-        start, end = quad[side], quad[(side + 1) % 4]
-        along = (end - start) / max(1e-6, float(np.linalg.norm(end - start)))
-        normal = np.float32([-along[1], along[0]])
-        if (centre - start) @ normal < 0:
-            normal = -normal  # inward
-        halves = []
-        for lo, hi in ((0.1, 0.45), (0.55, 0.9)):
-            points = start + np.linspace(lo, hi, 24)[:, None] * (end - start)  # (24, 2)
-            grid = points[None] + offsets[:, None, None] * normal  # (offsets, 24, 2)
-            x, y = (np.ascontiguousarray(grid[..., i], dtype=np.float32) for i in (0, 1))
-            profile = cv2.remap(pixels, x, y, cv2.INTER_LINEAR).astype(np.float32)
-            steps = np.abs(np.diff(profile[: 2 * reach + 1], axis=0)).mean(axis=(1, 2))
-            at = reach
-            if steps.max() >= _REFINE_STEP:
-                at = int(np.flatnonzero(steps >= 0.5 * steps.max()).max() + 1)
-            halves.append((points.mean(axis=0), at, _past_bezel(profile, at)))
-        # a bezel runs along the whole side: walked over only when both halves find it
-        walked = all(past != at for _, at, past in halves)
-        lines.append([mid + offsets[past if walked else at] * normal for mid, at, past in halves])
-    return np.float32([_meet(lines[side - 1], lines[side]) for side in range(4)])
-
-
-def _past_bezel(profile: np.ndarray, at: int) -> int:
-    """The first line past dark lines, flat along the side, that start at `at` and end in a sharp
-    step (a bezel the small copy found no line for); `at` when there are none."""
-    colours = profile.mean(axis=1)  # (offsets, 3)
-    bezel = (colours.max(axis=1) < _DARK_BEZEL) & (profile.mean(axis=2).std(axis=1) < _FLAT_LINE)
-    walk = at
-    while walk < len(bezel) and bezel[walk]:
-        walk += 1
-    if walk - at < 2 or walk >= len(bezel):
-        return at
-    sharp = np.abs(colours[walk] - colours[walk - 1]).max() >= _BEZEL_STEP
-    return walk if sharp else at
-
-
-def _meet(first: list[np.ndarray], second: list[np.ndarray]) -> np.ndarray:
-    """Where the line through `first`'s two points meets the line through `second`'s."""
-    (p, q), (r, s) = first, second
-    d1, d2 = q - p, s - r
-    det = d1[0] * d2[1] - d1[1] * d2[0]
-    t = ((r - p)[0] * d2[1] - (r - p)[1] * d2[0]) / det
-    return p + t * d1
-
-
-def _flatness(small: np.ndarray) -> np.ndarray:
-    """Where the small copy is flat (True): gradient below `_FLAT_GRADIENT`. A bezel is flat even
-    under glare (a smooth ramp); a room, or the frame's detail, is not."""
-    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    gradient = np.hypot(
-        cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=1), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=1)
-    )
-    return gradient < _FLAT_GRADIENT
-
-
-def _peeled(
-    quad: np.ndarray, quads: np.ndarray, areas: np.ndarray, small: np.ndarray, flat: np.ndarray
-) -> np.ndarray:
-    """The smallest candidate nested in `quad`, its sides at most `_MAX_PEEL` of its size inside,
-    with a bezel between: flat bands of one colour on at least two sides (a flat band on one side
-    alone is as often the frame's own wall or sky). The picture is the bezel's inner edge. Else
-    `quad` itself."""
-    area = _area(quad)
-    reach = _MAX_PEEL * np.float32(_sides(quad))
-    near = (areas < area) & (np.abs(quads - quad) <= reach).all(axis=(1, 2))
-    for index in np.flatnonzero(near)[np.argsort(areas[near])]:  # smallest first
-        other = quads[index]
-        if cv2.intersectConvexConvex(quad, other)[0] < areas[index] * 0.99:  # not inside
-            continue
-        bands = [_band(small, flat, quad, other, side) for side in range(4)]
-        if any(band is False for band in bands):
-            continue
-        colours = np.array([band for band in bands if band is not True])
-        if len(colours) >= 2 and np.ptp(colours, axis=0).max() <= _BEZEL_TOLERANCE:
-            return other
-    return quad
-
-
-def _band(
-    small: np.ndarray, flat: np.ndarray, outer: np.ndarray, inner: np.ndarray, side: int
-) -> np.ndarray | bool:
-    """The median colour of the band between one side of `outer` and the same side of `inner`
-    when it is flat along its middle line (where neither edge's blur reaches); True when it is
-    under `_MIN_BAND` px wide (that side is not peeled); False when it is not flat."""
-    nxt = (side + 1) % 4
-    direction = outer[nxt] - outer[side]
-    normal = np.float32([-direction[1], direction[0]]) / max(1e-6, np.linalg.norm(direction))
-    gap = float(np.abs((inner[[side, nxt]] - outer[side]) @ normal).max())
-    if gap < _MIN_BAND:
-        return True
-    start, end = (outer[side] + inner[side]) / 2, (outer[nxt] + inner[nxt]) / 2
-    points = (start + _ALONG * (end - start)).round().astype(int)
-    x = np.clip(points[:, 0], 0, small.shape[1] - 1)
-    y = np.clip(points[:, 1], 0, small.shape[0] - 1)
-    if flat[y, x].mean() < _FLAT_SHARE:
-        return False
-    return np.median(small[y, x].astype(np.float32), axis=0)
+        quad = peeled(quad, quads, areas, small, flat)
+        if all(_overlap(quad, other) < _DISTINCT for other in inside_bezels):
+            inside_bezels.append(quad)
+    return [refined(pixels, quad / scale, 1 / scale) for quad in inside_bezels]
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two convex quadrilaterals."""
     inter, _ = cv2.intersectConvexConvex(a, b)
-    return inter / (_area(a) + _area(b) - inter)
+    return inter / (quad_area(a) + quad_area(b) - inter)
 
 
 def _edges(small: np.ndarray) -> np.ndarray:
@@ -316,9 +191,9 @@ def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     d1, d2 = np.triu_indices(len(down), k=1)
     # along[a, p]: support of across line a between the down lines of pair p; downs[d, q] of
     # down line d between the across lines of pair q
-    along = _segment_support(near, corners[:, d1], corners[:, d2], _ALONG)
+    along = _segment_support(near, corners[:, d1], corners[:, d2], ALONG)
     downs = _segment_support(near, corners[a1].transpose(1, 0, 2),
-                             corners[a2].transpose(1, 0, 2), _ALONG)  # fmt: skip
+                             corners[a2].transpose(1, 0, 2), ALONG)  # fmt: skip
     q, p = np.arange(len(a1))[:, None], np.arange(len(d1))[None]  # (pairs across, pairs down)
     a1, a2, d1, d2 = a1[:, None], a2[:, None], d1[None], d2[None]
     support = np.minimum.reduce([along[a1, p], along[a2, p], downs[d1, q], downs[d2, q]])
@@ -341,13 +216,6 @@ def _segment_support(near: np.ndarray, start: np.ndarray, end: np.ndarray, u: np
     column = np.minimum(np.rint(np.where(inside, x, 0)), width - 1).astype(np.intp)
     row = np.minimum(np.rint(np.where(inside, y, 0)), height - 1).astype(np.intp)
     return (near[row, column] & inside).mean(axis=-1)
-
-
-def _sides(quad: np.ndarray) -> tuple[float, float]:
-    """Mean width and height of an ordered quadrilateral."""
-    top, bottom = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])
-    left, right = np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])
-    return float(top + bottom) / 2, float(left + right) / 2
 
 
 def _plausible(quads: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -386,10 +254,6 @@ def _areas(quads: np.ndarray) -> np.ndarray:
     return np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / 2
 
 
-def _area(quad: np.ndarray) -> float:
-    return float(cv2.contourArea(quad))
-
-
 def _upright(image: Image.Image, quad: np.ndarray) -> tuple[str, Image.Image]:
     """The quadrilateral's content as an upright rectangle: a crop, or a perspective warp."""
     left, top = quad.min(axis=0)
@@ -399,7 +263,7 @@ def _upright(image: Image.Image, quad: np.ndarray) -> tuple[str, Image.Image]:
     if np.abs(quad - box).max() <= tolerance:
         crop = tuple(int(round(v)) for v in (left, top, right, bottom))
         return "inner", image.crop(crop)
-    width, height = _sides(quad)
+    width, height = quad_sides(quad)
     shrink = min(1.0, _MAX_SIDE / width)
     size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
     target = np.float32([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]])
