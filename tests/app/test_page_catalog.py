@@ -117,7 +117,8 @@ def test_a_video_is_added_with_a_progress_bar_that_follows_the_job(
     page: Page, server: LiveServer, styles: list[TitleStyle], tmp_path: Path
 ) -> None:
     video = tmp_path / "Second Show - 04.mp4"
-    write_episode(styles[1], 4, video, seconds=30.0, fps=8, size=SIZE)
+    # Long enough that the job outlasts several of the page's polls (400 ms) on a quiet machine.
+    write_episode(styles[1], 4, video, seconds=120.0, fps=8, size=SIZE)
     job_polls: list[str] = []
     page.on("request", lambda r: job_polls.append(r.url) if "/jobs/" in r.url else None)
     _use_key(page, KEY)
