@@ -106,19 +106,30 @@ class MilvusVectors:
         distances = np.full((q, max(limit, 0)), np.inf, dtype=np.float32)
         if limit <= 0 or q == 0:
             return labels, distances
-        rows = self._client.search(
-            self.name,
-            data=list(data),
-            limit=limit,
-            search_params=self._search_params,
-            output_fields=["id"],
-            filter="" if allowed is None else f"id in {sorted(allowed)}",
-        )
+        rows = self._query(data, limit, allowed)
+        if allowed is None and (empty := [i for i, hits in enumerate(rows) if not hits]):
+            # A collection with live rows always has a nearest one, so an empty row is the
+            # engine's transient, not an answer: ask once more for those queries alone.
+            logger.warning("Milvus answered %d of %d queries with no rows: retrying", len(empty), q)
+            for i, hits in zip(empty, self._query(data[empty], limit, None), strict=True):
+                rows[i] = hits
         for row, hits in enumerate(rows):
             for col, hit in enumerate(hits[:limit]):
                 labels[row, col] = int(hit["id"])
                 distances[row, col] = 1.0 - float(hit["distance"])  # COSINE gives similarity
         return labels, distances
+
+    def _query(self, data: np.ndarray, limit: int, allowed: frozenset[int] | None) -> list:
+        return list(
+            self._client.search(
+                self.name,
+                data=list(data),
+                limit=limit,
+                search_params=self._search_params,
+                output_fields=["id"],
+                filter="" if allowed is None else f"id in {sorted(allowed)}",
+            )
+        )
 
     def describe(self) -> dict[str, object]:
         return {"index_live": self.live_count, "collection": self.name}

@@ -145,3 +145,25 @@ def test_read_only_open_before_any_collection_reads_the_catalog(tmp_path: Path) 
     left = backend(tmp_path)
     assert left._ours() == []  # the reader created nothing
     left.close()
+
+
+def test_a_query_milvus_answers_with_no_rows_is_asked_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An engine with live rows always has a nearest one: an empty row is asked again once."""
+    with open_store(tmp_path) as store:
+        store.add(source("Alpha", "a"), frames(30, "a"), A)
+        client = store._backend._client
+        real_search, answers = client.search, []
+
+        def first_answer_loses_a_row(*args, **kwargs):  # the engine's transient, once
+            rows = list(real_search(*args, **kwargs))
+            answers.append(len(kwargs["data"]))
+            return [[], *rows[1:]] if len(answers) == 1 else rows
+
+        client.search = first_answer_loses_a_row
+        with caplog.at_level(logging.WARNING):
+            rows = store.search(A[[3, 7]], 5)
+    assert answers == [2, 1]  # the whole batch, then the lost query alone
+    assert [row[0].timestamp for row in rows] == [3.0, 7.0]
+    assert "no rows: retrying" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,8 @@ def test_readers_during_writes_see_consistent_results(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join(120)
-    assert not errors, errors[0]
+    # the whole traceback: a failure on one backend under load must say where it came from
+    assert not errors, "".join(traceback.format_exception(errors[0]))
     assert searches[0] >= 40
 
     stats = store.stats()
