@@ -16,7 +16,9 @@ runs each level with those `sure_agreement` levels instead of the default. `--in
 default adaptive config with and without the picture-inside-the-picture views
 (`index.query.inner`), and prints which view answered and the ms per detection. The "clean" row
 is unperturbed 1280x720 screenshots; screen_photo, picture_in_picture and edit_stack come from
-`synthetic.pictures`. `--milvus` adds "resize + views" on a milvus-lite store (the same
+`synthetic.pictures`. Beside exact frame, "in scene" counts answers whose scene (`Match.start` to
+`Match.end`, the from-to the API gives) holds the query's moment, with the median from-to length
+(docs/pictures.md). `--milvus` adds "resize + views" on a milvus-lite store (the same
 accuracy on both vector engines). Run from the repo root:
 
     .venv/bin/python -m bench.robustness --titles 4 --episodes 2 --queries 16 --calibrate
@@ -121,12 +123,15 @@ def _queries(
 
 
 # recall@1, exact frame, best sims, 2-pass share, re-ranked share, re-rank seconds per re-ranked,
-# answers per view, inner-picture detection seconds per detection
-Score = tuple[float, float, list[float], float, float, float, dict[str, int], float]
+# answers per view, inner-picture detection seconds per detection, in scene, answers' from-to spans
+Score = tuple[
+    float, float, list[float], float, float, float, dict[str, int], float, float, list[float]
+]
 
 
 def _score(identifier: Identifier, queries: list[Query]) -> Score:
-    right_title = exact = second_pass = reranked = 0
+    right_title = exact = in_scene = second_pass = reranked = 0
+    spans = []
     rerank_s = inner_s = 0.0
     detections = 0
     views: dict[str, int] = {}
@@ -148,6 +153,9 @@ def _score(identifier: Identifier, queries: list[Query]) -> Score:
             right_title += 1
             same_episode = match.episode == str(query.episode)
             exact += same_episode and abs(match.timestamp - query.time) <= INTERVAL + 1e-3
+            if match.start is not None and match.end is not None:
+                spans.append(match.end - match.start)
+                in_scene += same_episode and match.start - 1e-3 <= query.time <= match.end + 1e-3
     count = len(queries)
     per_rerank = rerank_s / reranked if reranked else 0.0
     return (
@@ -159,6 +167,8 @@ def _score(identifier: Identifier, queries: list[Query]) -> Score:
         per_rerank,
         views,
         inner_s / detections if detections else 0.0,
+        in_scene / count,
+        spans,
     )
 
 
@@ -300,6 +310,7 @@ def _print_table(results: dict[str, dict[str, Score]]) -> None:
                 recall, exact = per[name][:2]
             cells.append(f"{recall:.3f} / {exact:.3f}")
         print(f"{name:<20}" + "".join(f"{cell:>26}" for cell in cells))
+    _print_scenes(results, names)
     shares = [float(np.mean([v[3] for v in per.values()])) for per in results.values()]
     print(f"{'second pass':<20}" + "".join(f"{share:>26.3f}" for share in shares))
     for name in names:
@@ -325,6 +336,20 @@ def _print_table(results: dict[str, dict[str, Score]]) -> None:
     for name in names:
         cells = [_views(per[name][6]) for per in results.values()]
         print(f"{'  ' + name:<20}" + "".join(f"{cell:>26}" for cell in cells))
+
+
+def _print_scenes(results: dict[str, dict[str, Score]], names: list[str]) -> None:
+    """The answer as the product gives it: the query's moment inside the answer's scene (its
+    from-to, `Match.start`/`end`), beside the median length of those from-to spans."""
+    print("in scene (title, episode, from <= t <= to) / median from-to length (s)")
+    for name in names + ["mean"]:
+        cells = []
+        for per in results.values():
+            rows = list(per.values()) if name == "mean" else [per[name]]
+            share = float(np.mean([v[8] for v in rows]))
+            spans = [span for v in rows for span in v[9]]
+            cells.append(f"{share:.3f} / {float(np.median(spans)) if spans else 0.0:.1f}")
+        print(f"{name:<20}" + "".join(f"{cell:>26}" for cell in cells))
 
 
 def _views(counts: dict[str, int]) -> str:

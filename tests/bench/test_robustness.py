@@ -22,12 +22,17 @@ def test_tiny_run_scores_every_configuration(model_cache_dir: Path, capsys) -> N
     ]  # fmt: skip
     for scores in results.values():
         assert set(scores) == {"clean", *PERTURBATIONS, *PICTURES}
-        for right_title, exact, sims, second_pass, reranked, *_ in scores.values():
+        for score in scores.values():
+            right_title, exact, sims, second_pass, reranked, *_ = score
+            in_scene, spans = score[8:]
             assert 0 <= exact <= right_title <= 1 and len(sims) == 1
+            assert 0 <= in_scene <= right_title and all(span >= 0 for span in spans)
             assert 0 <= second_pass <= 1 and 0 <= reranked <= 1
         assert scores["clean"][0] == 1.0  # a clean screenshot of a catalogued moment
+        assert scores["clean"][8] == 1.0  # ...lies inside the scene the answer gives
     on_milvus, on_hnswlib = results["resize + views, Milvus"], results["resize + views"]
     assert {k: v[:2] for k, v in on_milvus.items()} == {k: v[:2] for k, v in on_hnswlib.items()}
     assert results["rerank off"]["clean"][4] == 0.0  # re-rank off: nothing re-ranked
     printed = capsys.readouterr().out
     assert "min_similarity 0.82" in printed and "second pass" in printed
+    assert "in scene (title, episode, from <= t <= to)" in printed
