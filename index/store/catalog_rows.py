@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from index.types import SourceInfo, TitleInfo, TitleMeta
 
@@ -96,45 +93,3 @@ def pages(fetch: Callable[[int, int], list[tuple]], batch: int) -> Iterator[list
     while rows := fetch(last, batch):
         yield rows
         last = int(rows[-1][0])
-
-
-def pack_vectors(vectors: np.ndarray) -> list[bytes]:
-    """Unit vectors as stored: a float32 scale, then the int8 components deflated (~0.85 KB for
-    Lite0's 1280, against 5 KB of float32; the cosine moves by under 0.002, docs/compact.md).
-    Never exactly 4 x dim bytes long, which is how a float32 vector is told apart."""
-    data = np.asarray(vectors, dtype=np.float32)
-    scales = np.maximum(np.abs(data).max(axis=1, initial=0.0), 1e-12) / 127.0
-    codes = np.rint(data / scales[:, None]).clip(-127, 127).astype(np.int8)
-    blobs = [
-        scale.tobytes() + zlib.compress(code.tobytes(), 6)
-        for scale, code in zip(scales.astype("<f4"), codes, strict=True)
-    ]
-    wide = 4 * data.shape[1]
-    return [blob + b"\0" if len(blob) == wide else blob for blob in blobs]  # ignored on read
-
-
-def quantized(vectors: np.ndarray) -> np.ndarray:
-    """`vectors` as the catalog gives them back: the store indexes these, so an index rebuilt
-    from the catalog answers exactly as the one that took the adds."""
-    rows = [(0, blob) for blob in pack_vectors(vectors)]
-    return unpack_vectors(rows, np.asarray(vectors).shape[1])[1]
-
-
-def unpack_vectors(rows: Sequence[tuple[int, bytes]], dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, unit float32 vectors) of stored rows: deflated int8 with a scale, or a float32
-    vector as catalogs before schema 4 wrote (both may sit in one catalog until `index
-    compact`)."""
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    vectors = np.empty((len(rows), dim), dtype=np.float32)
-    old = np.fromiter((len(r[1]) == 4 * dim for r in rows), dtype=bool, count=len(rows))
-    packed, wide = np.flatnonzero(~old), np.flatnonzero(old)
-    if wide.size:
-        blob = b"".join(rows[i][1] for i in wide)
-        vectors[wide] = np.frombuffer(blob, dtype="<f4").reshape(len(wide), dim)
-    if packed.size:
-        scales = np.frombuffer(b"".join(rows[i][1][:4] for i in packed), dtype="<f4")
-        codes = b"".join(zlib.decompressobj().decompress(rows[i][1][4:]) for i in packed)
-        values = np.frombuffer(codes, dtype=np.int8).reshape(len(packed), dim) * scales[:, None]
-        norms = np.linalg.norm(values, axis=1, keepdims=True)
-        vectors[packed] = values / np.maximum(norms, 1e-12)
-    return ids, vectors

@@ -9,13 +9,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from index.store.catalog_rows import (
-    clean_title,
-    pack_vectors,
-    pages,
-    title_key,
-    unpack_vectors,
-)
+from index.store.catalog_rows import clean_title, pages, title_key
+from index.store.vector_codec import pack_vectors, unpack_vectors
 from index.types import FrameRecord, SourceRecord, TitleMeta
 
 

@@ -1,9 +1,11 @@
 """`index compact`: an older catalog's frames rewritten in today's formats, then its file.
 
 A catalog from before schema 4 holds float32 vectors (5 KB a frame at 1280 dims) and 384 px
-JPEG previews (~12.6 KB) in 4 KB pages; both stay readable, so this is about disk, not about
-working: vectors become int8 with a scale, previews are re-encoded by the caller (the ingest
-mapper's WebP), and the file is rewritten at the new page size (docs/compact.md).
+JPEG previews (~12.6 KB) in 4 KB pages; one written before zstd holds deflated int8 vectors. All
+stay readable, so this is about disk and speed, not about working: vectors become int8 in zstd
+(`vector_codec`; the same codes, so the index stays valid), previews are re-encoded by the
+caller (the ingest mapper's WebP), and the file is rewritten at the new page size
+(docs/compact.md).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from index.store.catalog_rows import pack_vectors, unpack_vectors
+from index.store.vector_codec import pack_vectors, unpack_vectors
 
 if TYPE_CHECKING:
     from index.store.catalog import Catalog
@@ -35,13 +37,13 @@ class Compaction:
         reencode: Callable[[bytes], bytes],
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Rewrite float32 vectors as int8 and JPEG previews with `reencode`, `BATCH` frames a
-        transaction (an interruption leaves a catalog that works and compacts further when run
-        again), then vacuum the file. Returns how many frames changed."""
+        """Rewrite float32 and deflated vectors as zstd int8 and JPEG previews with `reencode`,
+        `BATCH` frames a transaction (an interruption leaves a catalog that works and compacts
+        further when run again), then vacuum the file. Returns how many frames changed."""
         self._check_writable()
         dim = self._state.dim
         changed = 0
-        for rows in self._catalog.frames_to_compact(BATCH, dim):
+        for rows in self._catalog.frames_to_compact(BATCH):
             _, vectors = unpack_vectors([(frame_id, vector) for frame_id, vector, _ in rows], dim)
             updates = [
                 (frame_id, packed, reencode(preview) if _is_jpeg(preview) else preview)

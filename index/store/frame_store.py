@@ -35,7 +35,6 @@ from index.errors import (
 from index.store.backend import HnswBackend, VectorBackend
 from index.store.catalog import CATALOG_FILE, Catalog
 from index.store.catalog_reads import CatalogReads
-from index.store.catalog_rows import quantized
 from index.store.checkpoint import INDEX_FILE
 from index.store.compaction import Compaction
 from index.store.opening import ProjectionSource, open_parts, stored_model
@@ -50,6 +49,7 @@ from index.store.validate import (
     source_record,
     unit_vectors,
 )
+from index.store.vector_codec import quantized
 from index.types import (
     AddResult,
     FrameRecord,

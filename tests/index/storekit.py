@@ -63,3 +63,14 @@ def clustered(n: int, dim: int, clusters: int, seed: int, spread: float = 0.35) 
     centres = rng.normal(size=(clusters, dim))
     members = rng.integers(0, clusters, size=n)
     return unit(centres[members] + spread * rng.normal(size=(n, dim)))
+
+
+def codes_and_scales(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scales = (np.abs(vectors).max(axis=1) / 127.0).astype("<f4")
+    return np.rint(vectors / scales[:, None]).clip(-127, 127).astype(np.int8), scales
+
+
+def deflated(vectors: np.ndarray) -> list[bytes]:
+    """Rows as the first schema 4 release wrote them: a float32 scale, then zlib'd int8 codes."""
+    codes, scales = codes_and_scales(vectors)
+    return [s.tobytes() + zlib.compress(c.tobytes(), 6) for s, c in zip(scales, codes, strict=True)]

@@ -12,7 +12,8 @@ import pytest
 
 from index.errors import SchemaVersionError
 from index.store.catalog import CATALOG_FILE, Catalog
-from index.store.catalog_rows import quantized, title_key
+from index.store.catalog_rows import title_key
+from index.store.vector_codec import ZSTD_MAGIC, quantized
 from tests.index.storekit import frames, source, unit
 
 
@@ -81,7 +82,7 @@ def test_failed_transaction_leaves_catalog_unchanged(catalog: Catalog) -> None:
     assert [t.name for t in catalog.titles()] == ["Before"]
 
 
-def test_vectors_are_stored_as_deflated_int8_and_read_back_as_unit_float32(
+def test_vectors_are_stored_as_zstd_int8_and_read_back_as_unit_float32(
     catalog: Catalog,
 ) -> None:
     _, ids = add_title(catalog, "V", "v", 5)
@@ -92,8 +93,9 @@ def test_vectors_are_stored_as_deflated_int8_and_read_back_as_unit_float32(
     assert np.abs(got - expected).max() < 0.01 and not np.array_equal(got, expected)
     assert np.allclose(quantized(got), got, atol=1e-6)  # what the catalog holds is a fixed point
     with catalog.reader() as conn:
-        sizes = {len(row[0]) for row in conn.execute("SELECT vector FROM frames")}
-    assert max(sizes) <= 4 + 8 + 11 and 4 * 8 not in sizes  # deflated int8, never float32's
+        blobs = [bytes(row[0]) for row in conn.execute("SELECT vector FROM frames")]
+    assert all(blob[:4] == ZSTD_MAGIC for blob in blobs)
+    assert max(map(len, blobs)) <= 8 + 9 and 4 * 8 not in map(len, blobs)  # never float32's
 
 
 def test_float32_vectors_of_an_older_catalog_read_as_they_are(catalog: Catalog) -> None:

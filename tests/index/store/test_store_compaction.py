@@ -14,7 +14,8 @@ from PIL import Image
 from index.ingest.mapper import encode_thumbnail
 from index.store.catalog import CATALOG_FILE, PAGE_SIZE
 from index.store.frame_store import FrameStore
-from tests.index.storekit import clustered, frames, source
+from index.store.vector_codec import ZSTD_MAGIC
+from tests.index.storekit import clustered, deflated, frames, source
 
 pytestmark = pytest.mark.usefixtures("vector_backend")
 
@@ -68,3 +69,34 @@ def test_compact_rewrites_an_older_catalog_which_answers_the_same(tmp_path: Path
     with FrameStore.open(tmp_path, dim=DIM, model_name="m") as store:
         assert [[h.frame_id for h in row] for row in store.search(DATA[::10], 5)] == before
         assert np.isfinite(store.stats().extra["catalog_bytes"])
+
+
+def test_a_catalog_of_deflated_vectors_answers_the_same_and_compacts_to_zstd(
+    tmp_path: Path,
+) -> None:
+    with FrameStore.open(tmp_path, dim=DIM, model_name="m") as store:
+        store.add(source("T", "s"), frames(300, "s"), DATA)
+        today = store.search(DATA[::10], 5)
+    with closing(sqlite3.connect(tmp_path / CATALOG_FILE, isolation_level=None)) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM frames ORDER BY id")]
+        conn.executemany(  # as the first schema 4 release wrote them
+            "UPDATE frames SET vector = ? WHERE id = ?",
+            [(blob, fid) for blob, fid in zip(deflated(DATA), ids, strict=True)],
+        )
+    assert {kind[:4] == ZSTD_MAGIC for kind in vector_heads(tmp_path)} == {False}
+
+    def answers(store: FrameStore) -> list[list[tuple[int, float]]]:
+        return [[(h.frame_id, h.similarity) for h in row] for row in store.search(DATA[::10], 5)]
+
+    expected = [[(h.frame_id, h.similarity) for h in row] for row in today]
+    with FrameStore.open(tmp_path, dim=DIM, model_name="m") as store:
+        assert np.allclose(np.array(answers(store)), np.array(expected), atol=1e-6)
+        assert store.compact(reencode) == 300
+        assert np.allclose(np.array(answers(store)), np.array(expected), atol=1e-6)
+        assert store.compact(reencode) == 0
+    assert {kind[:4] == ZSTD_MAGIC for kind in vector_heads(tmp_path)} == {True}
+
+
+def vector_heads(path: Path) -> list[bytes]:
+    with closing(sqlite3.connect(path / CATALOG_FILE)) as conn:
+        return [bytes(row[0]) for row in conn.execute("SELECT substr(vector, 1, 4) FROM frames")]
