@@ -26,7 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,13 +170,15 @@ def open_store(name: str, store_dir: Path, library: Library, saves: list[float])
     )
 
 
-def add_sources(store: FrameStore, origins: np.ndarray, frames: int, name: str) -> int:
-    """Add every source; returns the peak RSS seen (checked after each add)."""
+def add_sources(
+    store: FrameStore, batches: Iterable[tuple[int, np.ndarray]], frames: int, name: str
+) -> int:
+    """Add every (first row, vectors) source; returns the peak RSS seen (checked after each)."""
     thumbnail = b"\xff\xd8\xff\xd9"  # an empty JPEG: previews are not what this measures
     peak = 0
     started = time.perf_counter()
     report_every = max(SOURCE_FRAMES, frames // 20 // SOURCE_FRAMES * SOURCE_FRAMES)
-    for start, vectors in sources(origins, frames):
+    for start, vectors in batches:
         records = [FrameRecord(float(i), f"f{start + i}", thumbnail) for i in range(len(vectors))]
         number = start // SOURCE_FRAMES
         source = SourceRecord(f"Title {number % 50}", "video", f"s{number}.mkv", f"s{number}")
@@ -247,7 +249,7 @@ def build_store(name: str, store_dir: Path, library: Library, frames: int) -> di
     saves: list[float] = []
     store = open_store(name, store_dir, library, saves)
     started, cpu_started = time.perf_counter(), time.process_time()
-    peak = add_sources(store, library.origins, frames, name)
+    peak = add_sources(store, sources(library.origins, frames), frames, name)
     store.close()
     return {
         "seconds": time.perf_counter() - started,

@@ -77,7 +77,7 @@ def test_round_trip_add_list_identify_remove(cli, tmp_path: Path) -> None:
     status, out, _ = cli("identify", str(query))
     assert json.loads(out)["match"]["title"] == "First Show"  # same model: same answers
     status, out, _ = cli("index", "compact")  # already compact: the file is only rewritten
-    assert status == 0 and "compacted 0 of" in out and "the index holds 128 dims" in out
+    assert status == 0 and "compacted 0 of" in out and "the index holds 192 dims" in out
 
     status, out, _ = cli("index", "remove", "FIRST SHOW")
     assert status == 0 and "removed First Show" in out

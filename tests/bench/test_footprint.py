@@ -13,12 +13,12 @@ from bench.footprint import main
 def test_tiny_run_measures_each_part_per_frame(model_cache_dir: Path, capsys) -> None:
     argv = f"--titles 1 --episodes 2 --seconds 3 --full --cache-dir {model_cache_dir}"
     results = main(argv.split())
-    projected, full = results["index 128 dims"], results["index 1280 dims"]
+    projected, full = results["index 192 dims"], results["index 1280 dims"]
     for result in (projected, full):
         assert result["frames"] > 0 and result["vectors"] < 1280 + 4  # deflated int8, a scale
         assert 0 < result["previews"] < 4096  # the rest of the file moves by whole pages here
         assert result["disk"] >= result["index_file"] == result["memory"]
-    assert projected["projection"] == 1280 * 128 * 4 + 128 and full["projection"] == 0
-    # The index holds 128 floats a frame, not 1280: a tenth of the vector bytes, plus the graph.
+    assert projected["projection"] == 1280 * 192 * 4 + 128 and full["projection"] == 0
+    # The index holds 192 floats a frame, not 1280: 15% of the vector bytes, plus the graph.
     assert 512 < projected["memory"] < 1536 < 5120 < full["memory"]
     assert "budget" in capsys.readouterr().out
