@@ -97,8 +97,8 @@ def add_parsers(subcommands: argparse._SubParsersAction, common: argparse.Argume
         "compact",
         parents=[common],
         help="rewrite an older catalog in the compact formats (int8 vectors, WebP previews)",
-        description="A catalog from before schema 4 works as it is; this reclaims its disk: "
-        "float32 vectors become int8 with a scale, 384 px JPEG previews become 192 px WebP, "
+        description="An older catalog works as it is; this reclaims its disk: float32 and "
+        "deflated vectors become zstd int8, 384 px JPEG previews become 192 px WebP, "
         "the vector index takes the model's projection (SHAZAM_INDEX_DIMS) and the file is "
         "rewritten at the new page size (docs/compact.md). Stop the server first.",
     )

@@ -5,9 +5,10 @@ title metadata (aliases, AniList and MyAnimeList ids, year), each source's durat
 media path, and an index on (source, timestamp) that finds a frame's next kept frame. Version 3
 adds the stretch of its video each frame stands for (shot-aware sampling); frames stored before
 have none and stand until their next kept frame, as before. Version 4 adds the vector index's
-projection (`index.store.projection`); from it on, vectors are written as deflated int8 with a
-scale and previews as WebP, while older float32 vectors and JPEG previews stay readable
-(`shazam-anime index compact` rewrites them).
+projection (`index.store.projection`); from it on, vectors are written as int8 (deflated with a
+scale at first, in zstd since; `index.store.vector_codec` tells each row's form) and previews as
+WebP, while older float32 vectors and JPEG previews stay readable (`shazam-anime index compact`
+rewrites them).
 """
 
 from __future__ import annotations
