@@ -213,8 +213,8 @@ def store_shortlists(
 
 
 def answered_own(footage: Footage, first: np.ndarray, similarity: np.ndarray) -> np.ndarray:
-    """Per query: is its own frame (or a frame identical to it: the clip repeats some) the top row
-    of the view whose top row is most similar?"""
+    """Per query: is its own frame (or one with an identical embedding) the top row of the view
+    whose top row is most similar?"""
     best = np.full(len(footage.own), -np.inf)
     answer = np.full(len(footage.own), -1)
     for view, query in enumerate(footage.query_of.tolist()):
