@@ -1,8 +1,8 @@
 """The index's projection: embeddings to fewer dimensions for the vector index alone.
 
 hnswlib holds float32 only, so its memory per frame is 4 bytes a dimension plus the graph: a
-1280-dim embedding costs ~5.3 KB a frame, a 128-dim one ~0.65 KB. The catalog keeps the full
-vector (int8 with a scale, `catalog_rows.pack_vectors`), so the index only has to find a short
+1280-dim embedding costs ~5.3 KB a frame, a 192-dim one ~0.9 KB. The catalog keeps the full
+vector (int8 codes, `vector_codec.pack_vectors`), so the index only has to find a short
 list that holds the true nearest frames, which the store then re-scores exactly
 (`FrameStore.search`). An uncentred PCA (the top right singular vectors of unit embeddings)
 keeps cosine order best for that (docs/compact.md): it is fitted once per model on a fixed
@@ -90,17 +90,22 @@ def search_rescored(
     projected = state.identity.to_index(queries)
     labels, _ = state.vectors.search(projected, k * SHORTLIST_FACTOR, allowed=allowed)
     found = list(catalog.vectors_for(np.unique(labels[labels >= 0]).tolist(), state.dim))
-    ids = [int(label) for batch, _ in found for label in batch]
-    vectors = np.concatenate([batch for _, batch in found]) if found else np.zeros((0, 1))
-    rows = {label: row for row, label in enumerate(ids)}
     out_labels = np.full((len(queries), k), -1, dtype=np.int64)
     out_distances = np.full((len(queries), k), np.inf, dtype=np.float32)
-    for i, (query, shortlist) in enumerate(zip(queries, labels, strict=True)):
-        known = [label for label in shortlist.tolist() if label in rows]
-        if not known:
-            continue
-        similarities = vectors[[rows[label] for label in known]] @ query
-        best = np.argsort(-similarities, kind="stable")[:k]
-        out_labels[i, : best.size] = np.asarray(known)[best]
-        out_distances[i, : best.size] = 1.0 - similarities[best]
+    if not found:
+        return out_labels, out_distances
+    ids = np.concatenate([batch for batch, _ in found])
+    vectors = found[0][1] if len(found) == 1 else np.concatenate([v for _, v in found])
+    # Every (catalog row, query) similarity at once: no copy of the rows per query.
+    similarities = vectors @ np.asarray(queries, dtype=vectors.dtype).T
+    order = np.argsort(ids)
+    at = np.minimum(np.searchsorted(ids, labels, sorter=order), len(ids) - 1)
+    rows = order[at]
+    known = (labels >= 0) & (ids[rows] == labels)
+    for i in range(len(queries)):
+        row_ids, row_labels = rows[i][known[i]], labels[i][known[i]]
+        scores = similarities[row_ids, i]
+        best = np.argsort(-scores, kind="stable")[:k]
+        out_labels[i, : best.size] = row_labels[best]
+        out_distances[i, : best.size] = 1.0 - scores[best]
     return out_labels, out_distances
