@@ -24,14 +24,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from index.errors import (
-    InvalidInputError,
-    ModelMismatchError,
-    ReembedIncompleteError,
-    SchemaVersionError,
-    StoreClosedError,
-    StoreError,
-)
+from index.errors import StoreClosedError, StoreError
 from index.store.backend import HnswBackend, VectorBackend
 from index.store.catalog import CATALOG_FILE, Catalog
 from index.store.catalog_reads import CatalogReads
@@ -50,23 +43,7 @@ from index.store.validate import (
     unit_vectors,
 )
 from index.store.vector_codec import quantized
-from index.types import (
-    AddResult,
-    FrameRecord,
-    Hit,
-    SourceRecord,
-    StoreStats,
-)
-
-__all__ = [
-    "FrameStore",
-    "InvalidInputError",
-    "ModelMismatchError",
-    "ReembedIncompleteError",
-    "SchemaVersionError",
-    "StoreClosedError",
-    "StoreError",
-]
+from index.types import AddResult, FrameRecord, Hit, SourceRecord, StoreStats
 
 logger = logging.getLogger(__name__)
 

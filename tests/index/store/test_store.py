@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.store.frame_store import FrameStore, InvalidInputError, StoreClosedError
+from index.errors import InvalidInputError, StoreClosedError
+from index.store.frame_store import FrameStore
 from index.store.vector_codec import quantized
 from index.types import FrameRecord, SourceRecord
 from tests.index.storekit import clustered, frames, jpeg, source, unit

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from index.errors import InvalidInputError
 from index.store.catalog import CATALOG_FILE
-from index.store.frame_store import FrameStore, InvalidInputError
+from index.store.frame_store import FrameStore
 from index.store.schema import SCHEMA_VERSION
 from index.types import TitleMeta
 from tests.index.storekit import clustered, frames, source

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.store.frame_store import FrameStore, InvalidInputError, StoreClosedError
+from index.errors import InvalidInputError, StoreClosedError
+from index.store.frame_store import FrameStore
 from index.types import LabelledFrame
 from tests.index.storekit import clustered, frames, source
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.errors import ModelMismatchError, StoreError
 from index.store.catalog_tx import CatalogTx
 from index.store.checkpoint import INDEX_FILE, META_FILE
-from index.store.frame_store import FrameStore, ModelMismatchError, StoreError
+from index.store.frame_store import FrameStore
 from tests.index.storekit import clustered, frames, source
 
 pytestmark = pytest.mark.usefixtures("vector_backend")

@@ -14,13 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from index.errors import InvalidInputError, ModelMismatchError, ReembedIncompleteError
 from index.store.checkpoint import META_FILE
-from index.store.frame_store import (
-    FrameStore,
-    InvalidInputError,
-    ModelMismatchError,
-    ReembedIncompleteError,
-)
+from index.store.frame_store import FrameStore
 from tests.index.storekit import clustered, frames, source
 
 pytestmark = pytest.mark.usefixtures("vector_backend")
