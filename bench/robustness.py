@@ -101,13 +101,20 @@ def _catalog(
 
 
 def _queries(
-    titles: list[TitleStyle], videos: dict[tuple[str, int], Path], count: int, seed: int
+    titles: list[TitleStyle],
+    videos: dict[tuple[str, int], Path],
+    count: int,
+    seed: int,
+    only: frozenset[str] = frozenset(),
 ) -> dict[str, list[Query]]:
-    """Per perturbation, perturbed frames; "clean" is unperturbed 1280x720 screenshots."""
+    """Per perturbation (those in `only`, when given), perturbed frames; "clean" is unperturbed
+    1280x720 screenshots. A perturbation's queries do not depend on which others run."""
     kept = {key: [frame.timestamp for frame in read_video(path)] for key, path in videos.items()}
     by_name = {style.name: style for style in titles}
     out: dict[str, list[Query]] = {}
     for name, perturb in {"clean": None, **PERTURBATIONS, **PICTURES}.items():
+        if only and name not in only:
+            continue
         rng = random.Random(f"{seed}:{name}")
         queries = []
         for _ in range(count):
@@ -196,6 +203,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--queries", type=int, default=16, help="per perturbation")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--only", default="", help="these perturbations only, e.g. crop70,edit_stack (default: all)"
+    )
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--fits", default="resize,pad,center-crop", help="fit policies with views")
     parser.add_argument("--sure", default="", help="sure_similarity levels, e.g. 0.9,0.92")
@@ -224,6 +234,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args(argv)
 
+    only = frozenset(filter(None, args.only.split(",")))
+    unlisted = only - {"clean", *PERTURBATIONS, *PICTURES}
+    if unlisted:
+        parser.error(f"unknown perturbations: {', '.join(sorted(unlisted))}")
     base = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
     titles = make_titles(args.titles, seed=args.seed)
     every_view = dict(OPEN, sure_similarity=None)
@@ -256,7 +270,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
         root = Path(scratch)
         started = time.perf_counter()
         videos = _catalog(titles, args.episodes, args.seconds, root / "videos")
-        queries = _queries(titles, videos, args.queries, args.seed)
+        queries = _queries(titles, videos, args.queries, args.seed, only)
         print(f"{len(videos)} episodes of {args.seconds:.0f} s, {args.queries} queries per "
               f"perturbation, made in {time.perf_counter() - started:.0f} s")  # fmt: skip
         stores: dict[tuple[str, str], tuple[FrameStore, object]] = {}

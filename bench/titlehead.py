@@ -1,16 +1,16 @@
 """Title-level recognition of unseen episodes: which per-title head, at which operating point.
 
 Generated titles (the first `--known` catalogued, the rest never) are rendered at 1 s steps; the
-catalog holds clean frames (and their colour histograms from the stored JPEG thumbnail, as the
-server computes them), queries are frames perturbed like real screenshots (one random
-perturbation each, primary query view). Leave-episode-out: for each episode, the heads are fitted
-on the other episodes of the known titles and queried on that episode, and on the same episode
-of the unknown titles. Heads side by side: nearest centroid, the frame vote of
-`index.query.vote` (k=50, T=0.03), a softmax regression on the embedding alone and scikit-learn's
-logistic regression when installed (their gate: best frame similarity of the guessed title),
-and `index.query.titlehead` (embedding + colour histogram; its gate: the palette similarity of
-the guessed title's nearest frame). The operating point (head probability >= c and gate >= s)
-is chosen on the first folds (<= 4% wrong, >= 96% of unknown titles unknown) and reported on
+catalog holds clean frames (and their colour histograms from the stored preview, each episode's
+fitted to the byte budget together, as the server computes them), queries are frames perturbed like
+real screenshots (one random perturbation each, primary query view). Leave-episode-out: for each
+episode, the heads are fitted on the other episodes of the known titles and queried on that episode,
+and on the same episode of the unknown titles. Heads side by side: nearest centroid, the frame vote
+of `index.query.vote` (k=50, T=0.03), a softmax regression on the embedding alone and scikit-learn's
+logistic regression when installed (their gate: best frame similarity of the guessed title), and
+`index.query.titlehead` (embedding + colour histogram; its gate: the palette similarity of the
+guessed title's nearest frame). The operating point (head probability >= c and gate >= s) is chosen
+on the first folds (<= 4% wrong, >= 96% of unknown titles unknown) and reported on
 the last fold. Results: docs/titlehead.md.
 
     .venv/bin/python -m bench.titlehead --model efficientnet-lite0 --cache /tmp/lite0.npz
@@ -28,7 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from index.ingest.mapper import encode_thumbnail  # noqa: E402
+from index.ingest.mapper import fit_previews, make_record  # noqa: E402
+from index.ingest.readers import SampledFrame  # noqa: E402
 from index.query.calibrate import operating_point  # noqa: E402
 from index.query.colour import colour_histogram, thumbnail_colours  # noqa: E402
 from index.query.screenshot import query_views  # noqa: E402
@@ -56,16 +57,23 @@ def embed_titles(args: argparse.Namespace) -> Cached:
     for index, style in enumerate(make_titles(args.known + args.unknown, seed=args.seed)):
         images, stored = [], []
         for episode in range(1, args.episodes + 1):
+            # One episode is one source: its previews are fitted to the byte budget together.
+            records, masters, slots = [], [], []
             for step in range(int(args.seconds)):
                 frame = render_frame(style, episode, float(step), (640, 360))
                 images.append(frame)
-                stored.append(encode_thumbnail(frame))
+                slots.append(len(records))
+                record, master = make_record(SampledFrame(frame, float(step)))
+                records.append(record)
+                masters.append(master)
                 rows.append((index, episode, 0))
                 if step % 2 == 0:
                     perturb = PERTURBATIONS[rng.choice(sorted(PERTURBATIONS))]
                     images.append(query_views(perturb(frame, rng), mirror=False)[0])
-                    stored.append(None)
+                    slots.append(None)
                     rows.append((index, episode, 1))
+            fitted = fit_previews(records, masters)
+            stored += [None if at is None else fitted[at].thumbnail for at in slots]
         started = time.perf_counter()
         vectors += [embedder.embed(images[i : i + 32]) for i in range(0, len(images), 32)]
         seconds += time.perf_counter() - started

@@ -31,7 +31,7 @@ class FrameRecord:
     # seconds from the start of the source (presentation time); None for stills
     timestamp: float | None
     content_hash: str  # hash of the decoded pixels, to skip exact duplicates
-    thumbnail: bytes  # JPEG, ~384 px wide: shown in answers and used by `index reembed`
+    thumbnail: bytes  # WebP, 192 px wide (`index.ingest.mapper`); JPEG before schema 4
     # The stretch [start, end) of the video this frame stands for (`index.ingest.shots`); None
     # for stills, and where unknown (each frame then stands until the next kept one).
     start: float | None = None

@@ -48,6 +48,7 @@ class IngestReport:
 @dataclass(frozen=True, slots=True)
 class _Batch:
     records: list[FrameRecord]
+    masters: list[bytes | None]  # finer copies of large previews, until the source is fitted
     images: list[Image.Image]
     position: float  # fraction of the source read so far, for progress
     duration: float | None  # of the source video, when declared
@@ -119,6 +120,7 @@ class IngestRunner:
             report.sources_skipped += 1
             return None
         records: list[FrameRecord] = []
+        masters: list[bytes | None] = []
         vectors: list[np.ndarray] = []
         duration = None
         try:
@@ -127,6 +129,7 @@ class IngestRunner:
                 with timer.stage("embed"):
                     vectors.append(self.mapper.embed(batch.images))
                 records.extend(batch.records)
+                masters.extend(batch.masters)
                 duration = batch.duration
                 report.frames_embedded += len(batch.records)
                 progress(batch.position)
@@ -136,6 +139,8 @@ class IngestRunner:
         if not records:
             report.errors.append(IngestError(plan.uri, "no frames could be read"))
             return None
+        with timer.stage("map"):
+            records = self.mapper.fit_previews(records, masters)
         # The file it was added from, so preview clips can be cut from it later.
         media = str(plan.paths[0].resolve()) if plan.kind == "video" and self.keep_media else None
         source = SourceRecord(
@@ -153,20 +158,22 @@ class IngestRunner:
 
         seen: set[str] = set()
         records: list[FrameRecord] = []
+        masters: list[bytes | None] = []
         images: list[Image.Image] = []
         for frame, position in timer.timed("read", self.reader(plan, skip)):
             with timer.stage("map"):
-                record = self.mapper.record(frame)
+                record, master = self.mapper.record(frame)
             if record.content_hash in seen:  # exact repeats carry no information
                 continue
             seen.add(record.content_hash)
             records.append(record)
+            masters.append(master)
             images.append(frame.image)
             if len(records) == self.batch_size:
-                yield _Batch(records, images, position, frame.source_duration)
-                records, images = [], []
+                yield _Batch(records, masters, images, position, frame.source_duration)
+                records, masters, images = [], [], []
         if records:
-            yield _Batch(records, images, 1.0, frame.source_duration)
+            yield _Batch(records, masters, images, 1.0, frame.source_duration)
 
 
 def _count(report: IngestReport, results: list[AddResult]) -> None:

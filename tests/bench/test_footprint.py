@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.footprint import main
+from bench.footprint import PHOTOS, main
+from index.ingest.mapper import PREVIEW_MEAN_BYTES
 
 
 @pytest.mark.slow
@@ -22,3 +23,15 @@ def test_tiny_run_measures_each_part_per_frame(model_cache_dir: Path, capsys) ->
     # The index holds 192 floats a frame, not 1280: 15% of the vector bytes, plus the graph.
     assert 512 < projected["memory"] < 1536 < 5120 < full["memory"]
     assert "budget" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_tiny_run_on_real_footage_fits_previews_to_the_budget(
+    model_cache_dir: Path, capsys
+) -> None:
+    argv = f"--footage --every 22 --cache-dir {model_cache_dir}"
+    result = main(argv.split())["index 128 dims"]
+    assert result["frames"] == 2 * 6 + len(PHOTOS)  # six Bunny frames, mirrored, and the photos
+    # Bunny frames alone are ~3.2 KB at quality 60: fitted to the mean budget (docs/compact.md).
+    assert 1000 < result["previews"] <= PREVIEW_MEAN_BYTES
+    assert "real footage" in capsys.readouterr().out

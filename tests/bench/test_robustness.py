@@ -36,3 +36,14 @@ def test_tiny_run_scores_every_configuration(model_cache_dir: Path, capsys) -> N
     printed = capsys.readouterr().out
     assert "min_similarity 0.82" in printed and "second pass" in printed
     assert "in scene (title, episode, from <= t <= to)" in printed
+
+
+@pytest.mark.slow
+def test_only_the_named_perturbations_are_queried(model_cache_dir: Path) -> None:
+    argv = "--titles 1 --episodes 1 --seconds 3 --queries 1 --fits resize"
+    results = main(
+        [*argv.split(), "--only", "crop70,edit_stack", "--cache-dir", str(model_cache_dir)]
+    )
+    assert [set(scores) for scores in results.values()] == [{"crop70", "edit_stack"}] * 2
+    with pytest.raises(SystemExit):
+        main(["--only", "crop70,no_such_perturbation"])

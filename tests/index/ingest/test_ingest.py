@@ -9,6 +9,7 @@ import av
 import pytest
 
 from index.ingest.ingestor import Ingestor
+from index.ingest.mapper import PREVIEW_MEAN_BYTES
 from index.ingest.readers import read_video
 from index.query.identify import Identifier
 from index.store.frame_store import FrameStore
@@ -172,6 +173,10 @@ def test_big_buck_bunny_frame_is_found_at_its_second(lite0_embedder, tmp_path):
     with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:
         report = Ingestor(lite0_embedder, store).ingest("Big Buck Bunny", [clip], episode="1")
         assert report.errors == [] and report.frames_added >= 8
+        # Its previews are ~3.2 KB at quality 60: fitted to the budget (docs/compact.md), and the
+        # crops below are still placed by the re-rank on them.
+        previews = [preview for _, batch in store.iter_frames() for preview in batch]
+        assert sum(map(len, previews)) <= PREVIEW_MEAN_BYTES * len(previews)
         frames = list(read_video(clip))
         identifier = Identifier(lite0_embedder, store)
         rng = random.Random(4)
