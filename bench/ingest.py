@@ -5,7 +5,8 @@ ingestion, nothing else) and the bare batched embedding of the frames it keeps. 
 overlaps the two (the reader runs ahead on its own thread), so its wall time is judged against
 the larger floor: 1.0 means thumbnails, hashing, the store and the hand-over between stages cost
 nothing. It also prints what the shot detector costs per decoded frame beside the decoding
-itself, timed frame by frame in one decode of the video.
+itself, timed frame by frame in one decode of the video, and the CPU time the mapper (pixel
+hash, preview) takes per kept frame on the reader's thread.
 
 Run from the repo root:
 
@@ -26,6 +27,7 @@ import av  # noqa: E402
 from av.video.reformatter import VideoReformatter  # noqa: E402
 
 from index.ingest.ingestor import Ingestor  # noqa: E402
+from index.ingest.mapper import make_record  # noqa: E402
 from index.ingest.readers import (  # noqa: E402
     SamplingParams,
     grey_thumbnail,
@@ -81,8 +83,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         write_episode(make_title(0, 7), 1, video, seconds=args.seconds, fps=24, size=size)
         decoded, decode_each, detect_each = detector_cost(video, SamplingParams(fps=args.fps))
         start = time.perf_counter()
-        frames = [frame.image for frame in read_video(video, SamplingParams(fps=args.fps))]
+        sampled = list(read_video(video, SamplingParams(fps=args.fps)))
         decode = time.perf_counter() - start
+        frames = [frame.image for frame in sampled]
+        start = time.thread_time()
+        for frame in sampled:
+            make_record(frame)
+        map_each = (time.thread_time() - start) / len(sampled)
         embedder.embed(frames[: args.batch_size])  # first-call allocations are not throughput
 
         start = time.perf_counter()
@@ -104,6 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"per decoded frame ({decoded}): decode {decode_each * 1e3:.2f} ms, shot detector "
         f"{detect_each * 1e3:.2f} ms ({detect_each / decode_each:.0%} of decoding)"
     )
+    print(f"map (hash, preview): {map_each * 1e3:.2f} ms CPU per kept frame")
     print(f"bare read:       {decode:.2f} s")
     rate = len(frames) / embed
     print(f"bare embedding:  {embed:.2f} s ({rate:.1f} frames/s, batch {args.batch_size})")
@@ -117,6 +125,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "ingest_s": elapsed,
         "decode_ms_per_frame": decode_each * 1e3,
         "detector_ms_per_frame": detect_each * 1e3,
+        "map_ms_per_kept_frame": map_each * 1e3,
     }
 
 

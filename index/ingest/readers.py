@@ -14,6 +14,7 @@ from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageOps
 
 from index.ingest.shots import THUMB_SIZE, Stretch, StretchFinder
+from index.query.rerank import FINE
 from model.fit import to_rgb
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ class SampledFrame:
 
     A video frame stands for the stretch [`start`, `end`) of its video (`index.ingest.shots`),
     which answers give as the scene's from-to (`index.query.scenes`); `source_duration` is the
-    declared length of the video, when known.
+    declared length of the video, when known. `preview` is a video frame at the stored
+    preview's width, scaled while decoding (`index.ingest.mapper` makes it from `image`
+    otherwise).
     """
 
     image: Image.Image
@@ -70,6 +73,7 @@ class SampledFrame:
     source_duration: float | None = None
     start: float | None = None
     end: float | None = None
+    preview: Image.Image | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +155,7 @@ class OpenedVideo:
         origin = _stream_origin(stream)
         finder = stretch_finder(params)
         # One scaler per conversion, kept from frame to frame (docs/serving.md#ingestion).
-        thumbs, colours = VideoReformatter(), VideoReformatter()
+        thumbs, colours = VideoReformatter(), (VideoReformatter(), VideoReformatter())
         last_time = -1.0
         decoded = 0
         try:
@@ -179,14 +183,18 @@ class OpenedVideo:
             yield self._kept(last, params, colours)
 
     def _kept(
-        self, stretch: Stretch[av.VideoFrame], params: SamplingParams, colours: VideoReformatter
+        self,
+        stretch: Stretch[av.VideoFrame],
+        params: SamplingParams,
+        colours: tuple[VideoReformatter, VideoReformatter],
     ) -> SampledFrame:
         return SampledFrame(
-            _to_rgb(stretch.frame, params.max_width, colours),
+            _to_rgb(stretch.frame, params.max_width, colours[0]),
             round(stretch.time, 3),
             self.duration,
             start=round(stretch.start, 3),
             end=round(stretch.end, 3),
+            preview=_to_rgb(stretch.frame, FINE[0], colours[1]),
         )
 
 

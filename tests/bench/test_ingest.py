@@ -17,3 +17,4 @@ def test_short_video_ingests_every_sampled_frame(model_cache_dir: Path) -> None:
     assert result["frames_ingested"] == result["frames_bare"] >= 1
     assert result["decode_s"] > 0 and result["embed_s"] > 0 and result["ingest_s"] > 0
     assert result["decode_ms_per_frame"] > 0 and result["detector_ms_per_frame"] > 0
+    assert result["map_ms_per_kept_frame"] > 0

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from index.ingest.mapper import preview_pixels
 from index.ingest.readers import (
     SamplingParams,
     UnreadableMediaError,
@@ -17,6 +18,7 @@ from index.ingest.readers import (
     read_video,
 )
 from index.ingest.sources import plan_sources, source_hash
+from index.query.rerank import FINE
 from synthetic.titles import make_title
 from synthetic.video import write_corrupt_video, write_episode
 
@@ -84,6 +86,19 @@ def test_large_frames_are_scaled_down_while_decoding(tmp_path: Path) -> None:
     write_episode(make_title(0, 1), 1, path, seconds=1.0, fps=4, size=(960, 540))
     frames = list(read_video(path, SamplingParams(max_width=320)))
     assert frames and all(frame.image.size == (320, 180) for frame in frames)
+
+
+def test_video_frames_come_with_their_preview_scaled_while_decoding(tmp_path: Path) -> None:
+    """The preview's pixels, a tenth of the cost of shrinking the kept frame again, and within
+    about 2 grey levels of that shrink (docs/serving.md#ingestion)."""
+    path = tmp_path / "episode.mp4"
+    write_episode(make_title(0, 1), 1, path, seconds=2.0, fps=4, size=(1280, 720))
+    frames = list(read_video(path))
+    assert frames
+    for frame in frames:
+        assert frame.preview is not None and frame.preview.size == FINE
+        shrunk = np.asarray(preview_pixels(frame.image), dtype=np.float32)
+        assert np.abs(np.asarray(frame.preview, dtype=np.float32) - shrunk).mean() < 2.5
 
 
 @pytest.mark.parametrize("size", [(960, 540), (322, 180)])
