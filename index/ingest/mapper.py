@@ -23,7 +23,7 @@ THUMBNAIL_WIDTH = FINE[0]
 THUMBNAIL_QUALITY = 60
 # Mean preview bytes a source may take: the disk budget per frame holds on detailed real footage
 # too, whose previews are re-encoded at a lower quality (docs/compact.md#previews-of-real-footage).
-PREVIEW_MEAN_BYTES = 2200
+PREVIEW_MEAN_BYTES = 2000
 PREVIEW_MIN_QUALITY = 20
 # A preview over the mean keeps a copy at this quality until its source is fitted: re-encoding
 # from it is as good as from the pixels, in an eighth of the memory (docs/compact.md).
