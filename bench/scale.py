@@ -7,7 +7,7 @@ catalog frames seen again. The store is opened as the service opens it (`app.ser
 default settings, the embedder's index projection included), so it measures whatever vector
 format and index parameters the code has.
 For each engine, side by side in one run: build rate (and CPU per 1,000 frames, steadier than
-wall time on a shared machine), the share spent on index checkpoints, memory (RSS of the
+wall time on a shared machine), the share spent on index checkpoints, memory (anonymous RSS of the
 building process at its peak, and what opening the built store adds to a fresh process, beside
 the index's own size), disk per frame split by file, recall@10 against exact search, and p50/p99
 of one-query searches; then a table extrapolated to 10M and 100M frames, assumptions printed.
@@ -129,10 +129,13 @@ def exact_neighbours(origins: np.ndarray, frames: int, queries: np.ndarray, k: i
 
 
 def rss_bytes() -> int:
-    process = psutil.Process()
-    return process.memory_info().rss + sum(
-        child.memory_info().rss for child in process.children(recursive=True)
-    )
+    """Resident memory of this process and its children that is their own (anonymous): the
+    pages of files they map are the OS's page cache, reclaimable, and are left out. The
+    catalog's readers map it (docs/serving.md), so plain RSS would count the catalog's pages
+    a scan touched as the process's memory."""
+    processes = [psutil.Process()]
+    processes += processes[0].children(recursive=True)
+    return sum(info.rss - info.shared for info in (p.memory_info() for p in processes))
 
 
 def files_bytes(path: Path) -> dict[str, int]:
