@@ -155,7 +155,7 @@ class OpenedVideo:
         origin = _stream_origin(stream)
         finder = stretch_finder(params)
         # One scaler per conversion, kept from frame to frame (docs/serving.md#ingestion).
-        thumbs, colours = VideoReformatter(), (VideoReformatter(), VideoReformatter())
+        thumbs, rgb, preview = VideoReformatter(), VideoReformatter(), VideoReformatter()
         last_time = -1.0
         decoded = 0
         try:
@@ -165,7 +165,7 @@ class OpenedVideo:
                 last_time = max(last_time, time)
                 closed = finder.push(frame, time, grey_thumbnail(frame, thumbs))
                 if closed is not None:
-                    yield self._kept(closed, params, colours)
+                    yield self._kept(closed, params, rgb, preview)
         except av.FFmpegError as error:
             raise UnreadableMediaError(
                 self.path, f"decoding failed at {last_time:.1f}s ({error})"
@@ -180,21 +180,22 @@ class OpenedVideo:
             )
         last = finder.finish(declared if declared is not None else last_time)
         if last is not None:
-            yield self._kept(last, params, colours)
+            yield self._kept(last, params, rgb, preview)
 
     def _kept(
         self,
         stretch: Stretch[av.VideoFrame],
         params: SamplingParams,
-        colours: tuple[VideoReformatter, VideoReformatter],
+        rgb: VideoReformatter,
+        preview: VideoReformatter,
     ) -> SampledFrame:
         return SampledFrame(
-            _to_rgb(stretch.frame, params.max_width, colours[0]),
+            _to_rgb(stretch.frame, params.max_width, rgb),
             round(stretch.time, 3),
             self.duration,
             start=round(stretch.start, 3),
             end=round(stretch.end, 3),
-            preview=_to_rgb(stretch.frame, FINE[0], colours[1]),
+            preview=_to_rgb(stretch.frame, FINE[0], preview),
         )
 
 
