@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from index.query.bezel import ALONG, flatness, peeled, quad_area, quad_sides, refined
-from index.query.screenshot import edge_lines, video_box
+from index.query.screenshot import aspect_prior, edge_lines, video_box
 from model.fit import to_rgb
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ _SUPPORT_POWER = 4.0  # a quadrilateral's score: area x (weakest side's edge sup
 _ASPECT_RANGE = (1.0, 2.6)  # width / height of plausible video once upright
 _MIN_ANGLE = 55.0  # degrees: a corner sharper than this is not a screen seen from the front half
 _AXIS_TOLERANCE = 1.5  # px of the analysis copy: corners this close to a box make it "inner"
+_WINDOW_TOLERANCE = 5.0  # px of the analysis copy: corners this close to a box may be a window
 _MAX_SIDE = 640  # the view is made at most this wide (the embedder sees 224 px anyway)
 _LINES = 16  # strongest distinct lines kept per direction (16 x 16: 14,400 quadrilaterals)
 _AXIS_LINES = 12  # strongest upright rows / columns added per direction (`_lines`)
@@ -70,7 +71,9 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     """Corners (top-left, top-right, bottom-right, bottom-left; float32 (4, 2), full-size pixels)
     of the `_VIEWS` best distinct inner quadrilaterals of an RGB array, best first.
 
-    Best: the largest, weighted by how much of its weakest side lies on an edge. A second one
+    Best: the largest, weighted by how much of its weakest side lies on an edge and by how near
+    a window's shape is to a video's (`screenshot.aspect_prior`: over a busy picture, a larger
+    rectangle of the outer picture's lines is rarely 16:9 or 4:3, the window is). A second one
     is kept because the outer picture has rectangles of its own (a blackboard, a building) that
     can outscore the window; searching both lets the embedding decide.
     """
@@ -81,8 +84,12 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     size = (round(width * scale), round(height * scale))
     small = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
     quads, areas, support = _quads(_edges(small))
+    # the aspect prior for windows only: a screen at an angle, bezel and all, is not video-shaped
+    window = _off_box(quads) <= _WINDOW_TOLERANCE
+    prior = np.where(window, aspect_prior(_aspects(quads)), 1.0)
+    score = areas * support**_SUPPORT_POWER * prior
     chosen: list[np.ndarray] = []
-    for index in np.argsort(-(areas * support**_SUPPORT_POWER)):
+    for index in np.argsort(-score):
         quad = quads[index]
         if all(_overlap(quad, other) < _DISTINCT for other in chosen):
             chosen.append(quad)
@@ -230,9 +237,7 @@ def _plausible(quads: np.ndarray, width: int, height: int) -> np.ndarray:
     turns -= edges[:, :, 1] * np.roll(edges, -1, axis=1)[:, :, 0]
     convex = (turns > 0).all(axis=1) | (turns < 0).all(axis=1)
     lengths = np.linalg.norm(edges, axis=-1)  # top, right, bottom, left
-    upright_width = (lengths[:, 0] + lengths[:, 2]) / 2
-    upright_height = np.maximum((lengths[:, 1] + lengths[:, 3]) / 2, 1e-6)
-    aspect = upright_width / upright_height
+    aspect = _aspects(quads)
     # the angle at corner i + 1 is between -edges[i] and edges[i + 1]
     cosine = -(edges * np.roll(edges, -1, axis=1)).sum(axis=-1)
     cosine /= np.maximum(lengths * np.roll(lengths, -1, axis=1), 1e-6)
@@ -248,6 +253,23 @@ def _plausible(quads: np.ndarray, width: int, height: int) -> np.ndarray:
     )
 
 
+def _off_box(quads: np.ndarray) -> np.ndarray:
+    """How far (px, the largest coordinate difference) the corners of `(n, 4, 2)` quadrilaterals
+    lie from those of their bounding boxes: 0 for an upright rectangle."""
+    low, high = quads.min(axis=1), quads.max(axis=1)
+    corner = np.stack([high[:, 0], low[:, 1]], axis=-1)  # top-right
+    other = np.stack([low[:, 0], high[:, 1]], axis=-1)  # bottom-left
+    box = np.stack([low, corner, high, other], axis=1)
+    return np.abs(quads - box).max(axis=(1, 2))
+
+
+def _aspects(quads: np.ndarray) -> np.ndarray:
+    """Upright width / height of `(n, 4, 2)` quadrilaterals: mean of top and bottom over mean of
+    the sides."""
+    lengths = np.linalg.norm(np.roll(quads, -1, axis=1) - quads, axis=-1)  # top, right, ...
+    return (lengths[:, 0] + lengths[:, 2]) / np.maximum(lengths[:, 1] + lengths[:, 3], 1e-6)
+
+
 def _areas(quads: np.ndarray) -> np.ndarray:
     """Areas of `(n, 4, 2)` quadrilaterals (the shoelace formula)."""
     x, y = quads[..., 0], quads[..., 1]
@@ -256,12 +278,9 @@ def _areas(quads: np.ndarray) -> np.ndarray:
 
 def _upright(image: Image.Image, quad: np.ndarray) -> tuple[str, Image.Image]:
     """The quadrilateral's content as an upright rectangle: a crop, or a perspective warp."""
-    left, top = quad.min(axis=0)
-    right, bottom = quad.max(axis=0)
-    box = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
     tolerance = _AXIS_TOLERANCE * max(1.0, image.width / _ANALYSIS_WIDTH)
-    if np.abs(quad - box).max() <= tolerance:
-        crop = tuple(int(round(v)) for v in (left, top, right, bottom))
+    if _off_box(quad[None])[0] <= tolerance:
+        crop = tuple(int(round(v)) for v in (*quad.min(axis=0), *quad.max(axis=0)))
         return "inner", image.crop(crop)
     width, height = quad_sides(quad)
     shrink = min(1.0, _MAX_SIDE / width)

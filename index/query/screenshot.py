@@ -192,7 +192,7 @@ def _ranked_boxes(
         ]
     )
     plausible = (coverage >= _SIDE_COVERAGE) & (overhang <= _MAX_OVERHANG)
-    score = (area[shaped] * coverage)[plausible] * _aspect_prior(aspect[shaped][plausible])
+    score = (area[shaped] * coverage)[plausible] * aspect_prior(aspect[shaped][plausible])
     order = np.argsort(-score, kind="stable")
     found = np.flatnonzero(plausible)[order]
     return [(int(left[i]), int(top[i]), int(right[i]), int(bottom[i])) for i in found]
@@ -220,8 +220,9 @@ def _has_gutter(pixels: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     return bool((near(inner, colours).mean(axis=0) >= _GUTTER_SHARE).any())
 
 
-def _aspect_prior(aspect: np.ndarray) -> np.ndarray:
-    """Favour the shapes video comes in, so a box that swallows the control bar loses."""
+def aspect_prior(aspect: np.ndarray) -> np.ndarray:
+    """Favour the shapes video comes in, so a box that swallows the control bar loses (and, in
+    `index.query.inner`, a rectangle of the outer picture's own lines loses to the window)."""
     distance = np.min([np.abs(np.log(aspect / standard)) for standard in _VIDEO_ASPECTS], axis=0)
     return np.exp(-_ASPECT_SHARPNESS * distance)
 
