@@ -7,11 +7,12 @@ and scikit-image's colour photos (cropped to 16:9, scaled to 1280x720), added as
 whose detail costs more preview bytes than generated frames. Once per index setting, side by
 side on the same media:
 the default projection (`SHAZAM_INDEX_DIMS`) and, with `--full`, every dimension. Per frame:
-the catalog's vector and preview bytes (SQL `length()`), the rest of `catalog.sqlite3` (rows,
-indexes, free space), the hnswlib checkpoint `index.bin`, and the index's memory: hnswlib holds
-what its checkpoint holds (vectors, graph links, labels), so that is `index.bin` per frame,
-spare capacity (the growth reserve) left out. Per frame is what the second half of the media
-added, so fixed costs (empty pages, the projection) do not count. Results: docs/compact.md.
+the catalog's vector, preview and colour histogram bytes (SQL `length()`), the rest of
+`catalog.sqlite3` (rows, indexes, free space), the hnswlib checkpoint `index.bin`, and the
+index's memory: hnswlib holds what its checkpoint holds (vectors, graph links, labels), so that
+is `index.bin` per frame, spare capacity (the growth reserve) left out. Per frame is what the
+second half of the media added, so fixed costs (empty pages, the projection) do not count.
+Results: docs/compact.md.
 
     .venv/bin/python -m bench.footprint --titles 4 --episodes 2 --seconds 30 --full
     .venv/bin/python -m bench.footprint --footage
@@ -55,6 +56,8 @@ def sizes(data_dir: Path) -> dict[str, int]:
             "SELECT COUNT(*), SUM(length(vector)), SUM(length(thumbnail)) FROM frames"
         ).fetchone()
         fixed = conn.execute("SELECT COALESCE(SUM(length(basis)), 0) FROM projection").fetchone()
+        colours = conn.execute("SELECT COALESCE(SUM(length(colour)), 0) FROM frame_colours")
+        colours = colours.fetchone()[0]
     catalog = sum(p.stat().st_size for p in data_dir.glob(f"{CATALOG_FILE}*"))
     index = (data_dir / INDEX_FILE).stat().st_size
     return {
@@ -62,7 +65,8 @@ def sizes(data_dir: Path) -> dict[str, int]:
         "projection": fixed[0],
         "vectors": vectors,
         "previews": previews,
-        "catalog_rest": catalog - vectors - previews,
+        "colours": colours,
+        "catalog_rest": catalog - vectors - previews - colours,
         "index_file": index,
         "disk": catalog + index,
         "memory": index,
@@ -165,7 +169,8 @@ def _print(results: dict[str, dict[str, float]], media: str) -> None:
     frames = next(iter(results.values()))["frames"]
     print(f"\nbytes per frame (what the second half of {frames} frames of {SIZE[0]}x{SIZE[1]} "
           f"{media} added)")  # fmt: skip
-    parts = ("vectors", "previews", "catalog_rest", "index_file", "disk", "memory", "projection")
+    parts = ("vectors", "previews", "colours", "catalog_rest", "index_file", "disk", "memory")
+    parts += ("projection",)
     print(f"{'part':<14}" + "".join(f"{name:>20}" for name in results))
     for part in parts:
         print(f"{part:<14}" + "".join(f"{r[part]:>20,.0f}" for r in results.values()))

@@ -1,9 +1,9 @@
 """Title-level recognition of unseen episodes: which per-title head, at which operating point.
 
 Generated titles (the first `--known` catalogued, the rest never) are rendered at 1 s steps; the
-catalog holds clean frames (and their colour histograms from the stored preview, each episode's
-fitted to the byte budget together, as the server computes them), queries are frames perturbed like
-real screenshots (one random perturbation each, primary query view). Leave-episode-out: for each
+catalog holds clean frames (and their colour histograms as ingestion stores them: from the full
+frame, one byte a bin, `index.ingest.mapper.make_record`), queries are frames perturbed like real
+screenshots (one random perturbation each, primary query view). Leave-episode-out: for each
 episode, the heads are fitted on the other episodes of the known titles and queried on that episode,
 and on the same episode of the unknown titles. Heads side by side: nearest centroid, the frame vote
 of `index.query.vote` (k=50, T=0.03), a softmax regression on the embedding alone and scikit-learn's
@@ -28,10 +28,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from index.ingest.mapper import fit_previews, make_record  # noqa: E402
+from index.ingest.mapper import make_record  # noqa: E402
 from index.ingest.readers import SampledFrame  # noqa: E402
 from index.query.calibrate import operating_point  # noqa: E402
-from index.query.colour import colour_histogram, thumbnail_colours  # noqa: E402
+from index.query.colour import colour_histogram, stored_colours  # noqa: E402
 from index.query.screenshot import query_views  # noqa: E402
 from index.query.titlehead import fit_softmax, fit_title_model, softmax  # noqa: E402
 from synthetic.perturb import PERTURBATIONS  # noqa: E402
@@ -46,8 +46,8 @@ def embed_titles(args: argparse.Namespace) -> Cached:
     per colour histogram), from `--cache` when present."""
     if args.cache and args.cache.is_file():
         saved = np.load(args.cache)
-        if "colours" in saved:
-            keys = ("vectors", "colours", "rows")
+        if "stored_colours" in saved:  # a cache of preview histograms (before schema 5) is redone
+            keys = ("vectors", "stored_colours", "rows")
             return (*(saved[k] for k in keys), float(saved["ms"]), float(saved["colour_ms"]))
     from model.registry import load_embedder
 
@@ -57,30 +57,23 @@ def embed_titles(args: argparse.Namespace) -> Cached:
     for index, style in enumerate(make_titles(args.known + args.unknown, seed=args.seed)):
         images, stored = [], []
         for episode in range(1, args.episodes + 1):
-            # One episode is one source: its previews are fitted to the byte budget together.
-            records, masters, slots = [], [], []
             for step in range(int(args.seconds)):
                 frame = render_frame(style, episode, float(step), (640, 360))
                 images.append(frame)
-                slots.append(len(records))
-                record, master = make_record(SampledFrame(frame, float(step)))
-                records.append(record)
-                masters.append(master)
+                stored.append(make_record(SampledFrame(frame, float(step)))[0].colour)
                 rows.append((index, episode, 0))
                 if step % 2 == 0:
                     perturb = PERTURBATIONS[rng.choice(sorted(PERTURBATIONS))]
                     images.append(query_views(perturb(frame, rng), mirror=False)[0])
-                    slots.append(None)
+                    stored.append(None)
                     rows.append((index, episode, 1))
-            fitted = fit_previews(records, masters)
-            stored += [None if at is None else fitted[at].thumbnail for at in slots]
         started = time.perf_counter()
         vectors += [embedder.embed(images[i : i + 32]) for i in range(0, len(images), 32)]
         seconds += time.perf_counter() - started
         started = time.perf_counter()
-        colours += [
-            thumbnail_colours([jpeg])[0] if jpeg else colour_histogram(image)
-            for image, jpeg in zip(images, stored, strict=True)
+        colours += [  # a query's as `index.query.identify` computes it, a frame's as stored
+            colour_histogram(image) if data is None else stored_colours([data])[0]
+            for image, data in zip(images, stored, strict=True)
         ]
         colour_seconds += time.perf_counter() - started
     n = len(rows)
@@ -90,7 +83,7 @@ def embed_titles(args: argparse.Namespace) -> Cached:
         np.savez(
             args.cache,
             vectors=result[0],
-            colours=result[1],
+            stored_colours=result[1],
             rows=result[2],
             ms=ms,
             colour_ms=colour_ms,

@@ -36,6 +36,9 @@ class FrameRecord:
     # for stills, and where unknown (each frame then stands until the next kept one).
     start: float | None = None
     end: float | None = None
+    # The full frame's colour histogram, one byte a bin (`index.query.colour.stored_colour`):
+    # the title head's palette; None where not computed (it then reads the preview's).
+    colour: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from index.query.colour import COLOUR_DIM, thumbnail_colours
+from index.query.colour import COLOUR_DIM, catalog_colours
 from index.query.titlehead import fit_title_model
 from index.store.frame_store import FrameStore
 
@@ -169,19 +169,19 @@ def _exact_similarities(sources: np.ndarray, vectors: np.ndarray) -> Similaritie
 
 
 def labelled_vectors(store: FrameStore) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(title ids, source ids, vectors, colour histograms of the thumbnails) of every frame."""
+    """(title ids, source ids, vectors, colour histograms) of every frame: the histograms
+    stored at ingest, or an older frame's preview's (`index.query.colour.catalog_colours`)."""
     parts = list(store.iter_title_vectors())
     if not parts:
         raise CalibrationError("the catalog is empty")
     titles, sources, vectors, frame_ids = (np.concatenate(c) for c in zip(*parts, strict=True))
     colours = np.zeros((len(frame_ids), COLOUR_DIM), np.float32)
-    for batch_ids, thumbnails in store.iter_frames():
-        ids = np.asarray(batch_ids, dtype=np.int64)
-        rows = np.searchsorted(frame_ids, ids)
-        found = (rows < len(frame_ids)) & (frame_ids[np.minimum(rows, len(frame_ids) - 1)] == ids)
-        colours[rows[found]] = thumbnail_colours(
-            [t for t, ok in zip(thumbnails, found.tolist(), strict=True) if ok]
-        )
+    for start in range(0, len(frame_ids), 4096):  # bounded reads on a big catalog
+        batch = frame_ids[start : start + 4096].tolist()
+        found = catalog_colours(store, batch)
+        for row, frame_id in enumerate(batch, start):
+            if frame_id in found:
+                colours[row] = found[frame_id]
     return titles, sources, vectors, colours
 
 

@@ -3,7 +3,7 @@
 A screenshot from an episode or scene that is not indexed has no near-identical frame, but its
 embedding and its palette (`index.query.colour`) still lie nearer its own title's frames than
 others'. The head is a multinomial logistic regression on the standardised embedding and colour
-histogram, fitted in numpy from the catalog's vectors and thumbnails (at most `max_per_title`
+histogram, fitted in numpy from the catalog's vectors and stored histograms (at most `max_per_title`
 frames per title), so adding or removing a title never retrains a network: `TitleHead` refits in
 a background thread when the store's revision moves and answers with the last fitted model
 meanwhile. Its "unknown" is the palette similarity of the guessed title's nearest frame. Chosen
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.query.colour import COLOUR_DIM, thumbnail_colours
+from index.query.colour import COLOUR_DIM, catalog_colours
 
 if TYPE_CHECKING:
     from index.store.frame_store import FrameStore
@@ -228,7 +228,7 @@ class TitleHead:
         self.store = store
         self.max_per_title = max_per_title
         self._model: TitleModel | None = None
-        self._colours: dict[int, np.ndarray] = {}  # frame id -> histogram of its thumbnail
+        self._colours: dict[int, np.ndarray] = {}  # frame id -> its colour histogram
         self._fitted_revision: int | None = None
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -250,7 +250,7 @@ class TitleHead:
         titles, vectors, frame_ids = sample_per_title(
             self.store.iter_title_vectors(), self.max_per_title
         )
-        colours = self._thumbnail_colours(frame_ids)
+        colours = self._catalog_colours(frame_ids)
         names = {info.id: info.name for info in self.store.titles()}
         model = fit_title_model(
             titles, vectors, colours, names, revision=revision, max_per_title=self.max_per_title
@@ -260,22 +260,20 @@ class TitleHead:
             log.info("title head: %d titles in %.2f s", len(model.names), model.fit_seconds)
         return model
 
-    def _thumbnail_colours(self, frame_ids: np.ndarray) -> np.ndarray:
-        """Colour histograms of the frames' stored thumbnails; each frame is decoded once, so
-        a refit after an add decodes only the new frames."""
+    def _catalog_colours(self, frame_ids: np.ndarray) -> np.ndarray:
+        """The frames' colour histograms (stored at ingest, or an older frame's preview's);
+        each is read once, so a refit after an add reads only the new frames."""
         wanted = set(frame_ids.tolist())
         self._colours = {f: c for f, c in self._colours.items() if f in wanted}
-        for frame_id in frame_ids.tolist():
-            if frame_id not in self._colours:
-                # A frame removed since the sample was read: no palette; the removal moved the
-                # revision, so the next refit drops it.
-                thumbnail = self.store.thumbnail(frame_id)
-                self._colours[frame_id] = (
-                    thumbnail_colours([thumbnail])[0] if thumbnail else np.zeros(COLOUR_DIM)
-                )
-        return np.array([self._colours[f] for f in frame_ids.tolist()], np.float32).reshape(
-            len(frame_ids), COLOUR_DIM
+        self._colours.update(
+            catalog_colours(self.store, [f for f in wanted if f not in self._colours])
         )
+        # A frame removed since the sample was read has no palette; the removal moved the
+        # revision, so the next refit drops it.
+        missing = np.zeros(COLOUR_DIM, np.float32)
+        return np.array(
+            [self._colours.get(f, missing) for f in frame_ids.tolist()], np.float32
+        ).reshape(len(frame_ids), COLOUR_DIM)
 
     def refresh(self) -> None:
         """Start a background refit when the catalog changed since the last fit (or none ran)."""

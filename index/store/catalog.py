@@ -235,6 +235,11 @@ class Catalog:
             row = conn.execute("SELECT thumbnail FROM frames WHERE id = ?", (frame_id,)).fetchone()
         return None if row is None else bytes(row[0])
 
+    def colours(self, frame_ids: Iterable[int]) -> dict[int, bytes]:
+        """Stored colour histograms by frame id; frames stored before schema 5 are absent."""
+        sql = "SELECT frame_id, colour FROM frame_colours WHERE frame_id IN ({marks})"
+        return {int(r[0]): bytes(r[1]) for r in self._rows_by_id(sql, frame_ids)}
+
     def projection(self) -> tuple[str, bytes] | None:
         """(model name, basis) of the index's projection; None: the index holds full vectors."""
         with self.reader() as conn:

@@ -87,6 +87,12 @@ class CatalogReads:
         self._check_open()
         return self._catalog.thumbnail(int_id("frame_id", frame_id))
 
+    def colours(self, frame_ids: Iterable[int]) -> dict[int, bytes]:
+        """The frames' colour histograms stored at ingest (`index.query.colour`), by id; frames
+        stored before schema 5, or no longer catalogued, are absent."""
+        self._check_open()
+        return self._catalog.colours(int_id("frame_id", f) for f in frame_ids)
+
     def iter_labelled_frames(self, batch: int = 256) -> Iterator[list[LabelledFrame]]:
         """Every frame with its title, source, episode, timestamp and thumbnail, in id order,
         `batch` at a time: training data straight from the catalog.

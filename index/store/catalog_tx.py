@@ -93,6 +93,14 @@ class CatalogTx:
             " vector, thumbnail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        self.conn.executemany(
+            "INSERT INTO frame_colours (frame_id, colour) VALUES (?, ?)",
+            (
+                (int(fid), frame.colour)
+                for fid, frame in zip(ids, frames, strict=True)
+                if frame.colour is not None
+            ),
+        )
 
     def title_frame_count(self, title_id: int) -> int:
         return int(

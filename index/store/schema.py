@@ -8,7 +8,9 @@ have none and stand until their next kept frame, as before. Version 4 adds the v
 projection (`index.store.projection`); from it on, vectors are written as int8 (deflated with a
 scale at first, in zstd since; `index.store.vector_codec` tells each row's form) and previews as
 WebP, while older float32 vectors and JPEG previews stay readable (`shazam-anime index compact`
-rewrites them).
+rewrites them). Version 5 adds each frame's colour histogram from its full frame
+(`index.query.colour`, the title head's palette); frames stored before have none and the head
+reads their preview's instead.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from index.errors import SchemaVersionError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The current schema for a new catalog; `_MIGRATIONS[v]` takes a version-v catalog to v + 1.
 SCHEMA = """
@@ -65,6 +67,11 @@ CREATE TABLE IF NOT EXISTS projection (
     model_name TEXT NOT NULL,
     basis BLOB NOT NULL  -- numpy .npy of float32 (dim, index dims)
 );
+-- The full frame's colour histogram, one byte a bin (`index.query.colour`): model-independent.
+CREATE TABLE IF NOT EXISTS frame_colours (
+    frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
+    colour BLOB NOT NULL
+);
 -- New vectors staged by `index reembed` until the atomic model switch.
 CREATE TABLE IF NOT EXISTS reembed_vectors (
     frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
@@ -91,6 +98,12 @@ CREATE TABLE IF NOT EXISTS projection (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     model_name TEXT NOT NULL,
     basis BLOB NOT NULL
+);
+""",
+    4: """
+CREATE TABLE IF NOT EXISTS frame_colours (
+    frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
+    colour BLOB NOT NULL
 );
 """,
 }

@@ -10,6 +10,7 @@ from typing import get_args
 import numpy as np
 
 from index.errors import InvalidInputError
+from index.query.colour import COLOUR_DIM
 from index.store.catalog_rows import clean_title, title_key
 from index.types import FrameRecord, SourceKind, SourceRecord, TitleMeta
 
@@ -124,6 +125,9 @@ def frame_records(frames: Sequence[object]) -> list[FrameRecord]:
             raise InvalidInputError(f"frame {pos} is a {type(frame).__name__}, not a FrameRecord")
         if not isinstance(frame.thumbnail, bytes | bytearray) or not frame.thumbnail:
             raise InvalidInputError(f"frame {pos} has no thumbnail bytes")
+        colour = frame.colour
+        if colour is not None and (not isinstance(colour, bytes) or len(colour) != COLOUR_DIM):
+            raise InvalidInputError(f"frame {pos} colour must be {COLOUR_DIM} bytes or None")
         if not isinstance(frame.content_hash, str) or not frame.content_hash:
             raise InvalidInputError(f"frame {pos} has no content_hash")
         ts = frame.timestamp

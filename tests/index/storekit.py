@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from index.ingest.mapper import encode_thumbnail
+from index.query.colour import stored_colour
 from index.types import FrameRecord, SourceRecord
 
 
@@ -32,12 +33,15 @@ def frames(count: int, prefix: str, *, start: float = 0.0) -> list[FrameRecord]:
     ]
 
 
-def frames_of(images: list[Image.Image], prefix: str) -> list[FrameRecord]:
-    """Records whose thumbnails show `images`, as ingestion stores them (the title head reads
-    their colours)."""
+def frames_of(images: list[Image.Image], prefix: str, *, colours: bool = True) -> list[FrameRecord]:
+    """Records whose thumbnails show `images` with their colour histograms, as ingestion stores
+    them (the title head reads the colours); `colours=False`: as a catalog before schema 5."""
     return [
         FrameRecord(
-            timestamp=float(i), content_hash=f"{prefix}-{i}", thumbnail=encode_thumbnail(im)
+            timestamp=float(i),
+            content_hash=f"{prefix}-{i}",
+            thumbnail=encode_thumbnail(im),
+            colour=stored_colour(im) if colours else None,
         )
         for i, im in enumerate(images)
     ]

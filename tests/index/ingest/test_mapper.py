@@ -10,6 +10,7 @@ from PIL import Image
 
 from index.ingest.mapper import PREVIEW_MEAN_BYTES, fit_previews, make_record
 from index.ingest.readers import SampledFrame
+from index.query.colour import colour_histogram, stored_colour, stored_colours, thumbnail_colours
 from index.query.flipcheck import signature, thumbnail_signature
 from index.query.rerank import FINE
 from index.types import FrameRecord
@@ -65,3 +66,15 @@ def test_only_the_largest_previews_give_bytes(bunny) -> None:
     assert fitted[:2] == records[:2]  # the small ones are under the level: untouched
     shrunk = zip(fitted[2:], records[2:], strict=True)
     assert all(len(after.thumbnail) < len(before.thumbnail) for after, before in shrunk)
+
+
+def test_a_record_keeps_the_full_frames_colours_beside_its_preview(bunny) -> None:
+    records, masters = _records(bunny[:6])
+    fitted = fit_previews(records, masters)  # detailed footage: previews cut to the budget
+    assert [r.colour for r in fitted] == [stored_colour(frame) for frame in bunny[:6]]
+    full = np.stack([colour_histogram(frame) for frame in bunny[:6]])
+    stored = stored_colours([r.colour for r in fitted])
+    previews = thumbnail_colours([r.thumbnail for r in fitted])
+    # The stored bytes keep the frame's palette; the lossy preview's moves further from it.
+    assert np.sum(stored * full, axis=1).min() > 0.999
+    assert np.sum(stored * full, axis=1).mean() > np.sum(previews * full, axis=1).mean()

@@ -6,7 +6,13 @@ import numpy as np
 from PIL import Image
 
 from index.ingest.mapper import encode_thumbnail
-from index.query.colour import COLOUR_DIM, colour_histogram, thumbnail_colours
+from index.query.colour import (
+    COLOUR_DIM,
+    colour_histogram,
+    stored_colour,
+    stored_colours,
+    thumbnail_colours,
+)
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 
@@ -31,3 +37,15 @@ def test_a_stored_thumbnail_reads_like_the_picture() -> None:
     assert (np.sum(stored * direct, axis=1) > 0.95).all()  # JPEG q85 barely moves the bins
     assert float(stored[0] @ direct[1]) < 0.9  # while another title's frame reads otherwise
     assert thumbnail_colours([]).shape == (0, COLOUR_DIM)
+
+
+def test_a_stored_histogram_is_one_byte_a_bin_and_reads_back_as_computed() -> None:
+    frames = [render_frame(style, 1, 2.0, (640, 360)) for style in make_titles(3, seed=4)]
+    data = [stored_colour(frame) for frame in frames]
+    assert all(isinstance(d, bytes) and len(d) == COLOUR_DIM for d in data)
+    read = stored_colours(data)
+    direct = np.stack([colour_histogram(frame) for frame in frames])
+    assert read.shape == (3, COLOUR_DIM) and np.allclose(np.linalg.norm(read, axis=1), 1.0)
+    assert (np.sum(read * direct, axis=1) > 0.999).all()  # 8 bits of a square root lose ~nothing
+    assert float(read[0] @ direct[1]) < 0.9
+    assert stored_colours([]).shape == (0, COLOUR_DIM)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from index.query.colour import COLOUR_DIM, colour_histogram
+from index.query.colour import (
+    COLOUR_DIM,
+    catalog_colours,
+    colour_histogram,
+    stored_colours,
+    thumbnail_colours,
+)
 from index.query.identify import Identifier, IdentifyParams
 from index.query.titlehead import TitleHead, fit_softmax, fit_title_model, sample_per_title
+from index.store.catalog import CATALOG_FILE
 from index.store.frame_store import FrameStore
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
@@ -19,9 +27,9 @@ SIZE = (320, 180)
 TIMES = [1.0 + 2.5 * i for i in range(12)]  # about one frame per shot of a 30 s episode
 
 
-def _add_episode(store: FrameStore, embedder, style, episode: int) -> None:
+def _add_episode(store: FrameStore, embedder, style, episode: int, *, colours: bool = True) -> None:
     images = [render_frame(style, episode, t, SIZE) for t in TIMES]
-    records = frames_of(images, f"{style.name}-{episode}")
+    records = frames_of(images, f"{style.name}-{episode}", colours=colours)
     store.add(
         source(style.name, f"{style.name}-{episode}", str(episode)), records, embedder.embed(images)
     )
@@ -110,6 +118,47 @@ def test_identifier_answers_title_when_no_frame_is_close(catalog, lite0_embedder
     assert declined.match is None and "palette similarity" in declined.reason
     without = Identifier(lite0_embedder, store, params)
     assert without.identify(render_frame(titles[0], 3, 7.0, SIZE)).match is None
+
+
+def test_head_fits_on_the_colours_stored_at_ingest(catalog) -> None:
+    store, _ = catalog
+    ids = np.concatenate([f for *_, f in store.iter_title_vectors()])
+    found = catalog_colours(store, ids.tolist())
+    stored = store.colours(ids.tolist())
+    assert set(found) == set(stored) == set(ids.tolist())
+    assert all(np.array_equal(found[f], stored_colours([stored[f]])[0]) for f in ids.tolist())
+    head = TitleHead(store)
+    model = head.refit()
+    fitted = np.stack([head._colours[f] for f in ids.tolist()])
+    assert np.array_equal(fitted, stored_colours([stored[f] for f in ids.tolist()]))
+    assert model is not None
+
+
+def test_a_catalog_from_before_stored_colours_still_answers(lite0_embedder, tmp_path: Path) -> None:
+    titles = make_titles(3, seed=5)
+    with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:
+        for style in titles:
+            for episode in (1, 2):
+                _add_episode(store, lite0_embedder, style, episode, colours=False)
+    conn = sqlite3.connect(tmp_path / CATALOG_FILE)  # as schema 4 left it: no histograms
+    conn.execute("DROP TABLE frame_colours")
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:
+        ids = np.concatenate([f for *_, f in store.iter_title_vectors()]).tolist()
+        assert store.colours(ids) == {}
+        found = catalog_colours(store, ids)  # each frame's preview instead
+        assert np.allclose(found[ids[0]], thumbnail_colours([store.thumbnail(ids[0])])[0])
+        head = TitleHead(store)
+        assert head.refit() is not None
+        params = IdentifyParams(
+            min_similarity=1.0, min_title_confidence=0.0, min_title_similarity=0.0
+        )
+        identifier = Identifier(lite0_embedder, store, params, head)
+        answers = [identifier.identify(render_frame(s, 3, 7.0, SIZE)).match for s in titles]
+        assert all(a is not None and a.kind == "title" for a in answers)
+        assert sum(a.title == s.name for a, s in zip(answers, titles, strict=True)) >= 2
 
 
 @pytest.mark.slow  # three refits of a real catalog, each waited for

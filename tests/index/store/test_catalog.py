@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index.errors import SchemaVersionError
+from index.query.colour import COLOUR_DIM
 from index.store.catalog import CATALOG_FILE, Catalog
 from index.store.catalog_rows import title_key
 from index.store.vector_codec import ZSTD_MAGIC, quantized
@@ -152,9 +154,44 @@ def test_a_schema_3_catalog_is_upgraded_to_4_with_a_projection_table(tmp_path: P
     conn.close()
     upgraded = Catalog(tmp_path / CATALOG_FILE)
     try:
-        assert upgraded.meta()["schema_version"] == "4" and upgraded.projection() is None
+        assert upgraded.meta()["schema_version"] == "5" and upgraded.projection() is None
         with upgraded.transaction() as tx:
             tx.set_projection("m", b"basis")
         assert upgraded.projection() == ("m", b"basis")
+    finally:
+        upgraded.close()
+
+
+def test_colours_are_stored_by_frame_and_leave_with_their_title(catalog: Catalog) -> None:
+    vectors = unit(np.random.default_rng(4).normal(size=(3, 8)))
+    records = [replace(r, colour=bytes([i]) * COLOUR_DIM) for i, r in enumerate(frames(3, "c"))]
+    records[2] = replace(records[2], colour=None)  # a frame whose histogram was not computed
+    with catalog.transaction() as tx:
+        title_id = tx.get_or_create_title("Colourful")
+        source_id = tx.insert_source(title_id, source("Colourful", "c"))
+        tx.insert_frames([5, 6, 7], source_id, records, vectors)
+    assert catalog.colours([5, 6, 7, 99]) == {5: bytes(COLOUR_DIM), 6: b"\x01" * COLOUR_DIM}
+    with catalog.transaction() as tx:
+        tx.delete_title(title_id)
+    assert catalog.colours([5, 6]) == {}
+    with catalog.reader() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM frame_colours").fetchone() == (0,)
+
+
+def test_a_schema_4_catalog_is_upgraded_to_5_and_keeps_its_frames(tmp_path: Path) -> None:
+    old = Catalog(tmp_path / CATALOG_FILE)
+    _, ids = add_title(old, "Before", "b", 2)
+    old.close()
+    conn = sqlite3.connect(tmp_path / CATALOG_FILE)  # as version 4 left it
+    conn.execute("DROP TABLE frame_colours")
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    upgraded = Catalog(tmp_path / CATALOG_FILE)
+    try:
+        assert upgraded.meta()["schema_version"] == "5"
+        assert upgraded.colours(ids) == {} and upgraded.thumbnail(ids[0])  # a preview to read
+        _, new_ids = add_title(upgraded, "After", "a", 1)
+        assert upgraded.counts() == (2, 3) and upgraded.colours(new_ids) == {}
     finally:
         upgraded.close()

@@ -160,6 +160,7 @@ def test_bad_records_and_arguments_are_refused(store: FrameStore) -> None:
         (source("T", "x"), [], "no frames"),
         (source("T", "x"), [FrameRecord(1.0, "h", b"")], "thumbnail"),
         (source("T", "x"), [FrameRecord(math.inf, "h", jpeg(1))], "timestamp"),
+        (source("T", "x"), [FrameRecord(1.0, "h", jpeg(1), colour=b"\x01" * 7)], "colour"),
     ]
     for src, records, message in cases:
         with pytest.raises(InvalidInputError, match=message):
