@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import zlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -78,3 +80,13 @@ def deflated(vectors: np.ndarray) -> list[bytes]:
     """Rows as the first schema 4 release wrote them: a float32 scale, then zlib'd int8 codes."""
     codes, scales = codes_and_scales(vectors)
     return [s.tobytes() + zlib.compress(c.tobytes(), 6) for s, c in zip(scales, codes, strict=True)]
+
+
+def as_older_schema(catalog: Path, version: int, table: str) -> None:
+    """Make a closed catalog file look as schema `version` left it: without `table`, the one the
+    next version added."""
+    conn = sqlite3.connect(catalog)
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+    conn.commit()
+    conn.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from index.store.catalog import CATALOG_FILE
 from index.store.frame_store import FrameStore
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
-from tests.index.storekit import clustered, frames_of, source
+from tests.index.storekit import as_older_schema, clustered, frames_of, source
 
 SIZE = (320, 180)
 TIMES = [1.0 + 2.5 * i for i in range(12)]  # about one frame per shot of a 30 s episode
@@ -140,11 +139,7 @@ def test_a_catalog_from_before_stored_colours_still_answers(lite0_embedder, tmp_
         for style in titles:
             for episode in (1, 2):
                 _add_episode(store, lite0_embedder, style, episode, colours=False)
-    conn = sqlite3.connect(tmp_path / CATALOG_FILE)  # as schema 4 left it: no histograms
-    conn.execute("DROP TABLE frame_colours")
-    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
-    conn.commit()
-    conn.close()
+    as_older_schema(tmp_path / CATALOG_FILE, 4, "frame_colours")  # no histograms stored
     with FrameStore.open(tmp_path, dim=lite0_embedder.dim, model_name=lite0_embedder.name) as store:
         ids = np.concatenate([f for *_, f in store.iter_title_vectors()]).tolist()
         assert store.colours(ids) == {}

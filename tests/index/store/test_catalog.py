@@ -16,7 +16,7 @@ from index.query.colour import COLOUR_DIM
 from index.store.catalog import CATALOG_FILE, Catalog
 from index.store.catalog_rows import title_key
 from index.store.vector_codec import ZSTD_MAGIC, quantized
-from tests.index.storekit import frames, source, unit
+from tests.index.storekit import as_older_schema, frames, source, unit
 
 
 @pytest.fixture
@@ -147,11 +147,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_a_schema_3_catalog_is_upgraded_to_4_with_a_projection_table(tmp_path: Path) -> None:
     Catalog(tmp_path / CATALOG_FILE).close()
-    conn = sqlite3.connect(tmp_path / CATALOG_FILE)  # as version 3 left it
-    conn.execute("DROP TABLE projection")
-    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    conn.commit()
-    conn.close()
+    as_older_schema(tmp_path / CATALOG_FILE, 3, "projection")
     upgraded = Catalog(tmp_path / CATALOG_FILE)
     try:
         assert upgraded.meta()["schema_version"] == "5" and upgraded.projection() is None
@@ -182,11 +178,7 @@ def test_a_schema_4_catalog_is_upgraded_to_5_and_keeps_its_frames(tmp_path: Path
     old = Catalog(tmp_path / CATALOG_FILE)
     _, ids = add_title(old, "Before", "b", 2)
     old.close()
-    conn = sqlite3.connect(tmp_path / CATALOG_FILE)  # as version 4 left it
-    conn.execute("DROP TABLE frame_colours")
-    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
-    conn.commit()
-    conn.close()
+    as_older_schema(tmp_path / CATALOG_FILE, 4, "frame_colours")
     upgraded = Catalog(tmp_path / CATALOG_FILE)
     try:
         assert upgraded.meta()["schema_version"] == "5"
