@@ -45,7 +45,7 @@ SURE_MARGIN = 0.25  # a clean query's vote is near unanimous (lead ~0.9); near-t
 SURE_AGREEMENT = 0.90
 # docs/calibration.md#spatial-re-rank-rerank_candidates-rerank_margin
 RERANK_CANDIDATES = 10
-RERANK_MARGIN = 0.02
+RERANK_MARGIN = 0.0  # scored at 2x the preview, the best frame is the answer (docs/pictures.md)
 # Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, generated
 # titles, leave-episode-out, calibrated to <= 4% wrong and >= 96% of withheld titles unknown).
 MIN_TITLE_CONFIDENCE = 0.30

@@ -6,7 +6,9 @@ few fractions of the frame, over each candidate's thumbnail and taking the best 
 cross-correlation scores the frame that actually contains the crop highest.
 
 Coarse to fine: every scale and offset is tried at once (FFT) on a coarse grid, which finds where
-the crop sits; the score is then taken on a finer one near that place (docs/calibration.md).
+the crop sits; the score is then taken on a finer one near that place (docs/calibration.md): the
+stored preview upsampled 2x, against the query shrunk only that far, so a crop's offset between
+preview pixels and the query's own detail count (docs/pictures.md, 2026-11-30 14:20).
 """
 
 from __future__ import annotations
@@ -17,29 +19,31 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-# The stored preview's size (`index.ingest.mapper`), and half of that to locate.
+# The stored preview's size (`index.ingest.mapper`), half of that to locate, twice it to score.
 FINE = (192, 108)
 COARSE = (96, 54)
+SCORE = (384, 216)
 # Fractions of the frame's width the query may cover: whole frame down to a ~60% area crop.
 SCALES = (1.0, 0.92, 0.84, 0.77)
-REFINE_RADIUS = 3  # fine pixels around the coarse place searched exactly (1.5 coarse pixels)
+REFINE_RADIUS = 6  # score-grid pixels around the coarse place searched exactly (1.5 coarse ones)
 _EPS = 1e-6
 
 
 def reference_grids(jpeg: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """A stored preview as float32 grayscale (FINE, COARSE) grids. A WebP preview is FINE already;
-    an older catalog's 384 px JPEG is decoded at half DCT scale."""
+    """A stored preview as float32 grayscale (SCORE, COARSE) grids. A WebP preview is FINE (an
+    older catalog's 384 px JPEG is decoded at half DCT scale); the score grid is it upsampled."""
     with Image.open(io.BytesIO(jpeg)) as image:
         image.draft("L", FINE)
         grey = image.convert("L")
     if grey.size != FINE:
         grey = grey.resize(FINE, Image.Resampling.BILINEAR)
+    score = grey.resize(SCORE, Image.Resampling.BILINEAR)
     coarse = grey.reduce(FINE[0] // COARSE[0])
-    return np.asarray(grey, dtype=np.float32), np.asarray(coarse, dtype=np.float32)
+    return np.asarray(score, dtype=np.float32), np.asarray(coarse, dtype=np.float32)
 
 
 def query_templates(
-    view: Image.Image, scales: Sequence[float] = SCALES, size: tuple[int, int] = FINE
+    view: Image.Image, scales: Sequence[float] = SCALES, size: tuple[int, int] = SCORE
 ) -> list[np.ndarray]:
     """The query as grayscale templates, one per scale, at `scale` x the grid's width (its own
     aspect kept, never taller than the grid)."""
@@ -127,9 +131,9 @@ def refine(
     radius: int = REFINE_RADIUS,
 ) -> np.ndarray:
     """Per reference `(n, h, w)`, the best NCC of its located template (scale index, row, column
-    in fine pixels) within `radius` of that place. References that chose the same scale share one
-    batched FFT for the products; the patch statistics are summed only near each place (integral
-    images of whole fine grids cost more than all the rest)."""
+    in score-grid pixels) within `radius` of that place. References that chose the same scale
+    share one batched FFT for the products; the patch statistics are summed only near each place
+    (integral images of whole score grids cost more than all the rest)."""
     references = references.astype(np.float64)  # pocketfft is several times faster in float64
     spectra = np.fft.rfft2(references)
     _, height, width = references.shape
@@ -184,13 +188,13 @@ def spatial_scores(
     scales: Sequence[float] = SCALES,
 ) -> np.ndarray:
     """How well `view` (flipped when `mirrored`) sits somewhere inside each thumbnail: located on
-    the coarse grid, scored on the fine one. One orientation for all candidates, so a mirror
+    the coarse grid, scored on the score grid. One orientation for all candidates, so a mirror
     cannot favour one of them: the caller's, or with `mirrored=None` the one in which some
     candidate contains the view best on the coarse grid (cheap: only that one is refined)."""
     if not jpegs:
         return np.zeros(0)
     grids = [reference_grids(jpeg) for jpeg in jpegs]
-    fine_refs = np.stack([fine for fine, _ in grids])
+    score_refs = np.stack([score for score, _ in grids])
     coarse_refs = np.stack([coarse for _, coarse in grids])
     best: tuple[Image.Image, list[tuple[int, int, int, float]]] | None = None
     for flip in (False, True) if mirrored is None else (mirrored,):
@@ -199,6 +203,6 @@ def spatial_scores(
         if best is None or max(p[3] for p in located) > max(p[3] for p in best[1]):
             best = (oriented, located)
     view, located = best
-    ratio = FINE[0] // COARSE[0]
+    ratio = SCORE[0] // COARSE[0]
     places = [(scale, row * ratio, col * ratio, score) for scale, row, col, score in located]
-    return refine(query_templates(view, scales, FINE), fine_refs, places)
+    return refine(query_templates(view, scales, SCORE), score_refs, places)

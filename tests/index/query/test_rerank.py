@@ -37,9 +37,10 @@ def _panning_shot() -> tuple[object, Shot]:
 
 
 def test_crop_of_a_panning_shot_scores_highest_on_its_own_frame() -> None:
-    """Eight 70% crops of frame t against the shot's frames t-1.5 s..t+1.5 s: the own frame wins
-    most (measured 6/8; a crop whose offset falls between grid pixels can tie a neighbour), and
-    a miss is never more than one frame (0.5 s) away. On a 96x54 grid alone only ~40% win."""
+    """Sixteen 70% crops of frame t against the shot's frames t-1.5 s..t+1.5 s: the own frame
+    wins (measured 16/16, each by 0.014-0.037; scored on the 192x108 preview itself 11/16: a crop
+    whose offset falls between preview pixels tied a neighbour), and a miss is never more than
+    one frame (0.5 s) away. On a 96x54 grid alone only ~40% win."""
     style, shot = _panning_shot()
     moment = shot.start + shot.duration / 2
     thumbnails = [
@@ -47,12 +48,12 @@ def test_crop_of_a_panning_shot_scores_highest_on_its_own_frame() -> None:
     ]
     own = OFFSETS.index(0.0)
     picks = []
-    for seed in range(8):
+    for seed in range(16):
         query = crop70(render_frame(style, 1, moment, SIZE), random.Random(seed))
         scores = spatial_scores(query, thumbnails)
         assert scores.max() > 0.9, scores
         picks.append(int(np.argmax(scores)))
-    assert sum(pick == own for pick in picks) >= 6, picks
+    assert sum(pick == own for pick in picks) >= 15, picks
     assert all(abs(pick - own) <= 1 for pick in picks), picks
 
 
