@@ -150,8 +150,8 @@ class Settings(BaseSettings):
         None,
         ge=-1,
         le=1,
-        description="Palette similarity of the query to the title's nearest frame required for "
-        "a title-level answer.",
+        description="Title gate required for a title-level answer: the palette similarity of "
+        "the query to the title's nearest frame blended with the title model's probability.",
     )
 
     seed_demo: bool = Field(True, description="Seed a small demo catalog into an empty catalog.")

@@ -69,10 +69,8 @@ def measure(
             gallery, asked = (_unit(x @ weights) for x in (gallery, asked))
         truth = np.where(title[queries] < known, title[queries], -1)
         model = fit_title_model(title[catalog], gallery, colours[catalog], {})
-        probs = model.probabilities(asked, colours[queries])
-        guess = probs.argmax(axis=1)
-        palette = model.palette_similarity(colours[queries], guess)
-        table = np.stack([model.title_ids[guess] == truth, probs.max(axis=1), palette], axis=1)
+        guess, confidence, _, gate = model.answers(asked, colours[queries])
+        table = np.stack([model.title_ids[guess] == truth, confidence, gate], axis=1)
         folds.append((table[truth >= 0], table[truth < 0]))
     top1 = float(np.concatenate([k for k, _ in folds])[:, 0].mean())
     chosen = [np.concatenate(part) for part in zip(*folds[:-1], strict=True)]

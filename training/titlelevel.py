@@ -36,10 +36,7 @@ def title_level(
     model = fit_title_model(labels, vectors, colours, {})
     if model is None:
         return {"top1_accuracy": None, "reason": "fewer than two titles in the gallery"}
-    probs = model.probabilities(query_vectors, query_colours)
-    guess = probs.argmax(axis=1)
-    confidence = probs.max(axis=1)
-    similarity = model.palette_similarity(query_colours, guess)
+    guess, confidence, _, similarity = model.answers(query_vectors, query_colours)
     answered = (confidence >= confidence_gate) & (similarity >= similarity_gate)
     right = model.title_ids[guess] == query_labels
     return {

@@ -9,7 +9,8 @@ the rest, and the held-out frames are searched against the rest (hits of held-ou
 dropped). Then:
 - `min_similarity`: the `unknown` quantile of the withheld titles' best frame similarity, so
   that share of pictures from titles outside the catalog gets no frame match;
-- `min_title_confidence`, `min_title_similarity` (the head's palette similarity): the pair that
+- `min_title_confidence`, `min_title_similarity` (the head's gate: its palette similarity blended
+  with its probability, `index.query.titlehead.gate_score`): the pair that
   answers the most unseen-episode frames with the right title, with at most `wrong` of them
   wrong and at most 1 - `unknown` of the withheld titles' frames answered at all.
 The held-out frames are the stored (clean) ones: measured against perturbed copies of the same
@@ -31,9 +32,10 @@ from index.store.frame_store import FrameStore
 
 THRESHOLD_KEYS = ("min_similarity", "min_margin", "min_title_confidence", "min_title_similarity")
 TITLE_KEYS = ("min_title_confidence", "min_title_similarity")
-# What the title thresholds gate: calibrations made before the colour head (embedding
-# similarity, another scale) lack it, and their title thresholds no longer apply.
-TITLE_GATE = "palette"
+# What the title thresholds gate: calibrations made for another gate (before the colour head,
+# embedding similarity; before the blend, the palette similarity alone: "palette") name another
+# or none, and their title thresholds no longer apply.
+TITLE_GATE = "palette+confidence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ def calibrate_vectors(
     shuffled = rng.permutation(title_ids).tolist()
     title_fold = {title: index % folds for index, title in enumerate(shuffled)}
     source_fold = _source_folds(titles, sources, folds, rng)
-    known: list[np.ndarray] = []  # rows: right?, confidence, palette similarity
+    known: list[np.ndarray] = []  # rows: right?, confidence, gate score
     withheld: list[np.ndarray] = []
     best_withheld: list[np.ndarray] = []
     for fold in range(folds):
@@ -135,11 +137,9 @@ def calibrate_vectors(
             picks = _sample(rows, sources, per_source, rng)
             if len(picks) == 0:
                 continue
-            probs = model.probabilities(vectors[picks], colours[picks])
-            guess = probs.argmax(axis=1)
-            palette = model.palette_similarity(colours[picks], guess)
+            guess, confidence, _, gate = model.answers(vectors[picks], colours[picks])
             right = model.title_ids[guess] == titles[picks]
-            into.append(np.stack([right, probs.max(axis=1), palette], axis=1))
+            into.append(np.stack([right, confidence, gate], axis=1))
             if into is withheld:
                 best_withheld.append(similarities(picks, held))
     if not known or not withheld:

@@ -47,9 +47,10 @@ SURE_AGREEMENT = 0.90
 RERANK_CANDIDATES = 10
 RERANK_MARGIN = 0.0  # scored at 2x the preview, the best frame is the answer (docs/pictures.md)
 # Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, generated
-# titles, leave-episode-out, calibrated to <= 4% wrong and >= 96% of withheld titles unknown).
-MIN_TITLE_CONFIDENCE = 0.30
-MIN_TITLE_SIMILARITY = 0.63
+# titles, leave-episode-out, calibrated to <= 4% wrong and >= 96% of withheld titles unknown;
+# the blended gate carries the probability, so its own threshold chose 0 there).
+MIN_TITLE_CONFIDENCE = 0.0
+MIN_TITLE_SIMILARITY = 0.62
 # `python -m bench.scenes` (docs/scenes.md): see `IdentifyParams.scene_drop`.
 SCENE_DROP = 0.02
 
@@ -92,8 +93,9 @@ class IdentifyParams:
     rerank_candidates: int = RERANK_CANDIDATES  # winner's best frames re-ranked in pixels; <2: off
     rerank_margin: float = RERANK_MARGIN  # spatial score lead needed to move the timestamp
     # A title-level answer (no episode or time) when no frame is close: the head's probability
-    # and its palette similarity (the query's colour histogram against that title's nearest
-    # fitted frame, `index.query.titlehead`) must both reach these.
+    # and its gate (the palette similarity of the query's colour histogram to that title's
+    # nearest fitted frame, blended with the probability: `index.query.titlehead.gate_score`)
+    # must both reach these.
     min_title_confidence: float = MIN_TITLE_CONFIDENCE
     min_title_similarity: float = MIN_TITLE_SIMILARITY
 

@@ -6,10 +6,11 @@ others'. The head is a multinomial logistic regression on the standardised embed
 histogram, fitted in numpy from the catalog's vectors and stored histograms (at most `max_per_title`
 frames per title), so adding or removing a title never retrains a network: `TitleHead` refits in
 a background thread when the store's revision moves and answers with the last fitted model
-meanwhile. Its "unknown" is the palette similarity of the guessed title's nearest frame. Chosen
-by `bench/titlehead.py` (docs/titlehead.md): on generated titles, leave-episode-out, the colour
-histogram lifted top-1 from 0.80 to 0.93 and the palette gate kept titles outside the catalog
-unknown far better than the embedding's best-frame similarity.
+meanwhile. Its "unknown" is a gate on the palette similarity of the guessed title's nearest
+frame, blended with the head's own probability (`gate_score`). Chosen by `bench/titlehead.py`
+(docs/titlehead.md): on generated titles, leave-episode-out, the colour histogram lifted top-1
+from 0.80 to 0.93 and the palette gate kept titles outside the catalog unknown far better than
+the embedding's best-frame similarity.
 """
 
 from __future__ import annotations
@@ -33,17 +34,29 @@ log = logging.getLogger(__name__)
 MAX_PER_TITLE = 400  # frames per title the model fits on: bounds the fit time, not its quality
 _STEPS = 300
 _L2 = 1e-2  # per row; 1e-3 fitted the catalog harder, unseen episodes less well
+# The gate's weight of the head's probability beside the palette similarity: a sure head makes up
+# for a palette a little off and the other way round (docs/titlehead.md#the-gate).
+CONFIDENCE_WEIGHT = 0.25
+
+
+def gate_score(confidence: np.ndarray | float, palette: np.ndarray | float) -> np.ndarray:
+    """What `min_title_similarity` gates: the palette similarity blended with the probability,
+    on the palette's scale (-1..1)."""
+    weighted = np.asarray(palette) + CONFIDENCE_WEIGHT * np.asarray(confidence)
+    return weighted / (1 + CONFIDENCE_WEIGHT)
 
 
 @dataclass(frozen=True, slots=True)
 class TitleGuess:
     """The head's best title: `confidence` is its class probability, 0..1; `similarity` the
-    palette similarity of the title's nearest fitted frame (standardised colour histograms)."""
+    palette similarity of the title's nearest fitted frame (standardised colour histograms);
+    `gate` the two blended (`gate_score`)."""
 
     title_id: int
     title: str
     confidence: float
     similarity: float = -1.0
+    gate: float = -1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +95,26 @@ class TitleModel:
                 best[rows] = (query[rows] @ own.T).max(axis=1)
         return best
 
+    def answers(
+        self, vectors: np.ndarray, colours: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(guessed class, its probability, palette similarity, gate score) of each query: what
+        the server gates on, and calibration and the benches measure."""
+        probs = self.probabilities(vectors, colours)
+        guess = probs.argmax(axis=1)
+        confidence = probs.max(axis=1)
+        palette = self.palette_similarity(colours, guess)
+        return guess, confidence, palette, gate_score(confidence, palette)
+
     def guess(self, vector: np.ndarray, colour: np.ndarray) -> TitleGuess:
-        """The most probable title of one embedding and histogram, with its palette similarity."""
-        probs = self.probabilities(vector[None, :], colour[None, :])[0]
-        best = int(probs.argmax())
-        similarity = float(self.palette_similarity(colour[None, :], np.array([best]))[0])
+        """The most probable title of one embedding and histogram, with its palette and gate."""
+        best, confidence, palette, gate = (x[0] for x in self.answers(vector[None], colour[None]))
         return TitleGuess(
-            int(self.title_ids[best]), self.names[best], float(probs[best]), similarity
+            int(self.title_ids[best]),
+            self.names[int(best)],
+            float(confidence),
+            float(palette),
+            float(gate),
         )
 
 
@@ -102,16 +128,17 @@ def decide(
     """The head's title for a query's embedding and colour histogram, or None and why not.
 
     Both gates are needed: a softmax is sure of some title even for a picture unlike all of
-    them, so the query's palette must also come within `min_similarity` of a frame of that
-    title; that keeps titles outside the catalog unknown (docs/titlehead.md).
+    them, so the query's palette must also come near a frame of that title (its `gate_score`
+    at least `min_similarity`); that keeps titles outside the catalog unknown (docs/titlehead.md).
     """
     guess = model.guess(vector, colour)
     if guess.confidence < min_confidence:
         return None, f"title confidence {guess.confidence:.3f} is below {min_confidence:.3f}"
-    if guess.similarity < min_similarity:
+    if guess.gate < min_similarity:
         return (
             None,
-            f"title palette similarity {guess.similarity:.3f} is below {min_similarity:.3f}",
+            f"title gate {guess.gate:.3f} (palette similarity {guess.similarity:.3f}, confidence"
+            f" {guess.confidence:.3f}) is below {min_similarity:.3f}",
         )
     return guess, None
 

@@ -15,7 +15,14 @@ from index.query.colour import (
     thumbnail_colours,
 )
 from index.query.identify import Identifier, IdentifyParams
-from index.query.titlehead import TitleHead, fit_softmax, fit_title_model, sample_per_title
+from index.query.titlehead import (
+    TitleHead,
+    decide,
+    fit_softmax,
+    fit_title_model,
+    gate_score,
+    sample_per_title,
+)
 from index.store.catalog import CATALOG_FILE
 from index.store.frame_store import FrameStore
 from synthetic.render import render_frame
@@ -97,6 +104,26 @@ def test_unseen_episode_is_recognised_by_title(catalog, lite0_embedder) -> None:
     own = model.palette_similarity(colours, guess)
     other = model.palette_similarity(colours, (guess + 1) % len(model.names))
     assert np.mean(own > other) >= 0.8
+
+
+def test_the_gate_blends_palette_and_probability(catalog, lite0_embedder) -> None:
+    assert float(gate_score(1.0, 0.5)) == pytest.approx((0.5 + 0.25) / 1.25)
+    assert float(gate_score(0.2, 0.7)) < float(gate_score(0.9, 0.7))  # a surer head, same palette
+    assert gate_score(np.array([0.0, 1.0]), np.array([-1.0, 1.0])).tolist() == [-0.8, 1.0]
+    store, titles = catalog
+    model = TitleHead(store).refit()
+    image = render_frame(titles[1], 3, 5.0, SIZE)
+    vector, colour = lite0_embedder.embed([image])[0], colour_histogram(image)
+    guess = model.guess(vector, colour)
+    assert guess.gate == pytest.approx(float(gate_score(guess.confidence, guess.similarity)))
+    # The gate, not the palette alone, decides: a threshold between the two tells them apart.
+    low, high = sorted((guess.gate, guess.similarity))
+    if high - low > 1e-3:
+        between = (low + high) / 2
+        answered, _ = decide(model, vector, colour, 0.0, between)
+        assert (answered is not None) == (guess.gate >= between)
+    declined, why = decide(model, vector, colour, 0.0, min(1.0, guess.gate + 0.01))
+    assert declined is None and "title gate" in why
 
 
 def test_identifier_answers_title_when_no_frame_is_close(catalog, lite0_embedder) -> None:
