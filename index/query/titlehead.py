@@ -35,7 +35,7 @@ MAX_PER_TITLE = 400  # frames per title the model fits on: bounds the fit time, 
 _STEPS = 300
 _L2 = 1e-2  # per row; 1e-3 fitted the catalog harder, unseen episodes less well
 # The gate's weight of the head's probability beside the palette similarity: a sure head makes up
-# for a palette a little off and the other way round (docs/titlehead.md#the-gate).
+# for a palette a little off and the other way round (docs/titlehead.md, "What ships now").
 CONFIDENCE_WEIGHT = 0.25
 
 
