@@ -36,39 +36,41 @@ class Offload:
         )
 
 
-def get_services(request: Request) -> Services:
+# The getters are `async` though they only read app state: FastAPI runs a plain `def` dependency
+# on its thread pool, a thread hop each (five per identify; docs/serving.md, "The event loop").
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_embedder(request: Request) -> Embedder:
+async def get_embedder(request: Request) -> Embedder:
     return request.app.state.services.embedder
 
 
-def get_store(request: Request) -> FrameStore:
+async def get_store(request: Request) -> FrameStore:
     return request.app.state.services.store
 
 
-def get_identifier(request: Request) -> Identifier:
+async def get_identifier(request: Request) -> Identifier:
     return request.app.state.services.identifier
 
 
-def get_ingestor(request: Request) -> Ingestor:
+async def get_ingestor(request: Request) -> Ingestor:
     return request.app.state.services.ingestor
 
 
-def get_jobs(request: Request) -> JobQueue:
+async def get_jobs(request: Request) -> JobQueue:
     return request.app.state.jobs
 
 
-def get_metrics(request: Request) -> AppMetrics:
+async def get_metrics(request: Request) -> AppMetrics:
     return request.app.state.metrics
 
 
-def get_offload(request: Request) -> Offload:
+async def get_offload(request: Request) -> Offload:
     return request.app.state.offload
 
 
