@@ -37,7 +37,8 @@ class Offload:
 
 
 # The getters are `async` though they only read app state: FastAPI runs a plain `def` dependency
-# on its thread pool, a thread hop each (five per identify; docs/serving.md, "The event loop").
+# on its thread pool, a thread hop each (five per identify; docs/serving.md, "What is left
+# outside the forward pass").
 async def get_services(request: Request) -> Services:
     return request.app.state.services
 
