@@ -18,7 +18,7 @@ from index.query.colour import colour_histogram
 from index.query.flipcheck import agreement, signature, thumbnail_signature
 from index.query.identification import Identification, Match
 from index.query.inner import INNER_VIEWS, inner_views
-from index.query.rerank import INNER_SCALES, SCALES, spatial_scores
+from index.query.rerank import spatial_scores
 from index.query.scenes import merge_scenes
 from index.query.screenshot import search_views
 from index.query.titlehead import decide
@@ -253,9 +253,9 @@ class Identifier:
         (`index.query.rerank`), when it beats the embedding's frame by `rerank_margin`; the title
         never changes. Mirroring is decided once for all candidates: the orientation in which
         some candidate contains the view best (the flip check's whole-picture signatures misjudge
-        crops: `bench/robustness.py`, crop70 and edit_stack exact frame up). A picture found
-        inside is a whole frame: `INNER_SCALES`. Sets `timings["rerank"]`. Any failure keeps the
-        embedding's answer (a missing or unreadable thumbnail): it refines, never costs one.
+        crops: `bench/robustness.py`, crop70 and edit_stack exact frame up).
+        Sets `timings["rerank"]`. Any failure (a missing or unreadable thumbnail) keeps the
+        embedding's answer: the re-rank refines, it never costs an answer.
         """
         limit = self.params.rerank_candidates
         if limit < 2:
@@ -268,8 +268,7 @@ class Identifier:
             jpegs = [self.store.thumbnail(hit.frame_id) for hit in pool]
             if len(pool) < 2 or any(jpeg is None for jpeg in jpegs):
                 return match
-            scales = INNER_SCALES if match.view in INNER_VIEWS else SCALES
-            scores = spatial_scores(view, jpegs, mirrored=None, scales=scales)
+            scores = spatial_scores(view, jpegs, mirrored=None)
             best = int(scores.argmax())
             if best == 0 or scores[best] - scores[0] < self.params.rerank_margin:
                 return match

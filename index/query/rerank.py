@@ -23,11 +23,8 @@ from PIL import Image
 FINE = (192, 108)
 COARSE = (96, 54)
 SCORE = (384, 216)
-# Fractions of the frame's width the query may cover: whole frame down to a ~60% area crop, with
-# a meme's trim (80-95% of the area) between the first two. A picture found inside another is
-# the whole frame, give or take a border: 0.96 there only adds a rival (docs/pictures.md).
-SCALES = (1.0, 0.96, 0.92, 0.84, 0.77)
-INNER_SCALES = (1.0, 0.92, 0.84, 0.77)
+# Fractions of the frame's width the query may cover: whole frame down to a ~60% area crop.
+SCALES = (1.0, 0.92, 0.84, 0.77)
 REFINE_RADIUS = 6  # score-grid pixels around the coarse place searched exactly (1.5 coarse ones)
 _EPS = 1e-6
 
