@@ -1,18 +1,22 @@
 """Title-level recognition of unseen episodes: which per-title head, at which operating point.
 
-Generated titles (the first `--known` catalogued, the rest never) are rendered at 1 s steps; the
-catalog holds clean frames (and their colour histograms as ingestion stores them: from the full
-frame, one byte a bin, `index.ingest.mapper.make_record`), queries are frames perturbed like real
-screenshots (one random perturbation each, primary query view). Leave-episode-out: for each
-episode, the heads are fitted on the other episodes of the known titles and queried on that episode,
-and on the same episode of the unknown titles. Heads side by side: nearest centroid, the frame vote
+Generated title sets (`--titles` each, one per `--seed`, numbered on) are rendered at 1 s steps;
+the catalog holds clean frames (and their colour histograms as ingestion stores them: from the
+full frame, one byte a bin, `index.ingest.mapper.make_record`), queries are frames perturbed like
+real screenshots (one random perturbation each, primary query view). Splits: `--splits` disjoint
+sets of unknown titles, each beside its own `--known` catalogued titles, so that every title is
+unknown once and no single title decides the unknown rate (`--splits 1`: the first `--known`
+catalogued, the rest unknown; the bench before 14:40). Folds: each split x each held-out episode;
+the heads are fitted on the other episodes of the split's known titles and queried on the held-out
+episode of its known and unknown titles. Heads (`--heads all`): nearest centroid, the frame vote
 of `index.query.vote` (k=50, T=0.03), a softmax regression on the embedding alone and scikit-learn's
 logistic regression when installed (their gate: best frame similarity of the guessed title), and
-`index.query.titlehead` (embedding + colour histogram; its gate: the palette similarity of the
-guessed title's nearest frame blended with the head's probability, `gate_score`). The operating
-point (head probability >= c and gate >= s) is chosen on the first folds (<= 4% wrong, >= 96% of
-unknown titles unknown) and reported on the last fold; then every fold at the point chosen on
-the others. Results: docs/titlehead.md.
+`index.query.titlehead` (the default alone: embedding + colour histogram; its gate: the palette
+similarity of the guessed title's nearest frame blended with the head's probability,
+`gate_score`). Each fold is measured at the operating point (head probability >= c and gate >= s;
+<= 4% wrong, >= 96% of unknown titles unknown) chosen on the folds that share neither its episode
+nor its unknown titles; the rates are pooled over every fold, with Wilson 95% intervals. Results:
+docs/titlehead.md.
 
     .venv/bin/python -m bench.titlehead --model efficientnet-lite0 --cache /tmp/lite0.npz
 """
@@ -23,16 +27,19 @@ import argparse
 import os
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from scipy.stats import binomtest  # noqa: E402
 
 from index.ingest.mapper import make_record  # noqa: E402
 from index.ingest.readers import SampledFrame  # noqa: E402
 from index.query.calibrate import operating_point  # noqa: E402
 from index.query.colour import colour_histogram, stored_colours  # noqa: E402
+from index.query.identify import MIN_TITLE_CONFIDENCE, MIN_TITLE_SIMILARITY  # noqa: E402
 from index.query.screenshot import query_views  # noqa: E402
 from index.query.titlehead import fit_softmax, fit_title_model, softmax  # noqa: E402
 from synthetic.perturb import PERTURBATIONS  # noqa: E402
@@ -42,11 +49,54 @@ from synthetic.titles import make_titles  # noqa: E402
 Cached = tuple[np.ndarray, np.ndarray, np.ndarray, float, float]
 
 
-def embed_titles(args: argparse.Namespace) -> Cached:
+@dataclass(frozen=True)
+class Fold:
+    """One held-out episode of one split: rows of (right?, probability, gate) for the known
+    titles' queries and the unknown titles' queries, and each unknown query's title."""
+
+    split: int
+    episode: int
+    known: np.ndarray
+    unknown: np.ndarray
+    unknown_titles: np.ndarray
+
+
+def title_sets(args: argparse.Namespace) -> Cached:
+    """Every `--seed`'s title set (`--titles` each) embedded and stacked, titles numbered on
+    across sets; each set cached on its own (`--cache` for the first, `<stem>-seed<N>` beside
+    it for the others), so adding a seed reuses the sets already embedded."""
+    sets = []
+    for at, seed in enumerate(args.seed):
+        cache = args.cache
+        if cache and at:
+            cache = cache.with_name(f"{cache.stem}-seed{seed}{cache.suffix}")
+        vectors, colours, rows, ms, colour_ms = embed_titles(args, seed, cache)
+        sets.append((vectors, colours, rows + np.array([at * args.titles, 0, 0]), ms, colour_ms))
+    vectors, colours, rows = (np.concatenate([part[i] for part in sets]) for i in range(3))
+    return vectors, colours, rows, np.mean([p[3] for p in sets]), np.mean([p[4] for p in sets])
+
+
+def title_splits(total: int, known: int, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(catalogued titles, unknown titles) of each split. One split: the first `known` titles
+    catalogued, every other unknown (the bench before 14:40). Several: disjoint unknown sets of
+    total // count titles, so every title is unknown in one split at most, and `known`
+    catalogued titles beside each (the ones before it, cyclically)."""
+    if count == 1:
+        return [(np.arange(known), np.arange(known, total))]
+    size = total // count
+    if size > total - known:
+        raise SystemExit(f"{count} splits of {total} titles leave no room for {known} known")
+    return [
+        ((j * size + np.arange(known)) % total, (known + j * size + np.arange(size)) % total)
+        for j in range(count)
+    ]
+
+
+def embed_titles(args: argparse.Namespace, seed: int, cache: Path | None) -> Cached:
     """(vectors, colour histograms, rows of title/episode/perturbed, ms per image embedded, ms
-    per colour histogram), from `--cache` when present."""
-    if args.cache and args.cache.is_file():
-        saved = np.load(args.cache)
+    per colour histogram) of one title set, from `cache` when present."""
+    if cache and cache.is_file():
+        saved = np.load(cache)
         if "stored_colours" in saved:  # a cache of preview histograms (before schema 5) is redone
             keys = ("vectors", "stored_colours", "rows")
             return (*(saved[k] for k in keys), float(saved["ms"]), float(saved["colour_ms"]))
@@ -55,7 +105,7 @@ def embed_titles(args: argparse.Namespace) -> Cached:
     embedder = load_embedder(args.model, args.cache_dir)
     rng = random.Random(args.perturb_seed)
     rows, vectors, colours, seconds, colour_seconds = [], [], [], 0.0, 0.0
-    for index, style in enumerate(make_titles(args.known + args.unknown, seed=args.seed)):
+    for index, style in enumerate(make_titles(args.titles, seed=seed)):
         images, stored = [], []
         for episode in range(1, args.episodes + 1):
             for step in range(int(args.seconds)):
@@ -80,9 +130,9 @@ def embed_titles(args: argparse.Namespace) -> Cached:
     n = len(rows)
     result = np.concatenate(vectors), np.array(colours), np.array(rows)
     ms, colour_ms = 1000 * seconds / n, 1000 * colour_seconds / n
-    if args.cache:
+    if cache:
         np.savez(
-            args.cache,
+            cache,
             vectors=result[0],
             stored_colours=result[1],
             rows=result[2],
@@ -134,94 +184,147 @@ def _embedding_head(name: str, train: np.ndarray, labels: np.ndarray, queries: n
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
-    """Print and return each head's top-1 and its held-out fold at the chosen operating point."""
+    """Print and return each head's top-1 and its pooled held-out rates at the chosen points."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="efficientnet-lite0")
-    parser.add_argument("--known", type=int, default=12)
-    parser.add_argument("--unknown", type=int, default=8)
+    parser.add_argument("--seed", type=int, nargs="+", default=[11, 12], help="title sets")
+    parser.add_argument("--titles", type=int, default=20, help="generated titles per seed")
+    parser.add_argument("--known", type=int, default=12, help="catalogued titles per split")
+    parser.add_argument("--splits", type=int, default=4, help="disjoint sets of unknown titles")
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=40.0)
-    parser.add_argument("--seed", type=int, default=11, help="of the generated titles")
     parser.add_argument("--perturb-seed", type=int, default=5)
+    parser.add_argument("--heads", choices=("titlehead", "all"), default="titlehead")
     parser.add_argument("--cache", type=Path, help="embeddings .npz: read if present, else write")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args(argv)
-    vectors, colours, rows, ms, colour_ms = embed_titles(args)
+    vectors, colours, rows, ms, colour_ms = title_sets(args)
     title, episode, perturbed = rows[:, 0], rows[:, 1], rows[:, 2]
+    catalogs = title_splits(len(args.seed) * args.titles, args.known, args.splits)
     print(
         f"{args.model}: {len(rows)} images, {ms:.1f} ms per image embedded (batches of 32),"
-        f" {colour_ms:.2f} ms per colour histogram"
+        f" {colour_ms:.2f} ms per colour histogram; {len(catalogs)} splits of"
+        f" {args.known} catalogued / {len(catalogs[0][1])} unknown titles x {args.episodes}"
+        " held-out episodes"
     )
-    heads = ["centroid", "frame vote", "softmax (embedding)", "titlehead (embedding + colour)"]
-    try:
-        import sklearn  # noqa: F401
+    heads = ["titlehead (embedding + colour)"]
+    if args.heads == "all":
+        heads = ["centroid", "frame vote", "softmax (embedding)", *heads]
+        try:
+            import sklearn  # noqa: F401
 
-        heads.append("sklearn logistic")
-    except ImportError:
-        pass
+            heads.append("sklearn logistic")
+        except ImportError:
+            pass
     results = {}
     for name in heads:
         folds, fit_s = [], 0.0
-        for held in range(1, args.episodes + 1):
-            train = (title < args.known) & (episode != held) & (perturbed == 0)
-            known = (title < args.known) & (episode == held) & (perturbed == 1)
-            unknown = (title >= args.known) & (episode == held) & (perturbed == 1)
-            asked = known | unknown
-            truth = np.where(title[asked] < args.known, title[asked], -1)
-            started = time.perf_counter()
-            classes, probs, similarity = head_probabilities(
-                name,
-                (vectors[train], colours[train]),
-                title[train],
-                (vectors[asked], colours[asked]),
-            )
-            fit_s += time.perf_counter() - started
-            guess = classes[probs.argmax(axis=1)]
-            table = np.stack([guess == truth, probs.max(axis=1), similarity], axis=1)
-            folds.append((table[truth >= 0], table[truth < 0]))
-        top1 = np.concatenate([k for k, _ in folds])[:, 0].mean()
-        c, s, right, scores = held_out(folds, len(folds) - 1)
-        results[name] = {"top1": float(top1), **scores}
-        print(
-            f"{name:22s} top-1 {top1:.3f}  fit+query {fit_s / len(folds):5.1f} s"
-            f" | c {c:.2f} s {s:.3f}: calibration right {right:.3f}"
-            f" | held-out fold: right {scores['right']:.3f} wrong {scores['wrong']:.3f}"
-            f" unknown titles unknown {scores['unknown_titles_unknown']:.3f}"
-        )
-        # Every fold, each at the point chosen on the others: is the last fold typical?
-        others = [held_out(folds, test)[3] for test in range(len(folds))]
-        print(
-            "    each fold at the point of the others (right / wrong / unknown titles unknown):"
-            + "".join(
-                f" {i}: {o['right']:.3f} / {o['wrong']:.3f} / {o['unknown_titles_unknown']:.3f}"
-                for i, o in enumerate(others, 1)
-            )
-        )
+        for split, (known_titles, unknown_titles) in enumerate(catalogs):
+            for held in range(1, args.episodes + 1):
+                in_known, in_unknown = np.isin(title, known_titles), np.isin(title, unknown_titles)
+                train = in_known & (episode != held) & (perturbed == 0)
+                asked = (in_known | in_unknown) & (episode == held) & (perturbed == 1)
+                truth = np.where(in_known[asked], title[asked], -1)
+                started = time.perf_counter()
+                classes, probs, similarity = head_probabilities(
+                    name,
+                    (vectors[train], colours[train]),
+                    title[train],
+                    (vectors[asked], colours[asked]),
+                )
+                fit_s += time.perf_counter() - started
+                guess = classes[probs.argmax(axis=1)]
+                table = np.stack([guess == truth, probs.max(axis=1), similarity], axis=1)
+                folds.append(
+                    Fold(split, held, table[truth >= 0], table[truth < 0], title[asked][truth < 0])
+                )
+        results[name] = report(name, folds, fit_s / len(folds))
     return results
 
 
-def held_out(
-    folds: list[tuple[np.ndarray, np.ndarray]], test: int
-) -> tuple[float, float, float, dict[str, float]]:
-    """(confidence, similarity, calibration right, scores on fold `test`): the operating point
-    chosen on the other folds' (known, unknown) rows of (right?, probability, gate) and what it
-    gives on fold `test`."""
-    rest = [fold for at, fold in enumerate(folds) if at != test]
-    calibrate_on = [np.concatenate(part) for part in zip(*rest, strict=True)]
-    c, s, right, _, _ = operating_point(*calibrate_on, 0.04, 0.96)
-    test_known, test_unknown = folds[test]
-    answered = (test_known[:, 1] >= c) & (test_known[:, 2] >= s)
-    accepted = (test_unknown[:, 1] >= c) & (test_unknown[:, 2] >= s)
-    return (
-        c,
-        s,
-        right,
-        {
-            "right": float((answered & (test_known[:, 0] == 1)).mean()),
-            "wrong": float((answered & (test_known[:, 0] == 0)).mean()),
-            "unknown_titles_unknown": float(1 - accepted.mean()),
-        },
+def rate(hits: int, n: int) -> str:
+    """`share [Wilson 95% interval] (hits/n)`: how far the share may be from the truth."""
+    low, high = binomtest(hits, n).proportion_ci(0.95, method="wilson") if n else (0.0, 1.0)
+    return f"{hits / max(n, 1):.3f} [{low:.3f}, {high:.3f}] ({hits}/{n})"
+
+
+def choose_point(folds: list[Fold], test: Fold) -> tuple[float, float]:
+    """The operating point (<= 4% wrong, >= 96% of unknown titles unknown) chosen on the folds
+    that share neither the held-out episode nor the unknown titles of `test` (other episodes of
+    the same split when there is only one)."""
+    single = len({fold.split for fold in folds}) == 1
+    rest = [
+        fold
+        for fold in folds
+        if fold.episode != test.episode and (single or fold.split != test.split)
+    ]
+    known = np.concatenate([fold.known for fold in rest])
+    unknown = np.concatenate([fold.unknown for fold in rest])
+    return operating_point(known, unknown, 0.04, 0.96)[:2]
+
+
+def counts(fold: Fold, point: tuple[float, float]) -> tuple[int, int, np.ndarray]:
+    """(right, wrong, accepted unknown-title queries as a mask) of one fold at `point`."""
+    answered = (fold.known[:, 1] >= point[0]) & (fold.known[:, 2] >= point[1])
+    accepted = (fold.unknown[:, 1] >= point[0]) & (fold.unknown[:, 2] >= point[1])
+    right = int((answered & (fold.known[:, 0] == 1)).sum())
+    return right, int(answered.sum()) - right, accepted
+
+
+def pooled(folds: list[Fold], points: list[tuple[float, float]]) -> dict[str, tuple[int, int]]:
+    """(hits, n) of right, wrong and unknown titles kept unknown, over every fold at its point."""
+    right = wrong = kept = known_n = unknown_n = 0
+    for fold, point in zip(folds, points, strict=True):
+        r, w, accepted = counts(fold, point)
+        right, wrong, kept = right + r, wrong + w, kept + int((~accepted).sum())
+        known_n, unknown_n = known_n + len(fold.known), unknown_n + len(fold.unknown)
+    return {
+        "right": (right, known_n),
+        "wrong": (wrong, known_n),
+        "unknown_titles_unknown": (kept, unknown_n),
+    }
+
+
+def report(name: str, folds: list[Fold], fit_s: float) -> dict[str, float]:
+    """Print a head's rates pooled over every held-out fold, each at the point chosen on the
+    folds that share nothing with it, with Wilson intervals; the folds one by one; the unknown
+    titles most often answered; for the served head also its rates at the shipped defaults."""
+    points = [choose_point(folds, fold) for fold in folds]
+    top1 = np.concatenate([fold.known for fold in folds])[:, 0].mean()
+    scores = pooled(folds, points)
+    cs, ss = [p[0] for p in points], [p[1] for p in points]
+    print(
+        f"{name}: top-1 {top1:.3f}, fit+query {fit_s:.1f} s a fold; {len(folds)} held-out folds,"
+        f" points chosen on the others: c {min(cs):.2f}-{max(cs):.2f},"
+        f" s {min(ss):.2f}-{max(ss):.2f}"
     )
+    for key, (hits, n) in scores.items():
+        print(f"    {key:24s} {rate(hits, n)}")
+    if name.startswith("titlehead"):
+        shipped = pooled(folds, [(MIN_TITLE_CONFIDENCE, MIN_TITLE_SIMILARITY)] * len(folds))
+        print(
+            f"    at the defaults ({MIN_TITLE_CONFIDENCE:.2f}, {MIN_TITLE_SIMILARITY:.2f}): "
+            + ", ".join(f"{key} {rate(*value)}" for key, value in shipped.items())
+        )
+    line = "    each fold (split.episode: right / wrong / unknown titles unknown):"
+    answered_by_title: dict[int, int] = {}
+    for fold, point in zip(folds, points, strict=True):
+        right, wrong, accepted = counts(fold, point)
+        line += (
+            f" {fold.split + 1}.{fold.episode} {right / len(fold.known):.2f}/"
+            f"{wrong / len(fold.known):.2f}/{1 - accepted.mean():.2f}"
+        )
+        for t in fold.unknown_titles[accepted]:
+            answered_by_title[int(t)] = answered_by_title.get(int(t), 0) + 1
+    print(line)
+    worst = sorted(answered_by_title.items(), key=lambda item: -item[1])[:3]
+    n_title = len(folds[0].unknown_titles) // max(len(set(folds[0].unknown_titles.tolist())), 1)
+    print(
+        "    unknown titles most often answered (of ~"
+        f"{n_title * len({f.episode for f in folds})} queries each): "
+        + (", ".join(f"title {t} {n}" for t, n in worst) or "none")
+    )
+    return {"top1": float(top1), **{k: h / max(n, 1) for k, (h, n) in scores.items()}}
 
 
 if __name__ == "__main__":
