@@ -187,10 +187,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     """Print and return each head's top-1 and its pooled held-out rates at the chosen points."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="efficientnet-lite0")
-    parser.add_argument("--seed", type=int, nargs="+", default=[11, 12], help="title sets")
+    parser.add_argument("--seed", type=int, nargs="+", default=[11, 12, 13, 14], help="title sets")
     parser.add_argument("--titles", type=int, default=20, help="generated titles per seed")
     parser.add_argument("--known", type=int, default=12, help="catalogued titles per split")
-    parser.add_argument("--splits", type=int, default=4, help="disjoint sets of unknown titles")
+    parser.add_argument("--splits", type=int, default=8, help="disjoint sets of unknown titles")
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--perturb-seed", type=int, default=5)
