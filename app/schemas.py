@@ -329,7 +329,7 @@ class Health(BaseModel):
                         "min_similarity": {"value": 0.82, "source": "default"},
                         "min_margin": {"value": 0.1, "source": "default"},
                         "min_title_confidence": {"value": 0.8, "source": "catalog"},
-                        "min_title_similarity": {"value": 0.62, "source": "catalog"},
+                        "min_title_similarity": {"value": 0.66, "source": "catalog"},
                     },
                     "vector_backend": "hnswlib",
                 }
