@@ -25,7 +25,9 @@ _REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts 
 ALONG = np.linspace(0.05, 0.95, 32)[:, None]  # where a side is sampled, from one end to the other
 
 
-def refined(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
+def refined(
+    pixels: np.ndarray, quad: np.ndarray, scale: float, upright: bool = False
+) -> np.ndarray:
     """`quad` with each side moved, at full size, onto the picture's own edge.
 
     Found on the small copy, a side is off by a pixel or two of it (several at full size), and
@@ -34,7 +36,9 @@ def refined(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
     pixels to just inside the innermost strong step in colour across it (a border, a shadow and
     a bezel are uniform along the side; the picture starts where that ends), then past a bezel
     the small copy found no line for (`_past_bezel`), when both halves find it; the corners are
-    where the moved sides meet."""
+    where the moved sides meet. `upright` (a window, an upright rectangle): both halves of a side
+    move as far as the deeper one, so a step inside the picture on one half (a character's hair
+    against the border) cannot slant the window into a warped view (docs/pictures.md)."""
     reach = int(np.ceil(_REFINE_REACH * scale))
     deep = int(_MAX_PEEL * min(quad_sides(quad)))
     offsets = np.arange(-reach, max(reach, deep) + 1, dtype=np.float32)
@@ -59,7 +63,11 @@ def refined(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
             halves.append((points.mean(axis=0), at, _past_bezel(profile, at)))
         # a bezel runs along the whole side: walked over only when both halves find it
         walked = all(past != at for _, at, past in halves)
-        lines.append([mid + offsets[past if walked else at] * normal for mid, at, past in halves])
+        moves = [past if walked else at for _, at, past in halves]
+        if upright:  # a window's side stays upright: both halves move to the deeper edge
+            moves = [max(moves)] * 2
+        mids = [mid for mid, _, _ in halves]
+        lines.append([mid + offsets[move] * normal for mid, move in zip(mids, moves, strict=True)])
     return np.float32([_meet(lines[side - 1], lines[side]) for side in range(4)])
 
 

@@ -7,7 +7,8 @@ Hough, OpenCV), makes every quadrilateral of two near-horizontal and two near-ve
 keeps those whose four sides lie on edges, and ranks them by area and edge support. A screen's
 outer edge is its bezel's: a nested quadrilateral with a flat band of one colour between them on
 two or more sides is the picture, so it replaces the outer one (`bezel.peeled`). Each side is then
-moved onto the picture's own edge at full size (`bezel.refined`). `inner_views` warps
+moved onto the picture's own edge at full size (`bezel.refined`; a window, upright within a few
+pixels, as an upright rectangle). `inner_views` warps
 the best two upright and trims what is left of a bezel or border. They are searched only in
 the unsure second pass, so clean screenshots never pay for them.
 Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
@@ -101,7 +102,19 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
         quad = peeled(quad, quads, areas, small, flat)
         if all(_overlap(quad, other) < _DISTINCT for other in inside_bezels):
             inside_bezels.append(quad)
-    return [refined(pixels, quad / scale, 1 / scale) for quad in inside_bezels]
+    # a window is an upright rectangle, and is refined as one (a crop, not a warp)
+    windows = _off_box(np.float32(inside_bezels).reshape(-1, 4, 2)) <= _WINDOW_TOLERANCE
+    return [
+        refined(pixels, (_boxed(quad) if box else quad) / scale, 1 / scale, upright=box)
+        for quad, box in zip(inside_bezels, windows, strict=True)
+    ]
+
+
+def _boxed(quad: np.ndarray) -> np.ndarray:
+    """The upright rectangle through the middle of each side of a near-upright quadrilateral."""
+    left, right = quad[[0, 3], 0].mean(), quad[[1, 2], 0].mean()
+    top, bottom = quad[[0, 1], 1].mean(), quad[[2, 3], 1].mean()
+    return np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
