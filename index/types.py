@@ -7,6 +7,11 @@ from typing import Literal
 
 SourceKind = Literal["video", "images"]
 
+# The colour histogram's hue x saturation x value bins (`index.query.colour`): what
+# `FrameRecord.colour` holds, one byte a bin.
+HUES, SATURATIONS, VALUES = 12, 3, 3
+COLOUR_DIM = HUES * SATURATIONS * VALUES
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRecord:

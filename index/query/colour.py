@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from index.types import COLOUR_DIM, HUES, SATURATIONS, VALUES
 from model.fit import to_rgb
 
 if TYPE_CHECKING:
     from index.store.frame_store import FrameStore
 
-HUES, SATURATIONS, VALUES = 12, 3, 3
-COLOUR_DIM = HUES * SATURATIONS * VALUES
 _SIZE = (96, 54)  # pixels counted: a histogram needs no detail, and a JPEG decodes this small fast
 
 

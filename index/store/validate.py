@@ -10,9 +10,8 @@ from typing import get_args
 import numpy as np
 
 from index.errors import InvalidInputError
-from index.query.colour import COLOUR_DIM
 from index.store.catalog_rows import clean_title, title_key
-from index.types import FrameRecord, SourceKind, SourceRecord, TitleMeta
+from index.types import COLOUR_DIM, FrameRecord, SourceKind, SourceRecord, TitleMeta
 
 MAX_TITLE_CHARS = 300
 MAX_ALIASES = 50

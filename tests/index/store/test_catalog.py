@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from index.errors import SchemaVersionError
-from index.query.colour import COLOUR_DIM
 from index.store.catalog import CATALOG_FILE, Catalog
 from index.store.catalog_rows import title_key
 from index.store.vector_codec import ZSTD_MAGIC, quantized
+from index.types import COLOUR_DIM
 from tests.index.storekit import as_older_schema, frames, source, unit
 
 
