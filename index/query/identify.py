@@ -26,6 +26,7 @@ from index.query.vote import (
     Candidate,
     best_view,
     doubt,
+    near_tie,
     pictures_agree,
     pool_hits,
     sure_by_vote,
@@ -46,6 +47,7 @@ SURE_AGREEMENT = 0.90
 # docs/calibration.md#spatial-re-rank-rerank_candidates-rerank_margin
 RERANK_CANDIDATES = 10
 RERANK_MARGIN = 0.0  # scored at 2x the preview, the best frame is the answer (docs/pictures.md)
+RERANK_TIE = 0.01  # docs/pictures.md: a sure answer between two neighbouring frames is re-ranked
 # Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, 80 generated
 # titles, leave-episode-out, the middle of the points chosen for <= 4% wrong and >= 96% of
 # withheld titles unknown: an honest "unknown" before a guess; the blended gate carries the
@@ -76,6 +78,8 @@ class IdentifyParams:
     or only bars trimmed (a 70% crop, a cropped meme, mostly) moves to the winning title's frame,
     among its `rerank_candidates` best, whose thumbnail best contains the query in pixels, if that
     beats the chosen frame's spatial score by `rerank_margin`. `rerank_candidates < 2` turns it off.
+    A sure answer is re-ranked too when the title's two best frames are neighbouring kept frames
+    within `rerank_tie` in similarity (`index.query.vote.near_tie`); None: never.
     """
 
     search_k: int = 50  # frames fetched per query view
@@ -93,6 +97,7 @@ class IdentifyParams:
     sure_agreement: float | None = SURE_AGREEMENT  # ...and the best hit's picture agrees this well
     rerank_candidates: int = RERANK_CANDIDATES  # winner's best frames re-ranked in pixels; <2: off
     rerank_margin: float = RERANK_MARGIN  # spatial score lead needed to move the timestamp
+    rerank_tie: float | None = RERANK_TIE  # sure, but its two best frames this close: re-rank
     # A title-level answer (no episode or time) when no frame is close: the head's probability
     # and its gate (the palette similarity of the query's colour histogram to that title's
     # nearest fitted frame, blended with the probability: `index.query.titlehead.gate_score`)
@@ -121,6 +126,8 @@ class IdentifyParams:
             raise ValueError(f"rerank_candidates must be >= 0, got {self.rerank_candidates}")
         if not 0.0 <= self.rerank_margin <= 2.0:
             raise ValueError(f"rerank_margin must be in [0, 2], got {self.rerank_margin}")
+        if self.rerank_tie is not None and not 0.0 <= self.rerank_tie <= 2.0:
+            raise ValueError(f"rerank_tie must be in [0, 2], got {self.rerank_tie}")
         if not 0.0 <= self.min_title_confidence <= 1.0:
             raise ValueError(
                 f"min_title_confidence must be in [0, 1], got {self.min_title_confidence}"
@@ -234,15 +241,16 @@ class Identifier:
             source_id=scene.source_id,
             view=names[found],
         )
-        # Only unsure answers of views with exact edges (the whole screenshot, or the frame inside
-        # bars) are re-ranked: sure ones are exact already (and the common path stays free), and
-        # a player window's edges are inexact by a pixel or two of the analysis copy, which moved
-        # right answers to wrong moments. Bars: a cropped meme re-barred (edit_stack) gains.
-        # A picture found inside the screenshot is re-ranked on its own pixels, as a screenshot
-        # that needed no crop (`bench/robustness.py --inner`: screen_photo exact frame up).
+        # Unsure answers are re-ranked in pixels when the view's edges are exact (the whole
+        # screenshot or the frame inside bars; a player window's, a pixel or two off, moved right
+        # answers away) or it is a picture found inside, on its own pixels (`bench/robustness.py
+        # --inner`). Sure ones are exact already, and the common path stays almost free, unless
+        # their two best frames are neighbours near a tie (`near_tie`, window views too).
+        tie = params.rerank_tie
+        tied = not unsure and tie is not None and near_tie(hits, winner.title_id, tie)
         if unsure and match.view in INNER_VIEWS:
             match = self._rerank(([views[0]] + rest)[found], match, hits, timings)
-        elif unsure and exact:
+        elif (unsure and exact) or tied:
             match = self._rerank(views[0], match, hits, timings)
         span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
         return replace(result, match=replace(match, start=span.start, end=span.end))

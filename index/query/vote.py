@@ -119,3 +119,16 @@ def doubt(
             "ambiguous", f"ambiguous: confidence lead {margin:.3f} is below {min_margin:.3f}"
         )
     return None
+
+
+def near_tie(hits: list[Hit], title_id: int, gap: float) -> bool:
+    """Whether the title's two best frames are neighbouring kept frames (one's stretch ends where
+    the other's starts) within `gap` in similarity: the vote is sure of the title, not of the
+    moment, so the spatial re-rank decides between them (docs/pictures.md)."""
+    own = [hit for hit in hits if hit.title_id == title_id][:2]
+    if len(own) < 2 or own[0].similarity - own[1].similarity > gap:
+        return False
+    a, b = own
+    if a.source_id != b.source_id or None in (a.start, a.end, b.start, b.end):
+        return False
+    return math.isclose(a.end, b.start, abs_tol=1e-6) or math.isclose(b.end, a.start, abs_tol=1e-6)

@@ -12,6 +12,7 @@ from PIL import Image
 from index.ingest.ingestor import Ingestor
 from index.ingest.readers import read_video
 from index.query.identify import Identifier, IdentifyParams
+from index.query.vote import near_tie
 from index.store.frame_store import FrameStore
 from synthetic.perturb import PERTURBATIONS
 from synthetic.pictures import PICTURES
@@ -216,6 +217,8 @@ def test_bad_parameters_are_rejected() -> None:
         IdentifyParams(rerank_candidates=-1)
     with pytest.raises(ValueError, match="rerank_margin"):
         IdentifyParams(rerank_margin=-0.1)
+    with pytest.raises(ValueError, match="rerank_tie"):
+        IdentifyParams(rerank_tie=-0.1)
 
 
 @pytest.mark.slow
@@ -224,8 +227,9 @@ def test_only_unsure_queries_with_exact_edges_are_reranked(catalog: Catalog) -> 
     crops mostly) or only bars trimmed (a cropped, letterboxed meme), never on a sure clean
     query, nor on a found player window (its inexact edges moved right answers); when it runs,
     the answer stays at the right title and moment. Pictures found inside are off here: they are
-    re-ranked on their own view (tested below)."""
-    identifier = Identifier(catalog.embedder, catalog.store, IdentifyParams(inner=False))
+    re-ranked on their own view (tested below); so are sure near-ties (tested next)."""
+    params = IdentifyParams(inner=False, rerank_tie=None)
+    identifier = Identifier(catalog.embedder, catalog.store, params)
     style = catalog.titles[0]
     reranked = windows = barred = 0
     edits = {
@@ -255,6 +259,40 @@ def test_only_unsure_queries_with_exact_edges_are_reranked(catalog: Catalog) -> 
     off = Identifier(catalog.embedder, catalog.store, IdentifyParams(rerank_candidates=0))
     query = PERTURBATIONS["crop70"](render_frame(style, 1, 7.0, SIZE), random.Random(0))
     assert "rerank" not in off.identify(query).timings
+
+
+@pytest.mark.slow
+def test_a_sure_answer_between_two_neighbouring_frames_is_reranked(catalog: Catalog) -> None:
+    """A sure first-pass answer is re-ranked exactly when the winning title's two best frames are
+    neighbouring kept frames within `rerank_tie` in similarity, window views too, and it stays
+    at the right moment; `rerank_tie=None` never re-ranks a sure answer. (A wide tie here, so
+    that this small catalog has some; the default's cost and gains: docs/pictures.md.)"""
+    tie = 0.05
+    tied, never = (
+        Identifier(catalog.embedder, catalog.store, IdentifyParams(inner=False, rerank_tie=level))
+        for level in (tie, None)
+    )
+    style = catalog.titles[0]
+    sure = reranked = 0
+    for index, (_, time) in enumerate(_queries(catalog, 12, seed=5)):
+        frame = render_frame(style, 1, time, SIZE)
+        for how in ("jpeg25", "player_window"):
+            query = PERTURBATIONS[how](frame, random.Random(index))
+            result = tied.identify(query)
+            if result.views_searched != 1:
+                continue
+            sure += 1
+            match = result.match
+            near = near_tie(result.neighbors, match.title_id, tie)
+            assert ("rerank" in result.timings) == near, (how, time, result)
+            assert "rerank" not in never.identify(query).timings
+            if near:
+                reranked += 1
+                assert match.title == style.name and _same_moment(
+                    style, 1, match.timestamp, time, how
+                ), (how, time, match)
+    print("sure", sure, "re-ranked", reranked)
+    assert sure >= 6 and reranked >= 1, (sure, reranked)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +12,7 @@ from index.query.vote import (
     best_view,
     doubt,
     lead,
+    near_tie,
     pictures_agree,
     pool_hits,
     sure_by_vote,
@@ -129,3 +131,18 @@ def test_doubt_explains_too_far_and_too_close() -> None:
 def test_distance_is_judged_before_the_race() -> None:
     tied = [candidate(1, 0.4), candidate(2, 0.4)]
     assert doubt(tied, best=0.5, min_similarity=0.82, min_margin=0.1).code == "no_close_frame"
+
+
+def test_a_near_tie_is_two_neighbouring_kept_frames_of_the_title_nearly_level() -> None:
+    def kept(frame_id: int, title_id: int, similarity: float, start: float, source: int = 10):
+        at = Hit(frame_id, title_id, f"title {title_id}", source, "1", start, similarity)
+        return replace(at, start=start, end=start + 0.5)
+
+    neighbours = [kept(1, 1, 0.95, 0.0), kept(2, 2, 0.94, 9.0, 20), kept(3, 1, 0.945, 0.5)]
+    assert near_tie(neighbours, 1, 0.01)  # the other title's frame in between does not count
+    assert not near_tie(neighbours, 1, 0.001)  # not level enough
+    apart = [kept(1, 1, 0.95, 0.0), kept(3, 1, 0.945, 1.0)]
+    other_source = [kept(1, 1, 0.95, 0.0), kept(3, 1, 0.945, 0.5, source=11)]
+    assert not near_tie(apart, 1, 0.01) and not near_tie(other_source, 1, 0.01)
+    assert not near_tie([kept(1, 1, 0.95, 0.0)], 1, 0.01)  # one frame: nothing to decide
+    assert not near_tie([hit(1, 1, 0.95), hit(2, 1, 0.95)], 1, 0.01)  # stretches unknown
