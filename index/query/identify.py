@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 SURE_SIMILARITY = 0.90
 SURE_MARGIN = 0.25  # a clean query's vote is near unanimous (lead ~0.9); near-ties get every view
 SURE_AGREEMENT = 0.90
-# docs/calibration.md#spatial-re-rank-rerank_candidates-rerank_margin
+# docs/calibration.md#spatial-re-rank-rerank_candidates-rerank_margin-rerank_tie
 RERANK_CANDIDATES = 10
 RERANK_MARGIN = 0.0  # scored at 2x the preview, the best frame is the answer (docs/pictures.md)
 RERANK_TIE = 0.01  # docs/pictures.md: a sure answer between two neighbouring frames is re-ranked
