@@ -4,9 +4,11 @@ A phone photo of a TV or a frame inside a reaction video shows the frame as the 
 quadrilateral: a screen bounded by its bezel, a window by its border or shadow. `find_quads`
 takes the long straight edges of a small copy (Canny on each colour channel, probabilistic
 Hough, OpenCV), makes every quadrilateral of two near-horizontal and two near-vertical lines,
-keeps those whose four sides lie on edges, and ranks them by area and edge support. A screen's
+keeps those whose four sides lie on edges (a slanted one's three, and part of the fourth: glare
+on a screen), and ranks them by area and edge support. A screen's
 outer edge is its bezel's: a nested quadrilateral with a flat band of one colour between them on
-two or more sides is the picture, so it replaces the outer one (`bezel.peeled`). Each side is then
+two or more sides is the picture, so it replaces the outer one (`bezel.peeled`; one on four
+edges before one with a weak side). Each side is then
 moved onto the picture's own edge at full size (`bezel.refined`; a window, upright within a few
 pixels, as an upright rectangle). `inner_views` warps
 the best two upright and trims what is left of a bezel or border. They are searched only in
@@ -46,6 +48,7 @@ _AXIS_LINES = 12  # strongest upright rows / columns added per direction (`_line
 _LINE_SHARE = 0.25  # a line needs edge pixels along this share of the short side (Hough votes)
 _MAX_TILT = np.radians(25)  # lines further from horizontal or vertical than this are not sides
 _SIDE_SUPPORT = 0.9  # share of each side of the quadrilateral that must lie on an edge
+_WEAK_SIDE = 0.6  # ... or of one side of a slanted one, the other three on `_SIDE_SUPPORT`
 
 
 def inner_views(image: Image.Image) -> list[tuple[str, Image.Image]]:
@@ -98,8 +101,12 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
             break
     flat = flatness(small)
     inside_bezels: list[np.ndarray] = []
+    strong = support >= _SIDE_SUPPORT
     for quad in chosen:
-        quad = peeled(quad, quads, areas, small, flat)
+        # nested candidates on four edges first: a weak-sided one is as often a line of the
+        # picture just inside its edge (docs/pictures.md, 15:10)
+        inside = peeled(quad, quads[strong], areas[strong], small, flat)
+        quad = peeled(quad, quads, areas, small, flat) if inside is quad else inside
         if all(_overlap(quad, other) < _DISTINCT for other in inside_bezels):
             inside_bezels.append(quad)
     # a window is an upright rectangle, and is refined as one (a crop, not a warp)
@@ -216,11 +223,18 @@ def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                              corners[a2].transpose(1, 0, 2), ALONG)  # fmt: skip
     q, p = np.arange(len(a1))[:, None], np.arange(len(d1))[None]  # (pairs across, pairs down)
     a1, a2, d1, d2 = a1[:, None], a2[:, None], d1[None], d2[None]
-    support = np.minimum.reduce([along[a1, p], along[a2, p], downs[d1, q], downs[d2, q]])
+    sides = np.sort([along[a1, p], along[a2, p], downs[d1, q], downs[d2, q]], axis=0)
+    support = sides[0]  # the weakest side's
     quads = np.stack(
         [corners[a1, d1], corners[a1, d2], corners[a2, d2], corners[a2, d1]], axis=-2
     )  # (pairs across, pairs down, 4, 2)
     good = support >= _SIDE_SUPPORT
+    # glare or dark content leaves part of one side of a screen without an edge: three sides on
+    # an edge and the fourth on `_WEAK_SIDE` of it will do when slanted (a window's border runs
+    # all round it, and an upright rectangle of the outer picture's lines is not a screen)
+    weak = ~good & (sides[1] >= _SIDE_SUPPORT) & (support >= _WEAK_SIDE)
+    weak[weak] = _off_box(quads[weak].astype(np.float32)) > _WINDOW_TOLERANCE
+    good |= weak
     picked, support = quads[good].astype(np.float32), support[good]
     kept = _plausible(picked, width, height)
     return picked[kept], _areas(picked[kept]), support[kept]
