@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from index.query.identify import IdentifyParams
+from index.query.params import IdentifyParams
 
 # The decision thresholds' defaults live in index/query/identify.py (docs/calibration.md); taking
 # them from there keeps one source of truth. (IdentifyParams has slots: read from an instance.)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from app.config import Settings
 from index.ingest.ingestor import Ingestor
 from index.query.calibrate import THRESHOLD_KEYS, stored_thresholds, usable_thresholds
-from index.query.identify import Identifier, IdentifyParams
+from index.query.identify import Identifier
+from index.query.params import IdentifyParams
 from index.query.titlehead import TitleHead
 from index.store.backend import HnswBackend, VectorBackend
 from index.store.frame_store import FrameStore

@@ -46,7 +46,8 @@ from PIL import Image  # noqa: E402
 from app.config import Settings  # noqa: E402
 from index.ingest.ingestor import Ingestor  # noqa: E402
 from index.ingest.readers import read_video  # noqa: E402
-from index.query.identify import Identifier, IdentifyParams  # noqa: E402
+from index.query.identify import Identifier  # noqa: E402
+from index.query.params import IdentifyParams  # noqa: E402
 from index.store.backend import VectorBackend  # noqa: E402
 from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402

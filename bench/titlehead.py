@@ -39,7 +39,7 @@ from index.ingest.mapper import make_record  # noqa: E402
 from index.ingest.readers import SampledFrame  # noqa: E402
 from index.query.calibrate import operating_point  # noqa: E402
 from index.query.colour import colour_histogram, stored_colours  # noqa: E402
-from index.query.identify import MIN_TITLE_CONFIDENCE, MIN_TITLE_SIMILARITY  # noqa: E402
+from index.query.params import MIN_TITLE_CONFIDENCE, MIN_TITLE_SIMILARITY  # noqa: E402
 from index.query.screenshot import query_views  # noqa: E402
 from index.query.titlehead import fit_softmax, fit_title_model, softmax  # noqa: E402
 from synthetic.perturb import PERTURBATIONS  # noqa: E402

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from index.query.calibrate import CalibrationError, calibrate_vectors
-from index.query.identify import IdentifyParams
+from index.query.params import IdentifyParams
 from index.query.titlehead import fit_title_model
 from model.exported import update_metadata
 from training.data import Sample

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from index.query.calibrate import TITLE_GATE, stored_thresholds
-from index.query.identify import IdentifyParams
+from index.query.params import IdentifyParams
 from tests.app.conftest import make_settings
 
 

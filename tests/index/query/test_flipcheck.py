@@ -8,7 +8,7 @@ from PIL import Image, ImageOps
 
 from index.ingest.mapper import encode_thumbnail
 from index.query.flipcheck import SIGNATURE_SIZE, agreement, signature, thumbnail_signature
-from index.query.identify import SURE_AGREEMENT
+from index.query.params import SURE_AGREEMENT
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 

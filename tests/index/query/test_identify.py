@@ -11,7 +11,8 @@ from PIL import Image
 
 from index.ingest.ingestor import Ingestor
 from index.ingest.readers import read_video
-from index.query.identify import Identifier, IdentifyParams
+from index.query.identify import Identifier
+from index.query.params import IdentifyParams
 from index.query.vote import near_tie
 from index.store.frame_store import FrameStore
 from synthetic.perturb import PERTURBATIONS

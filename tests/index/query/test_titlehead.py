@@ -14,7 +14,8 @@ from index.query.colour import (
     stored_colours,
     thumbnail_colours,
 )
-from index.query.identify import Identifier, IdentifyParams
+from index.query.identify import Identifier
+from index.query.params import IdentifyParams
 from index.query.titlehead import (
     TitleHead,
     decide,
