@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.query.params import IdentifyParams
 
-# The decision thresholds' defaults live in index/query/identify.py (docs/calibration.md); taking
+# The decision thresholds' defaults live in index/query/params.py (docs/calibration.md); taking
 # them from there keeps one source of truth. (IdentifyParams has slots: read from an instance.)
 _IDENTIFY = IdentifyParams()
 

@@ -36,8 +36,8 @@ def title_level(
     model = fit_title_model(labels, vectors, colours, {})
     if model is None:
         return {"top1_accuracy": None, "reason": "fewer than two titles in the gallery"}
-    guess, confidence, _, similarity = model.answers(query_vectors, query_colours)
-    answered = (confidence >= confidence_gate) & (similarity >= similarity_gate)
+    guess, confidence, _, gate = model.answers(query_vectors, query_colours)
+    answered = (confidence >= confidence_gate) & (gate >= similarity_gate)
     right = model.title_ids[guess] == query_labels
     return {
         "top1_accuracy": float(right.mean()),

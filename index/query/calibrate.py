@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from index.query.colour import COLOUR_DIM, catalog_colours
+from index.query.colour import catalog_colours, colour_rows
 from index.query.titlehead import fit_title_model
 from index.store.frame_store import FrameStore
 
@@ -175,14 +175,8 @@ def labelled_vectors(store: FrameStore) -> tuple[np.ndarray, np.ndarray, np.ndar
     if not parts:
         raise CalibrationError("the catalog is empty")
     titles, sources, vectors, frame_ids = (np.concatenate(c) for c in zip(*parts, strict=True))
-    colours = np.zeros((len(frame_ids), COLOUR_DIM), np.float32)
-    for start in range(0, len(frame_ids), 4096):  # bounded reads on a big catalog
-        batch = frame_ids[start : start + 4096].tolist()
-        found = catalog_colours(store, batch)
-        for row, frame_id in enumerate(batch, start):
-            if frame_id in found:
-                colours[row] = found[frame_id]
-    return titles, sources, vectors, colours
+    ids = frame_ids.tolist()
+    return titles, sources, vectors, colour_rows(catalog_colours(store, ids), ids)
 
 
 def _source_folds(

@@ -13,7 +13,7 @@ before fall back to their preview's histogram (`catalog_colours`).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,3 +77,12 @@ def catalog_colours(store: FrameStore, frame_ids: Iterable[int]) -> dict[int, np
             if thumbnail:
                 found[frame_id] = thumbnail_colours([thumbnail])[0]
     return found
+
+
+def colour_rows(found: Mapping[int, np.ndarray], frame_ids: Iterable[int]) -> np.ndarray:
+    """(n, COLOUR_DIM) float32 histograms of `frame_ids` in order, from `catalog_colours`'
+    answer; zeros for a frame it lacks (removed since its id was read)."""
+    missing = np.zeros(COLOUR_DIM, np.float32)
+    return np.array([found.get(int(f), missing) for f in frame_ids], np.float32).reshape(
+        -1, COLOUR_DIM
+    )

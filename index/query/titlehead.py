@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.query.colour import COLOUR_DIM, catalog_colours
+from index.query.colour import catalog_colours, colour_rows
 
 if TYPE_CHECKING:
     from index.store.frame_store import FrameStore
@@ -297,10 +297,7 @@ class TitleHead:
         )
         # A frame removed since the sample was read has no palette; the removal moved the
         # revision, so the next refit drops it.
-        missing = np.zeros(COLOUR_DIM, np.float32)
-        return np.array(
-            [self._colours.get(f, missing) for f in frame_ids.tolist()], np.float32
-        ).reshape(len(frame_ids), COLOUR_DIM)
+        return colour_rows(self._colours, frame_ids.tolist())
 
     def refresh(self) -> None:
         """Start a background refit when the catalog changed since the last fit (or none ran)."""

@@ -9,6 +9,7 @@ from index.ingest.mapper import encode_thumbnail
 from index.query.colour import (
     COLOUR_DIM,
     colour_histogram,
+    colour_rows,
     stored_colour,
     stored_colours,
     thumbnail_colours,
@@ -49,3 +50,12 @@ def test_a_stored_histogram_is_one_byte_a_bin_and_reads_back_as_computed() -> No
     assert (np.sum(read * direct, axis=1) > 0.999).all()  # 8 bits of a square root lose ~nothing
     assert float(read[0] @ direct[1]) < 0.9
     assert stored_colours([]).shape == (0, COLOUR_DIM)
+
+
+def test_colour_rows_keep_the_ids_order_and_zero_a_frame_without_one() -> None:
+    red, blue = (colour_histogram(Image.new("RGB", (32, 18), c)) for c in ("red", "blue"))
+    rows = colour_rows({7: red, 3: blue}, [3, 9, 7])
+    assert rows.shape == (3, COLOUR_DIM) and rows.dtype == np.float32
+    assert np.array_equal(rows[0], blue) and np.array_equal(rows[2], red)
+    assert not rows[1].any()  # frame 9 was removed since its id was read
+    assert colour_rows({}, []).shape == (0, COLOUR_DIM)
