@@ -13,7 +13,9 @@ import numpy as np
 _FLAT_TOLERANCE = 16.0  # max channel difference (0..255) still "the same colour" under JPEG noise
 _FLAT_SHARE = 0.95  # share of a line's pixels in the border colour for the line to be border
 _DARK_BAR = 40.0  # a one-sided bar must be this dark (every channel) to be trimmed
-_BAR_DRIFT = 5.0  # max change of a bar line's median colour from the first line's
+_BAR_DRIFT = 5.0  # max change of a bar line's median brightness from the first line's
+# ITU-R 601 luma weights, as PIL's convert("L"): a line's brightness from its median colour.
+_LUMA = np.array([0.299, 0.587, 0.114])
 _MAX_TRIM = 0.45  # never trim more than this share of a side's length from one edge
 MIN_KEPT = 0.3  # share of each side a trimmed frame or a player window keeps at least
 _PAIRED_BAR_SLACK = 0.25  # opposite bars within this share of the larger are a centred pair
@@ -92,14 +94,17 @@ def _flat_run(pixels: np.ndarray, colour: np.ndarray) -> int:
 def _flat_lines(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """Which lines are bar: nearly all pixels near `colour`, and the line's median within drift.
 
-    A bar is one colour line after line; a sky gradient drifts, so each line's median colour must
-    stay within `_BAR_DRIFT` of the first line's, and its pixels within `_FLAT_TOLERANCE` of it.
+    A bar is one colour line after line; a sky gradient drifts, so each line's median brightness
+    must stay within `_BAR_DRIFT` of the first line's, and its pixels within `_FLAT_TOLERANCE` of
+    it. Brightness, not each channel: JPEG keeps colour at half resolution and quantises it
+    harder, so the picture's colour bleeds a few lines into a re-encoded bar (6-9 levels in one
+    channel) while its brightness stays flat (docs/pictures.md, 16:30 UTC).
     The costly medians are taken only of lines whose pixels are already near the colour.
     """
     flat = share_near(lines, colour) >= _FLAT_SHARE
     near = np.flatnonzero(flat)
     if near.size:
-        drift = np.abs(np.median(lines[near], axis=1) - colour).max(axis=-1)
+        drift = np.abs((np.median(lines[near], axis=1) - colour) @ _LUMA)
         flat[near] = drift <= _BAR_DRIFT
     return flat
 

@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 
 from index.query.bars import _bar_run
 from index.query.screenshot import query_views, video_box
-from synthetic.perturb import letterbox, pillarbox, player_window_with_box, subtitle
+from synthetic.perturb import jpeg25, letterbox, pillarbox, player_window_with_box, subtitle
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 
@@ -37,6 +37,16 @@ def test_bars_are_trimmed_even_with_a_subtitle(bars) -> None:
         views = query_views(bars(shown, rng), mirror=False)
         assert _close(views[0].size, frame.size), (index, views[0].size)
         assert len(views) == 2  # the original stays as a fallback view
+
+
+@pytest.mark.parametrize("bars", [letterbox, pillarbox])
+def test_bars_are_trimmed_after_a_jpeg_re_encode(bars) -> None:
+    """A re-encoded bar takes the picture's colour a few lines in (JPEG keeps colour at half
+    resolution); the trim still stops at the picture, not before those lines."""
+    rng = random.Random(3)
+    for index, frame in enumerate(_frames(12, seed=1)):
+        views = query_views(jpeg25(bars(frame, rng), rng), mirror=False)
+        assert _close(views[0].size, frame.size), (index, views[0].size)
 
 
 def test_player_window_is_cropped_to_the_video() -> None:
