@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from index.query.bezel import ALONG, flatness, peeled, quad_area, quad_sides, refined
+from index.query.bezel import ALONG, flatness, framed, peeled, quad_area, quad_sides, refined
 from index.query.screenshot import aspect_prior, edge_lines, video_box
 from model.fit import to_rgb
 
@@ -35,6 +35,7 @@ _MIN_AREA = 0.12  # of the picture: smaller quadrilaterals are details of the sc
 _MAX_AREA = 0.90  # larger ones are the picture itself (or its bars, trimmed elsewhere)
 INNER_VIEWS = ("inner", "rectified")  # the names of the views found here (`Match.view`)
 _VIEWS = 2  # inner pictures searched per screenshot
+_FRAME_POOL = 8  # best candidates checked for a window's border (`bezel.framed`)
 _DISTINCT = 0.7  # a second quadrilateral overlapping the first more than this is the same one
 _CANNY_LOW = 20  # Canny's low threshold (the high one is 3x): a shadowed side is soft
 _SUPPORT_POWER = 4.0  # a quadrilateral's score: area x (weakest side's edge support) ** this
@@ -92,8 +93,15 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     window = _off_box(quads) <= _WINDOW_TOLERANCE
     prior = np.where(window, aspect_prior(_aspects(quads)), 1.0)
     score = areas * support**_SUPPORT_POWER * prior
+    order = np.argsort(-score)
+    # a window with a border outranks the larger rectangles of the outer picture's lines around
+    # it, which have the outer picture outside some side (`bezel.framed`; docs/pictures.md)
+    pool = [i for i in order[:_FRAME_POOL] if window[i]]
+    boxed = [refined(pixels, _boxed(quads[i]) / scale, 1 / scale, upright=True) for i in pool]
+    bordered = [i for i, quad in zip(pool, boxed, strict=True) if framed(pixels, quad)]
+    order = [*bordered, *(i for i in order if i not in bordered)]
     chosen: list[np.ndarray] = []
-    for index in np.argsort(-score):
+    for index in order:
         quad = quads[index]
         if all(_overlap(quad, other) < _DISTINCT for other in chosen):
             chosen.append(quad)
@@ -173,17 +181,25 @@ def _lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             kind.append((float(rho), float(theta)))
             seen.append(at_ends)
     # Upright sides Hough misses: a thin border's edge wanders over two rows or columns, and over
-    # a city the buildings' lines fill the `_LINES` first. Rows and columns mostly on an edge
-    # (within a pixel) are added as lines of their own.
+    # a city the buildings' lines fill the `_LINES` first. The `_AXIS_LINES` strongest rows and
+    # columns mostly on an edge (within a pixel) that are distinct from the lines kept (a column
+    # of a building's windows, and its neighbours, took the slots of a window's side otherwise)
+    # are added as lines of their own.
     for vertical in (False, True):
         spread = cv2.dilate(edges, np.ones((1, 3) if vertical else (3, 1), np.uint8))
+        spread = spread.T if vertical else spread
+        strength = np.count_nonzero(spread, axis=1)
         span = height if vertical else width
-        for index in edge_lines(spread.T if vertical else spread, span, _AXIS_LINES):
+        kind, seen = kinds[vertical], ends[vertical]
+        added = 0
+        for index in sorted(edge_lines(spread, span, len(spread)), key=lambda i: -strength[i]):
             at_ends = np.float64([index, index])
-            kind, seen = kinds[vertical], ends[vertical]
             if all(np.abs(at_ends - other).max() > 2 for other in seen):
                 kind.append((float(index), 0.0 if vertical else np.pi / 2))
                 seen.append(at_ends)
+                added += 1
+                if added == _AXIS_LINES:
+                    break
     across, down = (np.array(kind, dtype=np.float64).reshape(-1, 2) for kind in kinds)
     # order: across by y at the middle column, down by x at the middle row
     across = across[np.argsort(_at(across, width / 2, vertical=False))]
