@@ -9,6 +9,8 @@ line for. Measured in `docs/pictures.md`.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -134,13 +136,28 @@ def flatness(small: np.ndarray) -> np.ndarray:
     return gradient < _FLAT_GRADIENT
 
 
+class Bezel(NamedTuple):
+    """A bezel peeled off: its colour, and which sides (top, right, bottom, left) it ran along."""
+
+    colour: np.ndarray
+    sides: tuple[bool, ...]
+
+
 def peeled(
-    quad: np.ndarray, quads: np.ndarray, areas: np.ndarray, small: np.ndarray, flat: np.ndarray
-) -> np.ndarray:
+    quad: np.ndarray,
+    quads: np.ndarray,
+    areas: np.ndarray,
+    small: np.ndarray,
+    flat: np.ndarray,
+    bezel: Bezel | None = None,
+) -> tuple[np.ndarray, Bezel | None]:
     """The smallest candidate nested in `quad`, its sides at most `_MAX_PEEL` of its size inside,
     with a bezel between: flat bands of one colour on at least two sides (a flat band on one side
-    alone is as often the frame's own wall or sky). The picture is the bezel's inner edge. Else
-    `quad` itself."""
+    alone is as often the frame's own wall or sky), and that bezel; else `quad` and None. The
+    picture is the bezel's inner edge. With `bezel`, one an earlier peel found, one band of its
+    colour on a side it was not peeled from will do: there the picture's edge was too weak for
+    the first peel's candidates (glare, dark content), but the bezel still runs along it
+    (docs/pictures.md, 2026-11-30 17:00)."""
     area = quad_area(quad)
     reach = _MAX_PEEL * np.float32(quad_sides(quad))
     near = (areas < area) & (np.abs(quads - quad) <= reach).all(axis=(1, 2))
@@ -151,10 +168,17 @@ def peeled(
         bands = [_band(small, flat, quad, other, side) for side in range(4)]
         if any(band is False for band in bands):
             continue
-        colours = np.array([band for band in bands if band is not True])
-        if len(colours) >= 2 and np.ptp(colours, axis=0).max() <= _BEZEL_TOLERANCE:
-            return other
-    return quad
+        sides = tuple(band is not True for band in bands)
+        colours = [band for band in bands if band is not True]
+        if bezel is not None:
+            if any(new and old for new, old in zip(sides, bezel.sides, strict=True)):
+                continue  # a side already peeled: a second band there is the picture's own
+            colours.append(bezel.colour)
+            sides = tuple(new or old for new, old in zip(sides, bezel.sides, strict=True))
+        stacked = np.array(colours)
+        if len(colours) >= 2 and np.ptp(stacked, axis=0).max() <= _BEZEL_TOLERANCE:
+            return other, Bezel(np.median(stacked, axis=0), sides)
+    return quad, None
 
 
 def _band(

@@ -113,8 +113,12 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     for quad in chosen:
         # nested candidates on four edges first: a weak-sided one is as often a line of the
         # picture just inside its edge (docs/pictures.md, 15:10)
-        inside = peeled(quad, quads[strong], areas[strong], small, flat)
-        quad = peeled(quad, quads, areas, small, flat) if inside is quad else inside
+        inside, bezel = peeled(quad, quads[strong], areas[strong], small, flat)
+        if bezel is None:
+            inside, _ = peeled(quad, quads, areas, small, flat)
+        else:  # the bezel's colour is known: a side it still runs along is peeled too
+            inside, _ = peeled(inside, quads, areas, small, flat, bezel)
+        quad = inside
         if all(_overlap(quad, other) < _DISTINCT for other in inside_bezels):
             inside_bezels.append(quad)
     # a window is an upright rectangle, and is refined as one (a crop, not a warp)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from index.query.bezel import framed
+from index.query.bezel import flatness, framed, peeled, quad_area
 from index.query.inner import INNER_VIEWS, find_quads, inner_views
 from synthetic.pictures import picture_in_picture_with_box, screen_photo_with_corners
 from synthetic.render import render_frame
@@ -54,16 +54,17 @@ def test_a_window_over_another_picture_is_one_of_the_two_found(frames):
 
 @pytest.mark.slow  # 32 generated screen photos
 def test_a_screen_with_a_weak_side_is_still_found(frames):
-    """The screen is the first quadrilateral (corners within 2% of the width) in 24 of 32 photos;
+    """The screen is the first quadrilateral (corners within 2% of the width) in 26 of 32 photos;
     23 when every side had to lie on an edge: glare or dark content left part of one side of
     the screen without one, so no candidate, or only the bezel's outer edge, was found
-    (docs/pictures.md, 2026-11-30 15:10)."""
+    (docs/pictures.md, 2026-11-30 15:10); 24 before a side the bezel still ran along after the
+    first peel was peeled too (17:00)."""
     close = 0
     for seed in range(32):
         photo, corners = screen_photo_with_corners(frames[seed % 8], random.Random(seed))
         quads = find_quads(np.asarray(photo))
         close += bool(quads) and _error(quads[0], corners, photo.width) <= 0.02
-    assert close >= 24, close
+    assert close >= 26, close
 
 
 @pytest.mark.slow  # 32 generated windows, each over a newly generated title
@@ -86,6 +87,34 @@ def test_the_window_ranks_first_over_the_outer_pictures_own_rectangles(frames):
             upright += inner_views(canvas)[0][0] == "inner"
     assert first >= 27, first
     assert upright == first, (upright, first)
+
+
+def _box(left: float, top: float, right: float, bottom: float) -> np.ndarray:
+    return np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
+
+
+def test_a_side_the_bezel_still_runs_along_is_peeled_with_its_colour_known():
+    """A screen's top edge too weak for a candidate of its own: the first peel leaves the bezel
+    on that side; knowing the bezel's colour, a band of it on that side alone is peeled, but not
+    a dark flat strip of the picture inside a side already peeled."""
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (180, 320, 3)).astype(np.uint8)  # a busy room
+    small[20:160, 20:300] = 30  # the bezel
+    small[32:148, 32:288] = rng.integers(90, 256, (116, 256, 3))  # the picture
+    small[140:148, 32:288] = 30  # ... with a dark strip along its bottom
+    outer = _box(20, 20, 300, 160)
+    three_sides = _box(32, 20, 288, 148)  # the top still on the bezel's outer edge
+    screen, strip = _box(32, 32, 288, 148), _box(32, 32, 288, 140)
+    flat = flatness(small)
+    quads = np.stack([three_sides, screen, strip])
+    areas = np.float32([quad_area(quad) for quad in quads])
+    first, bezel = peeled(outer, quads[:1], areas[:1], small, flat)
+    assert bezel is not None and np.array_equal(first, three_sides)
+    assert bezel.sides == (False, True, True, True)
+    assert np.abs(bezel.colour - 30).max() <= 2
+    # the strip, smaller, is tried first: its bottom band is flat and of the bezel's colour
+    second, both = peeled(first, quads, areas, small, flat, bezel)
+    assert np.array_equal(second, screen) and both is not None and all(both.sides)
 
 
 @pytest.mark.slow  # 32 generated windows, each over a newly generated title
