@@ -15,7 +15,8 @@ logistic regression when installed (their gate: best frame similarity of the gue
 similarity of the guessed title's nearest frame blended with the head's probability,
 `gate_score`). Each fold is measured at the operating point (head probability >= c and gate >= s;
 <= 4% wrong, >= 96% of unknown titles unknown) chosen on the folds that share neither its episode
-nor its unknown titles; the rates are pooled over every fold, with Wilson 95% intervals. Results:
+nor its unknown titles; the rates are pooled over every fold, with Wilson 95% intervals [..] and
+title-clustered bootstrap ones {..} (the queries of one title move together). Results:
 docs/titlehead.md.
 
     .venv/bin/python -m bench.titlehead --model efficientnet-lite0 --cache /tmp/lite0.npz
@@ -52,12 +53,13 @@ Cached = tuple[np.ndarray, np.ndarray, np.ndarray, float, float]
 @dataclass(frozen=True)
 class Fold:
     """One held-out episode of one split: rows of (right?, probability, gate) for the known
-    titles' queries and the unknown titles' queries, and each unknown query's title."""
+    titles' queries and the unknown titles' queries, and each query's title."""
 
     split: int
     episode: int
     known: np.ndarray
     unknown: np.ndarray
+    known_titles: np.ndarray
     unknown_titles: np.ndarray
 
 
@@ -236,16 +238,45 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                 guess = classes[probs.argmax(axis=1)]
                 table = np.stack([guess == truth, probs.max(axis=1), similarity], axis=1)
                 folds.append(
-                    Fold(split, held, table[truth >= 0], table[truth < 0], title[asked][truth < 0])
+                    Fold(
+                        split,
+                        held,
+                        table[truth >= 0],
+                        table[truth < 0],
+                        title[asked][truth >= 0],
+                        title[asked][truth < 0],
+                    )
                 )
         results[name] = report(name, folds, fit_s / len(folds))
     return results
 
 
-def rate(hits: int, n: int) -> str:
-    """`share [Wilson 95% interval] (hits/n)`: how far the share may be from the truth."""
-    low, high = binomtest(hits, n).proportion_ci(0.95, method="wilson") if n else (0.0, 1.0)
-    return f"{hits / max(n, 1):.3f} [{low:.3f}, {high:.3f}] ({hits}/{n})"
+def rate(hits: np.ndarray, n: np.ndarray) -> str:
+    """`share [Wilson 95%] {title bootstrap 95%} (hits/n)` of per-title counts: Wilson's treats
+    queries as independent; the queries of one title move together, so the bootstrap that
+    resamples titles (`title_interval`) is the honest one when they disagree."""
+    hit, total = int(np.sum(hits)), int(np.sum(n))
+    low, high = binomtest(hit, total).proportion_ci(0.95, method="wilson") if total else (0, 1)
+    b_low, b_high = title_interval(hits, n)
+    return (
+        f"{hit / max(total, 1):.3f} [{low:.3f}, {high:.3f}] {{{b_low:.3f}, {b_high:.3f}}}"
+        f" ({hit}/{total})"
+    )
+
+
+def title_interval(
+    hits: np.ndarray, n: np.ndarray, draws: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95% percentile interval of the pooled share sum(hits) / sum(n) when whole titles are
+    resampled with replacement (`hits`, `n`: per title; titles with n = 0 are left out)."""
+    hits, n = np.asarray(hits, float), np.asarray(n, float)
+    hits, n = hits[n > 0], n[n > 0]
+    if not len(n):
+        return 0.0, 1.0
+    weights = np.random.default_rng(seed).multinomial(len(n), np.full(len(n), 1 / len(n)), draws)
+    shares = (weights @ hits) / (weights @ n)
+    low, high = np.percentile(shares, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def choose_point(folds: list[Fold], test: Fold) -> tuple[float, float]:
@@ -263,32 +294,52 @@ def choose_point(folds: list[Fold], test: Fold) -> tuple[float, float]:
     return operating_point(known, unknown, 0.04, 0.96)[:2]
 
 
-def counts(fold: Fold, point: tuple[float, float]) -> tuple[int, int, np.ndarray]:
-    """(right, wrong, accepted unknown-title queries as a mask) of one fold at `point`."""
+def accept(fold: Fold, point: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(answered known-title queries, accepted unknown-title queries) of one fold at `point`,
+    as masks."""
     answered = (fold.known[:, 1] >= point[0]) & (fold.known[:, 2] >= point[1])
     accepted = (fold.unknown[:, 1] >= point[0]) & (fold.unknown[:, 2] >= point[1])
+    return answered, accepted
+
+
+def counts(fold: Fold, point: tuple[float, float]) -> tuple[int, int, np.ndarray]:
+    """(right, wrong, accepted unknown-title queries as a mask) of one fold at `point`."""
+    answered, accepted = accept(fold, point)
     right = int((answered & (fold.known[:, 0] == 1)).sum())
     return right, int(answered.sum()) - right, accepted
 
 
-def pooled(folds: list[Fold], points: list[tuple[float, float]]) -> dict[str, tuple[int, int]]:
-    """(hits, n) of right, wrong and unknown titles kept unknown, over every fold at its point."""
-    right = wrong = kept = known_n = unknown_n = 0
+def pooled(
+    folds: list[Fold], points: list[tuple[float, float]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per title (hits, n) of right, wrong and unknown titles kept unknown, over every fold at
+    its point (index: title number)."""
+    everyone = np.concatenate([np.r_[f.known_titles, f.unknown_titles] for f in folds])
+    titles = 1 + int(everyone.max(initial=0))
+    sums = {key: np.zeros(titles) for key in ("right", "wrong", "known", "kept", "unknown")}
     for fold, point in zip(folds, points, strict=True):
-        r, w, accepted = counts(fold, point)
-        right, wrong, kept = right + r, wrong + w, kept + int((~accepted).sum())
-        known_n, unknown_n = known_n + len(fold.known), unknown_n + len(fold.unknown)
+        answered, accepted = accept(fold, point)
+        right = answered & (fold.known[:, 0] == 1)
+        for key, mask, at in (
+            ("right", right, fold.known_titles),
+            ("wrong", answered & ~right, fold.known_titles),
+            ("known", np.ones(len(fold.known), bool), fold.known_titles),
+            ("kept", ~accepted, fold.unknown_titles),
+            ("unknown", np.ones(len(fold.unknown), bool), fold.unknown_titles),
+        ):
+            sums[key] += np.bincount(at[mask].astype(int), minlength=titles)
     return {
-        "right": (right, known_n),
-        "wrong": (wrong, known_n),
-        "unknown_titles_unknown": (kept, unknown_n),
+        "right": (sums["right"], sums["known"]),
+        "wrong": (sums["wrong"], sums["known"]),
+        "unknown_titles_unknown": (sums["kept"], sums["unknown"]),
     }
 
 
 def report(name: str, folds: list[Fold], fit_s: float) -> dict[str, float]:
     """Print a head's rates pooled over every held-out fold, each at the point chosen on the
-    folds that share nothing with it, with Wilson intervals; the folds one by one; the unknown
-    titles most often answered; for the served head also its rates at the shipped defaults."""
+    folds that share nothing with it, with Wilson and title bootstrap intervals; the folds one
+    by one; the unknown titles most often answered; for the served head also its rates at the
+    shipped defaults."""
     points = [choose_point(folds, fold) for fold in folds]
     top1 = np.concatenate([fold.known for fold in folds])[:, 0].mean()
     scores = pooled(folds, points)
@@ -324,7 +375,7 @@ def report(name: str, folds: list[Fold], fit_s: float) -> dict[str, float]:
         f"{n_title * len({f.episode for f in folds})} queries each): "
         + (", ".join(f"title {t} {n}" for t, n in worst) or "none")
     )
-    return {"top1": float(top1), **{k: h / max(n, 1) for k, (h, n) in scores.items()}}
+    return {"top1": float(top1), **{k: h.sum() / max(n.sum(), 1) for k, (h, n) in scores.items()}}
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.titlehead import main, rate, title_splits
+from bench.titlehead import main, rate, title_interval, title_splits
 
 
 @pytest.mark.slow
@@ -54,6 +54,18 @@ def test_splits_hold_every_title_out_once_beside_disjoint_catalogues() -> None:
         title_splits(10, 8, 2)  # 5 unknown titles a split do not fit beside 8 known
 
 
-def test_a_rate_carries_its_wilson_interval() -> None:
-    assert rate(0, 160).startswith("0.000 [0.000, 0.023]")
-    assert rate(152, 160) == "0.950 [0.904, 0.974] (152/160)"
+def test_a_rate_carries_its_wilson_interval_and_its_title_bootstrap() -> None:
+    assert rate(np.array([0, 0]), np.array([80, 80])).startswith(
+        "0.000 [0.000, 0.023] {0.000, 0.000}"
+    )
+    assert rate(np.array([152]), np.array([160])) == "0.950 [0.904, 0.974] {0.950, 0.950} (152/160)"
+
+
+def test_the_title_bootstrap_widens_when_a_title_s_queries_move_together() -> None:
+    n = np.full(10, 16)
+    spread = title_interval(np.full(10, 8), n)  # every title half right: titles agree
+    clustered = title_interval(np.array([16] * 5 + [0] * 5), n)  # same share, all or nothing
+    assert spread == (0.5, 0.5)
+    assert clustered[0] < 0.3 and clustered[1] > 0.7  # Wilson would say [0.42, 0.58] for both
+    assert title_interval(np.array([16] * 5 + [0] * 5), n) == clustered  # fixed seed
+    assert title_interval(np.array([3, 0]), np.array([4, 0])) == (0.75, 0.75)  # n 0 left out
