@@ -33,9 +33,10 @@ from index.store.frame_store import FrameStore
 THRESHOLD_KEYS = ("min_similarity", "min_margin", "min_title_confidence", "min_title_similarity")
 TITLE_KEYS = ("min_title_confidence", "min_title_similarity")
 # What the title thresholds gate: calibrations made for another gate (before the colour head,
-# embedding similarity; before the blend, the palette similarity alone: "palette") name another
-# or none, and their title thresholds no longer apply.
-TITLE_GATE = "palette+confidence"
+# embedding similarity; before the blend, the palette similarity alone: "palette"; before the
+# grey-world palette, "palette+confidence") name another or none, and their title thresholds no
+# longer apply.
+TITLE_GATE = "palette|grey+confidence"
 
 
 @dataclass(frozen=True, slots=True)

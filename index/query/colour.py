@@ -26,6 +26,28 @@ if TYPE_CHECKING:
     from index.store.frame_store import FrameStore
 
 _SIZE = (96, 54)  # pixels counted: a histogram needs no detail, and a JPEG decodes this small fast
+_GREY = 128.0  # every channel's mean after `grey_world`
+
+
+def _bin_samples() -> np.ndarray:
+    """(COLOUR_DIM, 27, 3) float32 RGB of 3 x 3 x 3 points spread inside each HSV bin."""
+    inside = (np.arange(3) + 0.5) / 3
+    h, s, v, a, b, c = np.meshgrid(
+        np.arange(HUES),
+        np.arange(SATURATIONS),
+        np.arange(VALUES),
+        inside,
+        inside,
+        inside,
+        indexing="ij",
+    )
+    hsv = np.stack([(h + a) * 256 / HUES, (s + b) * 256 / SATURATIONS, (v + c) * 256 / VALUES])
+    pixels = np.clip(hsv, 0, 255).astype(np.uint8).reshape(3, 1, -1).transpose(1, 2, 0)
+    rgb = np.asarray(Image.fromarray(pixels, "HSV").convert("RGB"), np.float32)
+    return rgb.reshape(COLOUR_DIM, 27, 3)
+
+
+_SAMPLES = _bin_samples()
 
 
 def colour_histogram(image: Image.Image) -> np.ndarray:
@@ -33,13 +55,35 @@ def colour_histogram(image: Image.Image) -> np.ndarray:
     a dot product of two is their Bhattacharyya coefficient."""
     small = to_rgb(image).resize(_SIZE, Image.Resampling.BILINEAR, reducing_gap=2.0)
     hsv = np.asarray(small.convert("HSV"), dtype=np.int32)
-    bins = (
+    counts = np.bincount(_bins(hsv).ravel(), minlength=COLOUR_DIM).astype(np.float32)
+    return np.sqrt(counts / counts.sum())
+
+
+def _bins(hsv: np.ndarray) -> np.ndarray:
+    """HSV bin of each pixel of an (..., 3) int array of PIL's HSV bytes."""
+    return (
         (hsv[..., 0] * HUES // 256) * SATURATIONS * VALUES
         + (hsv[..., 1] * SATURATIONS // 256) * VALUES
         + hsv[..., 2] * VALUES // 256
     )
-    counts = np.bincount(bins.ravel(), minlength=COLOUR_DIM).astype(np.float32)
-    return np.sqrt(counts / counts.sum())
+
+
+def grey_world(histograms: np.ndarray) -> np.ndarray:
+    """(n, COLOUR_DIM) histograms of the same pictures with each colour channel scaled to one
+    mean grey, derived from the histograms alone (points inside each bin stand for its pixels):
+    a screenshot's colour cast or brightness shift, which moves the plain histogram, cancels
+    out, so the title head's gate compares these too and stored catalogs need no new bytes
+    (docs/titlehead.md, "Colour casts")."""
+    shares = np.square(np.asarray(histograms, np.float32))
+    shares /= shares.sum(axis=1, keepdims=True) + 1e-12
+    means = shares @ _SAMPLES.mean(axis=1)  # (n, 3) each picture's mean RGB
+    out = np.zeros_like(shares)
+    for row, (share, mean) in enumerate(zip(shares, means, strict=True)):
+        balanced = np.clip(np.round(_SAMPLES * (_GREY / (mean + 1e-3))), 0, 255).astype(np.uint8)
+        hsv = np.asarray(Image.fromarray(balanced.reshape(1, -1, 3)).convert("HSV"), np.int32)
+        weights = np.repeat(share / _SAMPLES.shape[1], _SAMPLES.shape[1])
+        out[row] = np.bincount(_bins(hsv).ravel(), weights=weights, minlength=COLOUR_DIM)
+    return np.sqrt(out)
 
 
 def thumbnail_colours(thumbnails: Iterable[bytes]) -> np.ndarray:

@@ -16,9 +16,10 @@ RERANK_TIE = 0.01  # docs/pictures.md: a sure answer between two neighbouring fr
 # Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, 80 generated
 # titles, leave-episode-out, the middle of the points chosen for <= 4% wrong and >= 96% of
 # withheld titles unknown: an honest "unknown" before a guess; the blended gate carries the
-# probability, so its own threshold is 0).
+# probability, so its own threshold is 0; 0.69 since the gate also reads the grey-world palette,
+# docs/titlehead.md "Colour casts").
 MIN_TITLE_CONFIDENCE = 0.0
-MIN_TITLE_SIMILARITY = 0.66
+MIN_TITLE_SIMILARITY = 0.69
 # `python -m bench.scenes` (docs/scenes.md): see `IdentifyParams.scene_drop`.
 SCENE_DROP = 0.02
 

@@ -7,7 +7,8 @@ histogram, fitted in numpy from the catalog's vectors and stored histograms (at 
 frames per title), so adding or removing a title never retrains a network: `TitleHead` refits in
 a background thread when the store's revision moves and answers with the last fitted model
 meanwhile. Its "unknown" is a gate on the palette similarity of the guessed title's nearest
-frame, blended with the head's own probability (`gate_score`). Chosen by `bench/titlehead.py`
+frame (plain or with colour casts cancelled, `colour.grey_world`, whichever is closer), blended
+with the head's own probability (`gate_score`). Chosen by `bench/titlehead.py`
 (docs/titlehead.md): on generated titles, leave-episode-out, the colour histogram lifted top-1
 from 0.80 to 0.93 and the palette gate kept titles outside the catalog unknown far better than
 the embedding's best-frame similarity.
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.query.colour import catalog_colours, colour_rows
+from index.query.colour import catalog_colours, colour_rows, grey_world
 
 if TYPE_CHECKING:
     from index.store.frame_store import FrameStore
@@ -63,7 +64,9 @@ class TitleGuess:
 class TitleModel:
     """A fitted head: softmax(((x - mean) / scale) @ weights + bias) over `title_ids`, where x
     is an embedding followed by its colour histogram; `palettes` keeps the fitted frames'
-    standardised, unit-norm histograms (title index in `palette_titles`) for the open-set gate."""
+    standardised, unit-norm histograms (title index in `palette_titles`) for the open-set gate,
+    `greys` the same of their `grey_world` histograms (standardised by `grey_mean` and
+    `grey_scale`)."""
 
     title_ids: np.ndarray  # (k,) int64
     names: tuple[str, ...]
@@ -73,6 +76,9 @@ class TitleModel:
     bias: np.ndarray  # (k,)
     palettes: np.ndarray  # (m, COLOUR_DIM) float32
     palette_titles: np.ndarray  # (m,) index into title_ids
+    greys: np.ndarray  # (m, COLOUR_DIM) float32
+    grey_mean: np.ndarray  # (COLOUR_DIM,)
+    grey_scale: np.ndarray  # (COLOUR_DIM,)
     revision: int  # the store revision it was fitted at
     fit_seconds: float
 
@@ -82,17 +88,22 @@ class TitleModel:
         return softmax(((features - self.mean) / self.scale) @ self.weights + self.bias)
 
     def palette_similarity(self, colours: np.ndarray, classes: np.ndarray) -> np.ndarray:
-        """(n,) best cosine of each standardised histogram to a fitted frame of its class."""
+        """(n,) best cosine of each standardised histogram to a fitted frame of its class, as
+        it is or with its colour cast cancelled (`grey_world`, both sides), whichever is
+        closer: a tinted screenshot keeps its title (docs/titlehead.md, "Colour casts")."""
         dim = colours.shape[1]
-        query = (colours - self.mean[-dim:]) / self.scale[-dim:]
-        query /= np.linalg.norm(query, axis=1, keepdims=True) + 1e-9
+        plain = _unit((colours - self.mean[-dim:]) / self.scale[-dim:])
+        grey = _unit((grey_world(colours) - self.grey_mean) / self.grey_scale)
         classes = np.asarray(classes)
-        best = np.full(len(query), -1.0)
+        best = np.full(len(plain), -1.0)
         for title in np.unique(classes).tolist():  # only that title's frames: a big catalog
             rows = classes == title  # holds hundreds of thousands of palettes
-            own = self.palettes[self.palette_titles == title]
-            if len(own):
-                best[rows] = (query[rows] @ own.T).max(axis=1)
+            own = self.palette_titles == title
+            if own.any():
+                best[rows] = np.maximum(
+                    (plain[rows] @ self.palettes[own].T).max(axis=1),
+                    (grey[rows] @ self.greys[own].T).max(axis=1),
+                )
         return best
 
     def answers(
@@ -141,6 +152,10 @@ def decide(
             f" {guess.confidence:.3f}) is below {min_similarity:.3f}",
         )
     return guess, None
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / (np.linalg.norm(rows, axis=1, keepdims=True) + 1e-9)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -201,8 +216,8 @@ def fit_title_model(
     scale = x.std(axis=0) + 1e-6
     standard = (x - mean) / scale
     weights, bias = fit_softmax(standard, y, len(classes))
-    palettes = standard[:, -colours.shape[1] :]
-    palettes /= np.linalg.norm(palettes, axis=1, keepdims=True) + 1e-9
+    greys = grey_world(colours[keep])
+    grey_mean, grey_scale = greys.mean(axis=0), greys.std(axis=0) + 1e-6
     return TitleModel(
         title_ids=classes,
         names=tuple(names.get(int(t), str(t)) for t in classes),
@@ -210,8 +225,11 @@ def fit_title_model(
         scale=scale,
         weights=weights,
         bias=bias,
-        palettes=palettes,
+        palettes=_unit(standard[:, -colours.shape[1] :]),
         palette_titles=y,
+        greys=_unit((greys - grey_mean) / grey_scale).astype(np.float32),
+        grey_mean=grey_mean,
+        grey_scale=grey_scale,
         revision=revision,
         fit_seconds=time.perf_counter() - started,
     )

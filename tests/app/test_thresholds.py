@@ -22,12 +22,12 @@ def test_settings_then_catalog_then_defaults(tmp_path: Path, make_services) -> N
     # A calibration from before the colour head: its title thresholds no longer apply.
     plain.store.set_calibration({"thresholds": {"min_title_similarity": 0.83}})
     assert stored_thresholds(plain.store.calibration()) == {}
-    # One for the palette gate alone (before the blend): the same.
-    before_blend = {"title_gate": "palette"}
-    plain.store.set_calibration(
-        {"thresholds": {"min_title_similarity": 0.63}, "measured": before_blend}
-    )
-    assert stored_thresholds(plain.store.calibration()) == {}
+    # One for the palette gate alone (before the blend), or before the grey-world palette: the same.
+    for before in ("palette", "palette+confidence"):
+        plain.store.set_calibration(
+            {"thresholds": {"min_title_similarity": 0.63}, "measured": {"title_gate": before}}
+        )
+        assert stored_thresholds(plain.store.calibration()) == {}
     calibrated = {"min_similarity": 0.9, "min_title_confidence": 0.5}
     measured = {"title_gate": TITLE_GATE}
     plain.store.set_calibration({"thresholds": calibrated, "measured": measured})

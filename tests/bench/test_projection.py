@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bench import projection
+from index.query.colour import COLOUR_DIM
 
 
 @pytest.mark.slow
@@ -18,7 +19,8 @@ def test_projection_bench_reports_both(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(5, 32))[rows[:, 0]] + 0.5 * rng.normal(size=(len(rows), 32))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    colours = np.abs(rng.normal(size=(5, 12))[rows[:, 0]] + 0.5 * rng.normal(size=(len(rows), 12)))
+    colours = rng.normal(size=(5, COLOUR_DIM))[rows[:, 0]]  # histograms are COLOUR_DIM wide
+    colours = np.abs(colours + 0.5 * rng.normal(size=(len(rows), COLOUR_DIM)))
     np.savez(tmp_path / "cache.npz", vectors=vectors, colours=colours, rows=rows, ms=1.0)
     cache = str(tmp_path / "cache.npz")
     results = projection.main(["--cache", cache, "--known", "3", "--steps", "20"])

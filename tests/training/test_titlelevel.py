@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.query.calibrate import TITLE_KEYS, usable_thresholds
+from index.query.colour import COLOUR_DIM
 from model.exported import load_exported, read_metadata, save_exported
 from tests.index.storekit import clustered
 from training.data import Sample
@@ -17,9 +18,14 @@ def _titles(seed: int, spread: float) -> tuple[np.ndarray, np.ndarray]:
     return vectors, labels
 
 
+def _colours(vectors: np.ndarray) -> np.ndarray:
+    """A second view of each frame, as its colour histogram is (`COLOUR_DIM` wide)."""
+    return np.abs(np.tile(vectors, -(-COLOUR_DIM // vectors.shape[1]))[:, :COLOUR_DIM])
+
+
 def test_separable_titles_are_answered_and_the_gates_make_unknowns() -> None:
     vectors, labels = _titles(seed=4, spread=0.2)
-    colours = np.abs(vectors)  # a second view of each frame, as its colour histogram is
+    colours = _colours(vectors)
     gallery, queries = slice(0, 180), slice(180, None)
     args = tuple((vectors[s], colours[s], labels[s]) for s in (gallery, queries))
     open_gates = title_level(*args, {"min_title_confidence": 0.0, "min_title_similarity": -1.0})
@@ -44,7 +50,7 @@ def test_export_carries_its_calibrated_thresholds(tmp_path) -> None:
     titles = (vectors @ clustered(6, 16, 6, seed=8, spread=0.0).T).argmax(axis=1)
     samples = [Sample(f"title {t}", f"ep {i % 2}") for i, t in enumerate(titles.tolist())]
     three = np.flatnonzero(titles < 3)  # fewer than 5 titles: nothing to hold out, nothing written
-    colours = np.abs(vectors)
+    colours = _colours(vectors)
     subset = [samples[i] for i in three]
     assert calibrate_export(path, subset, vectors[three], colours[three]) is None
     assert load_exported(path).thresholds is None

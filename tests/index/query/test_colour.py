@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 from index.ingest.mapper import encode_thumbnail
 from index.query.colour import (
     COLOUR_DIM,
     colour_histogram,
     colour_rows,
+    grey_world,
     stored_colour,
     stored_colours,
     thumbnail_colours,
@@ -59,3 +60,24 @@ def test_colour_rows_keep_the_ids_order_and_zero_a_frame_without_one() -> None:
     assert np.array_equal(rows[0], blue) and np.array_equal(rows[2], red)
     assert not rows[1].any()  # frame 9 was removed since its id was read
     assert colour_rows({}, []).shape == (0, COLOUR_DIM)
+
+
+def test_grey_world_cancels_a_colour_cast_that_moves_the_plain_histogram() -> None:
+    frames = [render_frame(style, 1, 2.0, (640, 360)) for style in make_titles(3, seed=4)]
+    casts = []
+    for frame in frames:  # red up, blue down, darker: a night filter on another display
+        r, g, b = frame.split()
+        cast = Image.merge(
+            "RGB",
+            (r.point(lambda v: min(255, round(v * 1.18))), g, b.point(lambda v: round(v * 0.82))),
+        )
+        casts.append(ImageEnhance.Brightness(cast).enhance(0.8))
+    plain = np.stack([colour_histogram(image) for image in frames])
+    tinted = np.stack([colour_histogram(image) for image in casts])
+    grey, grey_tinted = grey_world(plain), grey_world(tinted)
+    assert grey.shape == plain.shape and np.allclose(np.linalg.norm(grey, axis=1), 1, atol=1e-5)
+    same_plain = np.sum(plain * tinted, axis=1)
+    same_grey = np.sum(grey * grey_tinted, axis=1)
+    # Derived from 108 coarse bins, the cancelling is rough, but far closer than the plain bins.
+    assert (same_grey > same_plain + 0.1).all() and np.mean(same_grey - same_plain) > 0.3
+    assert grey_world(np.zeros((0, COLOUR_DIM))).shape == (0, COLOUR_DIM)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from index.query.colour import (
     COLOUR_DIM,
@@ -125,6 +126,38 @@ def test_the_gate_blends_palette_and_probability(catalog, lite0_embedder) -> Non
         assert (answered is not None) == (guess.gate >= between)
     declined, why = decide(model, vector, colour, 0.0, min(1.0, guess.gate + 0.01))
     assert declined is None and "title gate" in why
+
+
+def test_a_colour_cast_keeps_the_palette_close_through_its_grey_world(catalog) -> None:
+    store, titles = catalog
+    model = TitleHead(store).refit()
+    times = TIMES[::3]
+    images = [render_frame(style, 3, t, SIZE) for style in titles for t in times]
+    classes = np.array([model.names.index(style.name) for style in titles]).repeat(len(times))
+    gains = (0.8, 0.95, 1.25)  # a strong blue cast moves the plain histogram off the title's
+    casts = [
+        Image.merge(
+            "RGB",
+            [
+                band.point(lambda v, g=g: min(255, round(v * g)))
+                for band, g in zip(image.split(), gains, strict=True)
+            ],
+        )
+        for image in images
+    ]
+    tinted = np.stack([colour_histogram(image) for image in casts])
+    plain = (tinted - model.mean[-COLOUR_DIM:]) / model.scale[-COLOUR_DIM:]
+    plain /= np.linalg.norm(plain, axis=1, keepdims=True)
+    plain_only = np.array(
+        [
+            (model.palettes[model.palette_titles == c] @ row).max()
+            for row, c in zip(plain, classes, strict=True)
+        ]
+    )
+    own = model.palette_similarity(tinted, classes)
+    assert (own >= plain_only - 1e-5).all()  # the closer of the two palettes
+    assert np.mean(own - plain_only) > 0.05  # and the grey world's is the closer under a cast
+    assert np.mean(own > model.palette_similarity(tinted, (classes + 1) % len(titles))) >= 0.8
 
 
 def test_identifier_answers_title_when_no_frame_is_close(catalog, lite0_embedder) -> None:
