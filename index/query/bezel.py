@@ -48,24 +48,35 @@ def refined(
     deep = int(_MAX_PEEL * min(quad_sides(quad)))
     offsets = np.arange(-reach, max(reach, deep) + 1, dtype=np.float32)
     centre = quad.mean(axis=0)
-    lines = []
+    grids, middles, normals = [], [], []
     for side in range(4):
         start, end = quad[side], quad[(side + 1) % 4]
         along = (end - start) / max(1e-6, float(np.linalg.norm(end - start)))
         normal = np.float32([-along[1], along[0]])
         if (centre - start) @ normal < 0:
             normal = -normal  # inward
-        halves = []
+        normals.append(normal)
         for lo, hi in ((0.1, 0.45), (0.55, 0.9)):
             points = start + np.linspace(lo, hi, 24)[:, None] * (end - start)  # (24, 2)
-            grid = points[None] + offsets[:, None, None] * normal  # (offsets, 24, 2)
-            x, y = (np.ascontiguousarray(grid[..., i], dtype=np.float32) for i in (0, 1))
-            profile = cv2.remap(pixels, x, y, cv2.INTER_LINEAR).astype(np.float32)
+            grids.append(points[None] + offsets[:, None, None] * normal)  # (offsets, 24, 2)
+            middles.append(points.mean(axis=0))
+    # all eight half-sides sampled in one remap: its cost is mostly per call
+    grid = np.concatenate(grids, axis=1)
+    x, y = (np.ascontiguousarray(grid[..., i], dtype=np.float32) for i in (0, 1))
+    profiles = cv2.remap(pixels, x, y, cv2.INTER_LINEAR).astype(np.float32)
+    lines = []
+    for side, normal in enumerate(normals):
+        halves = []
+        for half in (2 * side, 2 * side + 1):
+            profile = np.ascontiguousarray(profiles[:, 24 * half : 24 * (half + 1)])
             steps = np.abs(np.diff(profile[: 2 * reach + 1], axis=0)).mean(axis=(1, 2))
             at = reach
             if steps.max() >= _REFINE_STEP:
                 at = int(np.flatnonzero(steps >= 0.5 * steps.max()).max() + 1)
-            halves.append((points.mean(axis=0), at, _past_bezel(profile, at)))
+            # the second half's walk counts only when the first half's found a bezel (below)
+            walks = not halves or halves[0][2] != halves[0][1]
+            past = _past_bezel(profile, at) if walks else at
+            halves.append((middles[half], at, past))
         # a bezel runs along the whole side: walked over only when both halves find it
         walked = all(past != at for _, at, past in halves)
         moves = [past if walked else at for _, at, past in halves]
@@ -91,14 +102,12 @@ def framed(pixels: np.ndarray, quad: np.ndarray) -> bool:
         if (centre - start) @ normal > 0:
             normal = -normal  # outward
         points = start + np.linspace(0.05, 0.95, 64)[:, None] * (end - start)
-        best = 0.0
-        for offset in _FRAME_OFFSETS:
-            grid = (points + offset * normal)[None].astype(np.float32)
-            line = cv2.remap(pixels, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REFLECT)[0].astype(np.float32)  # fmt: skip
-            spread = np.abs(line - np.median(line, axis=0)).max(axis=1)
-            best = max(best, float((spread <= _FRAME_LEVELS).mean()))
-        if best < _FRAME_SHARE:
+        # the four offsets' lines in one remap (offsets, 64)
+        grid = np.stack([points + offset * normal for offset in _FRAME_OFFSETS]).astype(np.float32)
+        lines = cv2.remap(pixels, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT).astype(np.float32)  # fmt: skip
+        spread = np.abs(lines - np.median(lines, axis=1, keepdims=True)).max(axis=2)
+        if (spread <= _FRAME_LEVELS).mean(axis=1).max() < _FRAME_SHARE:
             return False
     return True
 

@@ -94,19 +94,31 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     prior = np.where(window, aspect_prior(_aspects(quads)), 1.0)
     score = areas * support**_SUPPORT_POWER * prior
     order = np.argsort(-score)
-    # a window with a border outranks the larger rectangles of the outer picture's lines around
-    # it, which have the outer picture outside some side (`bezel.framed`; docs/pictures.md)
-    pool = [i for i in order[:_FRAME_POOL] if window[i]]
-    boxed = [refined(pixels, _boxed(quads[i]) / scale, 1 / scale, upright=True) for i in pool]
-    bordered = [i for i, quad in zip(pool, boxed, strict=True) if framed(pixels, quad)]
-    order = [*bordered, *(i for i in order if i not in bordered)]
+    refinements: dict[bytes, np.ndarray] = {}  # a window is refined once, checked and returned
+
+    def refined_window(quad: np.ndarray) -> np.ndarray:
+        if quad.tobytes() not in refinements:
+            upright = refined(pixels, _boxed(quad) / scale, 1 / scale, upright=True)
+            refinements[quad.tobytes()] = upright
+        return refinements[quad.tobytes()]
+
     chosen: list[np.ndarray] = []
-    for index in order:
-        quad = quads[index]
-        if all(_overlap(quad, other) < _DISTINCT for other in chosen):
-            chosen.append(quad)
+
+    def distinct(quad: np.ndarray) -> bool:
+        return len(chosen) < _VIEWS and all(_overlap(quad, other) < _DISTINCT for other in chosen)
+
+    # a window with a border outranks the larger rectangles of the outer picture's lines around
+    # it, which have the outer picture outside some side (`bezel.framed`; docs/pictures.md). Only
+    # a candidate that could still be chosen is checked (refined at full size, most of the cost):
+    # one like a bordered one chosen, or any once `_VIEWS` are, is passed over either way.
+    for index in (i for i in order[:_FRAME_POOL] if window[i]):
+        if distinct(quads[index]) and framed(pixels, refined_window(quads[index])):
+            chosen.append(quads[index])
+    for index in order:  # then the rest, best first (a bordered one is not distinct from itself)
         if len(chosen) == _VIEWS:
             break
+        if distinct(quads[index]):
+            chosen.append(quads[index])
     flat = flatness(small)
     inside_bezels: list[np.ndarray] = []
     strong = support >= _SIDE_SUPPORT
@@ -124,7 +136,7 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     # a window is an upright rectangle, and is refined as one (a crop, not a warp)
     windows = _off_box(np.float32(inside_bezels).reshape(-1, 4, 2)) <= _WINDOW_TOLERANCE
     return [
-        refined(pixels, (_boxed(quad) if box else quad) / scale, 1 / scale, upright=box)
+        refined_window(quad) if box else refined(pixels, quad / scale, 1 / scale)
         for quad, box in zip(inside_bezels, windows, strict=True)
     ]
 
