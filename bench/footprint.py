@@ -7,12 +7,12 @@ and scikit-image's colour photos (cropped to 16:9, scaled to 1280x720), added as
 whose detail costs more preview bytes than generated frames. Once per index setting, side by
 side on the same media:
 the default projection (`SHAZAM_INDEX_DIMS`) and, with `--full`, every dimension. Per frame:
-the catalog's vector, preview and colour histogram bytes (SQL `length()`), the rest of
-`catalog.sqlite3` (rows, indexes, free space), the hnswlib checkpoint `index.bin`, and the
-index's memory: hnswlib holds what its checkpoint holds (vectors, graph links, labels), so that
-is `index.bin` per frame, spare capacity (the growth reserve) left out. Per frame is what the
-second half of the media added, so fixed costs (empty pages, the projection) do not count.
-Results: docs/compact.md.
+the catalog's vector, preview and palette (plain and grey colour histograms) bytes (SQL
+`length()`), the rest of `catalog.sqlite3` (rows, indexes, free space), the hnswlib checkpoint
+`index.bin`, and the index's memory: hnswlib holds what its checkpoint holds (vectors, graph
+links, labels), so that is `index.bin` per frame, spare capacity (the growth reserve) left
+out. Per frame is what the second half of the media added, so fixed costs (empty pages, the
+projection) do not count. Results: docs/compact.md.
 
     .venv/bin/python -m bench.footprint --titles 4 --episodes 2 --seconds 30 --full
     .venv/bin/python -m bench.footprint --footage

@@ -95,16 +95,18 @@ def title_splits(total: int, known: int, count: int) -> list[tuple[np.ndarray, n
 
 
 def embed_titles(args: argparse.Namespace, seed: int, cache: Path | None) -> Cached:
-    """(vectors, colour histograms, rows of title/episode/perturbed, ms per image embedded, ms
-    per colour histogram) of one title set, from `cache` when present."""
-    if cache and cache.is_file():
-        saved = np.load(cache)
-        if "stored_colours" in saved:  # a cache of preview histograms (before schema 5) is redone
-            keys = ("vectors", "stored_colours", "rows")
-            return (*(saved[k] for k in keys), float(saved["ms"]), float(saved["colour_ms"]))
-    from model.registry import load_embedder
+    """(vectors, palettes, rows of title/episode/perturbed, ms per image embedded, ms per
+    palette) of one title set, from `cache` when present; a cache of plain histograms alone
+    (before the grey one, 2026-11-30 18:00) keeps its vectors and has its palettes redone."""
+    saved = dict(np.load(cache)) if cache and cache.is_file() else {}
+    if "palettes" in saved:
+        keys = ("vectors", "palettes", "rows")
+        return (*(saved[k] for k in keys), float(saved["ms"]), float(saved["colour_ms"]))
+    embedder = None
+    if "stored_colours" not in saved:  # a cache of preview histograms (before schema 5) is redone
+        from model.registry import load_embedder
 
-    embedder = load_embedder(args.model, args.cache_dir)
+        embedder = load_embedder(args.model, args.cache_dir)
     rng = random.Random(args.perturb_seed)
     rows, vectors, colours, seconds, colour_seconds = [], [], [], 0.0, 0.0
     for index, style in enumerate(make_titles(args.titles, seed=seed)):
@@ -121,7 +123,8 @@ def embed_titles(args: argparse.Namespace, seed: int, cache: Path | None) -> Cac
                     stored.append(None)
                     rows.append((index, episode, 1))
         started = time.perf_counter()
-        vectors += [embedder.embed(images[i : i + 32]) for i in range(0, len(images), 32)]
+        if embedder is not None:
+            vectors += [embedder.embed(images[i : i + 32]) for i in range(0, len(images), 32)]
         seconds += time.perf_counter() - started
         started = time.perf_counter()
         colours += [  # a query's as `index.query.identify` computes it, a frame's as stored
@@ -130,16 +133,18 @@ def embed_titles(args: argparse.Namespace, seed: int, cache: Path | None) -> Cac
         ]
         colour_seconds += time.perf_counter() - started
     n = len(rows)
-    result = np.concatenate(vectors), np.array(colours), np.array(rows)
-    ms, colour_ms = 1000 * seconds / n, 1000 * colour_seconds / n
+    if embedder is None and not np.array_equal(saved["rows"], rows):
+        raise SystemExit(f"{cache}: its rows are not these (other --titles/--episodes/--seconds?)")
+    ms = 1000 * seconds / n if embedder is not None else float(saved["ms"])
+    result = (
+        np.concatenate(vectors) if embedder is not None else saved["vectors"],
+        np.array(colours),
+        np.array(rows),
+    )
+    colour_ms = 1000 * colour_seconds / n
     if cache:
         np.savez(
-            cache,
-            vectors=result[0],
-            stored_colours=result[1],
-            rows=result[2],
-            ms=ms,
-            colour_ms=colour_ms,
+            cache, vectors=result[0], palettes=result[1], rows=result[2], ms=ms, colour_ms=colour_ms
         )
     return (*result, ms, colour_ms)
 

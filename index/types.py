@@ -11,6 +11,8 @@ SourceKind = Literal["video", "images"]
 # `FrameRecord.colour` holds, one byte a bin.
 HUES, SATURATIONS, VALUES = 12, 3, 3
 COLOUR_DIM = HUES * SATURATIONS * VALUES
+# A picture's plain colour histogram, then its grey one (`index.query.colour`).
+PALETTE_DIM = 2 * COLOUR_DIM
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +43,9 @@ class FrameRecord:
     # for stills, and where unknown (each frame then stands until the next kept one).
     start: float | None = None
     end: float | None = None
-    # The full frame's colour histogram, one byte a bin (`index.query.colour.stored_colour`):
-    # the title head's palette; None where not computed (it then reads the preview's).
+    # The full frame's colour histograms (plain, then grey), one byte a bin
+    # (`index.query.colour.stored_colour`): the title head's palette; None where not computed
+    # (it then reads the preview's). Frames stored before 2026-11-30 18:00 hold the plain one only.
     colour: bytes | None = None
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from index.query.calibrate import usable_thresholds
-from index.query.colour import COLOUR_DIM, colour_histogram
+from index.query.colour import PALETTE_DIM, colour_histogram
 from model.backbones import build_backbone
 from model.base import Embedder
 from model.exported import load_exported, read_metadata
@@ -44,8 +44,8 @@ def embed_samples(
 def sample_colours(
     samples: Sequence[Sample], augment: QueryAugment | None = None, seed: int = 0
 ) -> np.ndarray:
-    """Colour histograms (`index.query.colour`) of the same pictures `embed_samples` embeds."""
-    out = np.empty((len(samples), COLOUR_DIM), np.float32)
+    """Palettes (`index.query.colour`) of the same pictures `embed_samples` embeds."""
+    out = np.empty((len(samples), PALETTE_DIM), np.float32)
     for start, images in _chunks(samples, augment, seed):
         out[start : start + len(images)] = [colour_histogram(image) for image in images]
     return out

@@ -1,4 +1,4 @@
-"""Mapper: a decoded frame becomes a catalog record (pixel hash, WebP preview, colour histogram)
+"""Mapper: a decoded frame becomes a catalog record (pixel hash, WebP preview, colour palette)
 and a vector."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class FrameMapper:
 
 
 def make_record(frame: SampledFrame) -> tuple[FrameRecord, bytes | None]:
-    """Pixel hash, preview and colour histogram of a decoded frame, and for a preview over
+    """Pixel hash, preview and colour palette of a decoded frame, and for a preview over
     `PREVIEW_MEAN_BYTES` a finer copy that `fit_previews` may re-encode it from.
 
     The hash only finds exact repeats within one source, so it needs no cryptographic strength:

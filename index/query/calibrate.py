@@ -34,9 +34,9 @@ THRESHOLD_KEYS = ("min_similarity", "min_margin", "min_title_confidence", "min_t
 TITLE_KEYS = ("min_title_confidence", "min_title_similarity")
 # What the title thresholds gate: calibrations made for another gate (before the colour head,
 # embedding similarity; before the blend, the palette similarity alone: "palette"; before the
-# grey-world palette, "palette+confidence") name another or none, and their title thresholds no
-# longer apply.
-TITLE_GATE = "palette|grey+confidence"
+# grey-world palette, "palette+confidence"; before the grey histogram from the pixels,
+# "palette|grey+confidence") name another or none, and their title thresholds no longer apply.
+TITLE_GATE = "palette|pixel-grey+confidence"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,10 @@ RERANK_MARGIN = 0.0  # scored at 2x the preview, the best frame is the answer (d
 RERANK_TIE = 0.01  # docs/pictures.md: a sure answer between two neighbouring frames is re-ranked
 # Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, 80 generated
 # titles, leave-episode-out, the middle of the points chosen for <= 4% wrong and >= 96% of
-# withheld titles unknown: an honest "unknown" before a guess; the blended gate carries the
-# probability, so its own threshold is 0; 0.69 since the gate also reads the grey-world palette,
-# docs/titlehead.md "Colour casts").
-MIN_TITLE_CONFIDENCE = 0.0
-MIN_TITLE_SIMILARITY = 0.69
+# withheld titles unknown: an honest "unknown" before a guess; (0.34, 0.70) since the gate also
+# reads the grey histogram stored from the pixels, docs/titlehead.md "Grey from the pixels").
+MIN_TITLE_CONFIDENCE = 0.34
+MIN_TITLE_SIMILARITY = 0.70
 # `python -m bench.scenes` (docs/scenes.md): see `IdentifyParams.scene_drop`.
 SCENE_DROP = 0.02
 

@@ -7,7 +7,7 @@ histogram, fitted in numpy from the catalog's vectors and stored histograms (at 
 frames per title), so adding or removing a title never retrains a network: `TitleHead` refits in
 a background thread when the store's revision moves and answers with the last fitted model
 meanwhile. Its "unknown" is a gate on the palette similarity of the guessed title's nearest
-frame (plain or with colour casts cancelled, `colour.grey_world`, whichever is closer), blended
+frame (plain or with colour casts cancelled, the grey histogram, whichever is closer), blended
 with the head's own probability (`gate_score`). Chosen by `bench/titlehead.py`
 (docs/titlehead.md): on generated titles, leave-episode-out, the colour histogram lifted top-1
 from 0.80 to 0.93 and the palette gate kept titles outside the catalog unknown far better than
@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.query.colour import catalog_colours, colour_rows, grey_world
+from index.query.colour import catalog_colours, colour_rows, with_grey
+from index.types import COLOUR_DIM
 
 if TYPE_CHECKING:
     from index.store.frame_store import FrameStore
@@ -63,10 +64,11 @@ class TitleGuess:
 @dataclass(frozen=True, slots=True)
 class TitleModel:
     """A fitted head: softmax(((x - mean) / scale) @ weights + bias) over `title_ids`, where x
-    is an embedding followed by its colour histogram; `palettes` keeps the fitted frames'
+    is an embedding followed by its plain colour histogram; `palettes` keeps the fitted frames'
     standardised, unit-norm histograms (title index in `palette_titles`) for the open-set gate,
-    `greys` the same of their `grey_world` histograms (standardised by `grey_mean` and
-    `grey_scale`)."""
+    `greys` the same of their grey histograms (standardised by `grey_mean` and `grey_scale`).
+    Colours passed in are palettes (`index.query.colour`: plain, then grey) or plain histograms
+    alone (the grey one then derived, `with_grey`)."""
 
     title_ids: np.ndarray  # (k,) int64
     names: tuple[str, ...]
@@ -84,16 +86,18 @@ class TitleModel:
 
     def probabilities(self, vectors: np.ndarray, colours: np.ndarray) -> np.ndarray:
         """(n, k) class probabilities of L2-normalised embeddings and their colour histograms."""
-        features = np.concatenate([vectors, colours], axis=1)
+        features = np.concatenate([vectors, colours[:, :COLOUR_DIM]], axis=1)
         return softmax(((features - self.mean) / self.scale) @ self.weights + self.bias)
 
     def palette_similarity(self, colours: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """(n,) best cosine of each standardised histogram to a fitted frame of its class, as
-        it is or with its colour cast cancelled (`grey_world`, both sides), whichever is
-        closer: a tinted screenshot keeps its title (docs/titlehead.md, "Colour casts")."""
-        dim = colours.shape[1]
-        plain = _unit((colours - self.mean[-dim:]) / self.scale[-dim:])
-        grey = _unit((grey_world(colours) - self.grey_mean) / self.grey_scale)
+        it is or with its colour cast cancelled (the grey halves), whichever is closer: a
+        tinted screenshot keeps its title (docs/titlehead.md, "Colour casts")."""
+        palettes = with_grey(colours)
+        plain = _unit(
+            (palettes[:, :COLOUR_DIM] - self.mean[-COLOUR_DIM:]) / self.scale[-COLOUR_DIM:]
+        )
+        grey = _unit((palettes[:, COLOUR_DIM:] - self.grey_mean) / self.grey_scale)
         classes = np.asarray(classes)
         best = np.full(len(plain), -1.0)
         for title in np.unique(classes).tolist():  # only that title's frames: a big catalog
@@ -200,8 +204,8 @@ def fit_title_model(
     max_per_title: int = MAX_PER_TITLE,
     seed: int = 0,
 ) -> TitleModel | None:
-    """Fit the head on labelled embeddings and their colour histograms
-    (`index.query.colour`); None with fewer than two titles (nothing to tell)."""
+    """Fit the head on labelled embeddings and their palettes (or plain histograms alone,
+    `index.query.colour`); None with fewer than two titles (nothing to tell)."""
     started = time.perf_counter()
     classes = np.unique(title_ids)
     if len(classes) < 2:
@@ -210,13 +214,14 @@ def fit_title_model(
     keep = np.concatenate(
         [rng.permutation(np.flatnonzero(title_ids == title))[:max_per_title] for title in classes]
     )
-    x = np.concatenate([vectors[keep], colours[keep]], axis=1).astype(np.float32)
+    palettes = with_grey(colours[keep])
+    x = np.concatenate([vectors[keep], palettes[:, :COLOUR_DIM]], axis=1).astype(np.float32)
     y = np.searchsorted(classes, title_ids[keep])
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
     standard = (x - mean) / scale
     weights, bias = fit_softmax(standard, y, len(classes))
-    greys = grey_world(colours[keep])
+    greys = palettes[:, COLOUR_DIM:]
     grey_mean, grey_scale = greys.mean(axis=0), greys.std(axis=0) + 1e-6
     return TitleModel(
         title_ids=classes,
@@ -225,7 +230,7 @@ def fit_title_model(
         scale=scale,
         weights=weights,
         bias=bias,
-        palettes=_unit(standard[:, -colours.shape[1] :]),
+        palettes=_unit(standard[:, -COLOUR_DIM:]),
         palette_titles=y,
         greys=_unit((greys - grey_mean) / grey_scale).astype(np.float32),
         grey_mean=grey_mean,

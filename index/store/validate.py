@@ -11,7 +11,7 @@ import numpy as np
 
 from index.errors import InvalidInputError
 from index.store.catalog_rows import clean_title, title_key
-from index.types import COLOUR_DIM, FrameRecord, SourceKind, SourceRecord, TitleMeta
+from index.types import COLOUR_DIM, PALETTE_DIM, FrameRecord, SourceKind, SourceRecord, TitleMeta
 
 MAX_TITLE_CHARS = 300
 MAX_ALIASES = 50
@@ -125,8 +125,12 @@ def frame_records(frames: Sequence[object]) -> list[FrameRecord]:
         if not isinstance(frame.thumbnail, bytes | bytearray) or not frame.thumbnail:
             raise InvalidInputError(f"frame {pos} has no thumbnail bytes")
         colour = frame.colour
-        if colour is not None and (not isinstance(colour, bytes) or len(colour) != COLOUR_DIM):
-            raise InvalidInputError(f"frame {pos} colour must be {COLOUR_DIM} bytes or None")
+        if colour is not None and (
+            not isinstance(colour, bytes) or len(colour) not in (PALETTE_DIM, COLOUR_DIM)
+        ):  # COLOUR_DIM: the plain histogram alone, as stored before the grey one
+            raise InvalidInputError(
+                f"frame {pos} colour must be {PALETTE_DIM} or {COLOUR_DIM} bytes or None"
+            )
         if not isinstance(frame.content_hash, str) or not frame.content_hash:
             raise InvalidInputError(f"frame {pos} has no content_hash")
         ts = frame.timestamp

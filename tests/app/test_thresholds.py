@@ -23,7 +23,7 @@ def test_settings_then_catalog_then_defaults(tmp_path: Path, make_services) -> N
     plain.store.set_calibration({"thresholds": {"min_title_similarity": 0.83}})
     assert stored_thresholds(plain.store.calibration()) == {}
     # One for the palette gate alone (before the blend), or before the grey-world palette: the same.
-    for before in ("palette", "palette+confidence"):
+    for before in ("palette", "palette+confidence", "palette|grey+confidence"):
         plain.store.set_calibration(
             {"thresholds": {"min_title_similarity": 0.63}, "measured": {"title_gate": before}}
         )

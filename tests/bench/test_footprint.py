@@ -8,7 +8,7 @@ import pytest
 
 from bench.footprint import PHOTOS, main
 from index.ingest.mapper import PREVIEW_MEAN_BYTES
-from index.query.colour import COLOUR_DIM
+from index.query.colour import PALETTE_DIM
 
 
 @pytest.mark.slow
@@ -19,7 +19,9 @@ def test_tiny_run_measures_each_part_per_frame(model_cache_dir: Path, capsys) ->
     for result in (projected, full):
         assert result["frames"] > 0 and result["vectors"] < 1280 + 4  # deflated int8, a scale
         assert 0 < result["previews"] < 4096  # the rest of the file moves by whole pages here
-        assert result["colours"] == COLOUR_DIM  # each frame's histogram, one byte a bin
+        assert (
+            result["colours"] == PALETTE_DIM
+        )  # each frame's plain and grey histograms, one byte a bin
         assert result["disk"] >= result["index_file"] == result["memory"]
     assert projected["projection"] == 1280 * 192 * 4 + 128 and full["projection"] == 0
     # The index holds 192 floats a frame, not 1280: 15% of the vector bytes, plus the graph.

@@ -43,7 +43,7 @@ def store(lite0_embedder, tmp_path_factory: pytest.TempPathFactory):
 def test_calibration_meets_its_limits_on_what_it_measured(store: FrameStore) -> None:
     result = calibrate(store, folds=2, per_source=8)
     assert result.known_queries > 0 and result.withheld_queries > 0
-    assert result.as_dict()["title_gate"] == TITLE_GATE == "palette|grey+confidence"
+    assert result.as_dict()["title_gate"] == TITLE_GATE == "palette|pixel-grey+confidence"
     assert result.wrong <= 0.05 and result.withheld_unknown >= 0.95
     assert 0.0 <= result.min_title_confidence <= 1.0
     assert -1.0 <= result.min_title_similarity <= 1.0
