@@ -8,9 +8,10 @@ have none and stand until their next kept frame, as before. Version 4 adds the v
 projection (`index.store.projection`); from it on, vectors are written as int8 (deflated with a
 scale at first, in zstd since; `index.store.vector_codec` tells each row's form) and previews as
 WebP, while older float32 vectors and JPEG previews stay readable (`shazam-anime index compact`
-rewrites them). Version 5 adds each frame's colour histogram from its full frame
-(`index.query.colour`, the title head's palette); frames stored before have none and the head
-reads their preview's instead.
+rewrites them). Version 5 adds each frame's colour histograms from its full frame
+(`index.query.colour`, the title head's palette: plain then grey, or the plain one alone in rows
+written before the grey one was); frames stored before have none and the head reads their
+preview's instead.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ CREATE TABLE IF NOT EXISTS projection (
     model_name TEXT NOT NULL,
     basis BLOB NOT NULL  -- numpy .npy of float32 (dim, index dims)
 );
--- The full frame's colour histogram, one byte a bin (`index.query.colour`): model-independent.
+-- The full frame's colour histograms, one byte a bin (`index.query.colour`): model-independent.
 CREATE TABLE IF NOT EXISTS frame_colours (
     frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
     colour BLOB NOT NULL
