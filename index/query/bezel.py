@@ -21,6 +21,7 @@ _BEZEL_TOLERANCE = 40.0  # max channel difference between a bezel's sides (glare
 _DARK_BEZEL = 60.0  # a line across a side this dark (every channel) and flat may be bezel
 _FLAT_LINE = 8.0  # grey-level spread along a side under which a line is flat
 _BEZEL_STEP = 25.0  # colour step (a channel's levels) from a bezel's last line into the picture
+_STEP_SPAN = 4  # lines past a bezel over which that step is taken (blur, a side's slant)
 _MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is one edge
 _REFINE_REACH = 2.5  # small-copy pixels a side may move when refined at full size
 _REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts as its edge
@@ -113,16 +114,21 @@ def framed(pixels: np.ndarray, quad: np.ndarray) -> bool:
 
 
 def _past_bezel(profile: np.ndarray, at: int) -> int:
-    """The first line past dark lines, flat along the side, that start at `at` and end in a sharp
-    step (a bezel the small copy found no line for); `at` when there are none."""
+    """The first line past dark lines, flat along the side, that start at `at` (or the line
+    after: `at` may sit on the blurred step into the bezel) and end in a step into the picture
+    (a bezel the small copy found no line for); `at` when there are none. The step is taken from
+    the bezel's colour to `_STEP_SPAN` lines on: the photo's blur and a side a little askew
+    spread it over several lines, each under `_BEZEL_STEP` (docs/pictures.md, 2026-11-30 19:00)."""
     colours = profile.mean(axis=1)  # (offsets, 3)
     bezel = (colours.max(axis=1) < _DARK_BEZEL) & (profile.mean(axis=2).std(axis=1) < _FLAT_LINE)
-    walk = at
+    start = at + 1 if at + 1 < len(bezel) and not bezel[at] else at
+    walk = start
     while walk < len(bezel) and bezel[walk]:
         walk += 1
-    if walk - at < 2 or walk >= len(bezel):
+    if walk - start < 2 or walk >= len(bezel):
         return at
-    sharp = np.abs(colours[walk] - colours[walk - 1]).max() >= _BEZEL_STEP
+    past = colours[min(walk + _STEP_SPAN - 1, len(colours) - 1)]
+    sharp = np.abs(past - np.median(colours[start:walk], axis=0)).max() >= _BEZEL_STEP
     return walk if sharp else at
 
 

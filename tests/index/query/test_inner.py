@@ -2,11 +2,12 @@
 
 import random
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from index.query.bezel import flatness, framed, peeled, quad_area
+from index.query.bezel import flatness, framed, peeled, quad_area, refined
 from index.query.inner import INNER_VIEWS, find_quads, inner_views
 from synthetic.pictures import picture_in_picture_with_box, screen_photo_with_corners
 from synthetic.render import render_frame
@@ -54,17 +55,18 @@ def test_a_window_over_another_picture_is_one_of_the_two_found(frames):
 
 @pytest.mark.slow  # 32 generated screen photos
 def test_a_screen_with_a_weak_side_is_still_found(frames):
-    """The screen is the first quadrilateral (corners within 2% of the width) in 26 of 32 photos;
+    """The screen is the first quadrilateral (corners within 2% of the width) in 28 of 32 photos;
     23 when every side had to lie on an edge: glare or dark content left part of one side of
     the screen without one, so no candidate, or only the bezel's outer edge, was found
     (docs/pictures.md, 2026-11-30 15:10); 24 before a side the bezel still ran along after the
-    first peel was peeled too (17:00)."""
+    first peel was peeled too (17:00); 26 before a bezel's blurred step into the picture was
+    walked past (19:00)."""
     close = 0
     for seed in range(32):
         photo, corners = screen_photo_with_corners(frames[seed % 8], random.Random(seed))
         quads = find_quads(np.asarray(photo))
         close += bool(quads) and _error(quads[0], corners, photo.width) <= 0.02
-    assert close >= 26, close
+    assert close >= 28, close
 
 
 @pytest.mark.slow  # 32 generated windows, each over a newly generated title
@@ -115,6 +117,21 @@ def test_a_side_the_bezel_still_runs_along_is_peeled_with_its_colour_known():
     # the strip, smaller, is tried first: its bottom band is flat and of the bezel's colour
     second, both = peeled(first, quads, areas, small, flat, bezel)
     assert np.array_equal(second, screen) and both is not None and all(both.sides)
+
+
+@pytest.mark.parametrize("level", [70, 140])
+def test_a_bezel_whose_step_into_the_picture_is_blurred_is_walked_past(level):
+    """A dark bezel the small copy found no line for, its step into the picture spread over a few
+    lines by the photo's blur (each line's step small when the picture is dim) and the side's
+    first line on the step into the bezel: the side moves onto the picture's edge, not past it;
+    before, it stayed on the bezel's outer edge (docs/pictures.md, 2026-11-30 19:00)."""
+    rng = np.random.default_rng(0)
+    pixels = np.full((300, 400, 3), 150, np.uint8)  # the wall
+    pixels[30:270, 40:360] = 35  # the bezel, 24 px wide
+    pixels[54:246, 64:336] = rng.integers(level, level + 40, (192, 272, 3))  # the picture
+    for sigma in (0.8, 1.6):
+        found = refined(cv2.GaussianBlur(pixels, (0, 0), sigma), _box(40, 30, 360, 270), 3.0)
+        assert np.abs(found - _box(64, 54, 336, 246)).max() <= 2.5, (sigma, found)
 
 
 @pytest.mark.slow  # 32 generated windows, each over a newly generated title
