@@ -9,7 +9,9 @@ side on the same media:
 the default projection (`SHAZAM_INDEX_DIMS`) and, with `--full`, every dimension. Per frame:
 the catalog's vector, preview and palette (plain and grey colour histograms) bytes (SQL
 `length()`), the rest of `catalog.sqlite3` (rows, indexes, free space), the hnswlib checkpoint
-`index.bin`, and the index's memory: hnswlib holds what its checkpoint holds (vectors, graph
+`index.bin`, the catalog's slack (free space in its pages: a bench's few hundred frames leave
+part of a 32 KB page empty per table, a library fills them) and the disk without it, and the
+index's memory: hnswlib holds what its checkpoint holds (vectors, graph
 links, labels), so that is `index.bin` per frame, spare capacity (the growth reserve) left
 out. Per frame is what the second half of the media added, so fixed costs (empty pages, the
 projection) do not count. Results: docs/compact.md.
@@ -58,6 +60,10 @@ def sizes(data_dir: Path) -> dict[str, int]:
         fixed = conn.execute("SELECT COALESCE(SUM(length(basis)), 0) FROM projection").fetchone()
         colours = conn.execute("SELECT COALESCE(SUM(length(colour)), 0) FROM frame_colours")
         colours = colours.fetchone()[0]
+        # Bytes of the B-tree pages that rows, cells and page headers use; the rest of the file
+        # is free space inside pages and free pages, which a catalog of thousands of frames
+        # fills, but a bench's few hundred leave as whole 32 KB pages.
+        in_use = conn.execute("SELECT SUM(pgsize - unused) FROM dbstat").fetchone()[0]
     catalog = sum(p.stat().st_size for p in data_dir.glob(f"{CATALOG_FILE}*"))
     index = (data_dir / INDEX_FILE).stat().st_size
     return {
@@ -69,6 +75,8 @@ def sizes(data_dir: Path) -> dict[str, int]:
         "catalog_rest": catalog - vectors - previews - colours,
         "index_file": index,
         "disk": catalog + index,
+        "slack": catalog - in_use,
+        "disk_pages_full": in_use + index,
         "memory": index,
     }
 
@@ -94,16 +102,22 @@ def generated_media(
     return media
 
 
-def footage_media(root: Path, every: int) -> list[tuple[str, Path]]:
+def footage_media(root: Path, every: int, zooms: int = 0) -> list[tuple[str, Path]]:
     """(title, folder of screenshots) pairs of real footage at SIZE: every `every`-th frame of
     the Big Buck Bunny clip as is and mirrored (as many bytes, and enough frames that SQLite's
-    32 KB pages average out), then scikit-image's colour photos. Each half of the list holds
-    alternate pictures of all, so the two halves cost alike."""
+    32 KB pages average out), with `zooms` centre crops of each (3%, 6%, ... in: other pixels,
+    as much detail, for a larger catalog), then scikit-image's colour photos. Each half of the
+    list holds alternate pictures of all, so the two halves cost alike."""
     import skimage.data
 
     print(BUNNY_ATTRIBUTION)
     pictures = clip_frames("bigbuckbunny.mp4", every)
     pictures += [ImageOps.mirror(picture) for picture in pictures]
+    pictures += [
+        ImageOps.crop(picture, round(picture.height * 0.015 * zoom))
+        for zoom in range(1, zooms + 1)
+        for picture in pictures
+    ]
     photos = [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in PHOTOS]
     pictures += [ImageOps.fit(photo, SIZE, Image.Resampling.LANCZOS) for photo in photos]
     media = []
@@ -134,6 +148,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument(
         "--every", type=int, default=1, help="with --footage: every n-th Bunny frame"
     )
+    parser.add_argument(
+        "--zooms", type=int, default=0, help="with --footage: centre crops of each Bunny frame"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
     args = parser.parse_args(argv)
 
@@ -146,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         if args.footage:
-            media = footage_media(root, args.every)
+            media = footage_media(root, args.every, args.zooms)
         else:
             media = generated_media(root, args.titles, args.episodes, args.seconds, args.seed)
         for name, dims in settings.items():
@@ -169,13 +186,18 @@ def _print(results: dict[str, dict[str, float]], media: str) -> None:
     frames = next(iter(results.values()))["frames"]
     print(f"\nbytes per frame (what the second half of {frames} frames of {SIZE[0]}x{SIZE[1]} "
           f"{media} added)")  # fmt: skip
-    parts = ("vectors", "previews", "colours", "catalog_rest", "index_file", "disk", "memory")
+    parts = ("vectors", "previews", "colours", "catalog_rest", "index_file", "disk", "slack")
+    parts += ("disk_pages_full", "memory")
     parts += ("projection",)
     print(f"{'part':<14}" + "".join(f"{name:>20}" for name in results))
     for part in parts:
         print(f"{part:<14}" + "".join(f"{r[part]:>20,.0f}" for r in results.values()))
     print(f"budget: disk <= {BUDGET_DISK:,} B, index memory <= {BUDGET_MEMORY:,} B per frame; "
           "the projection is bytes per catalog, not per frame")  # fmt: skip
+    print(
+        "slack: free space in the catalog's pages (part of catalog_rest); disk_pages_full: "
+        "disk without it, what each frame costs once a larger catalog fills its pages"
+    )
 
 
 if __name__ == "__main__":
