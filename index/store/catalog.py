@@ -26,6 +26,7 @@ from index.store.catalog_rows import (
     title_meta_from_row,
 )
 from index.store.catalog_tx import CatalogTx
+from index.store.colour_codec import unpack_colour
 from index.store.vector_codec import ZSTD_MAGIC, unpack_vectors
 from index.types import (
     LabelledFrame,
@@ -238,7 +239,7 @@ class Catalog:
     def colours(self, frame_ids: Iterable[int]) -> dict[int, bytes]:
         """Stored colour histograms by frame id; frames stored before schema 5 are absent."""
         sql = "SELECT frame_id, colour FROM frame_colours WHERE frame_id IN ({marks})"
-        return {int(r[0]): bytes(r[1]) for r in self._rows_by_id(sql, frame_ids)}
+        return {int(r[0]): unpack_colour(bytes(r[1])) for r in self._rows_by_id(sql, frame_ids)}
 
     def projection(self) -> tuple[str, bytes] | None:
         """(model name, basis) of the index's projection; None: the index holds full vectors."""

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from index.store.catalog_rows import clean_title, pages, title_key
+from index.store.colour_codec import pack_colour
 from index.store.vector_codec import pack_vectors, unpack_vectors
 from index.types import FrameRecord, SourceRecord, TitleMeta
 
@@ -96,7 +97,7 @@ class CatalogTx:
         self.conn.executemany(
             "INSERT INTO frame_colours (frame_id, colour) VALUES (?, ?)",
             (
-                (int(fid), frame.colour)
+                (int(fid), pack_colour(frame.colour))
                 for fid, frame in zip(ids, frames, strict=True)
                 if frame.colour is not None
             ),

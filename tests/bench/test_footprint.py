@@ -19,9 +19,8 @@ def test_tiny_run_measures_each_part_per_frame(model_cache_dir: Path, capsys) ->
     for result in (projected, full):
         assert result["frames"] > 0 and result["vectors"] < 1280 + 4  # deflated int8, a scale
         assert 0 < result["previews"] < 4096  # the rest of the file moves by whole pages here
-        assert (
-            result["colours"] == PALETTE_DIM
-        )  # each frame's plain and grey histograms, one byte a bin
+        # Each frame's plain and grey histograms, one byte a bin, in a zstd frame.
+        assert 0 < result["colours"] < PALETTE_DIM
         assert result["disk"] >= result["index_file"] == result["memory"]
         # Without the pages' free space, the rows still hold every blob they store.
         blobs = result["vectors"] + result["previews"] + result["colours"]

@@ -15,7 +15,7 @@ from index.errors import SchemaVersionError
 from index.store.catalog import CATALOG_FILE, Catalog
 from index.store.catalog_rows import title_key
 from index.store.vector_codec import ZSTD_MAGIC, quantized
-from index.types import COLOUR_DIM
+from index.types import COLOUR_DIM, PALETTE_DIM
 from tests.index.storekit import as_older_schema, frames, source, unit
 
 
@@ -172,6 +172,24 @@ def test_colours_are_stored_by_frame_and_leave_with_their_title(catalog: Catalog
     assert catalog.colours([5, 6]) == {}
     with catalog.reader() as conn:
         assert conn.execute("SELECT COUNT(*) FROM frame_colours").fetchone() == (0,)
+
+
+def test_colours_are_stored_compressed_and_raw_rows_from_before_still_read(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(5)
+    sparse = np.where(rng.random(PALETTE_DIM) < 0.4, 0, rng.integers(1, 60, PALETTE_DIM))
+    palette = sparse.astype(np.uint8).tobytes()  # a third of the bins empty, as real ones
+    vectors = unit(rng.normal(size=(2, 8)))
+    records = [replace(r, colour=palette) for r in frames(2, "z")]
+    with catalog.transaction() as tx:
+        source_id = tx.insert_source(tx.get_or_create_title("Zipped"), source("Zipped", "z"))
+        tx.insert_frames([1, 2], source_id, records, vectors)
+    with sqlite3.connect(tmp_path / CATALOG_FILE) as conn:  # frame 2 raw, as stored before
+        conn.execute("UPDATE frame_colours SET colour = ? WHERE frame_id = 2", (palette,))
+        stored = conn.execute("SELECT colour FROM frame_colours WHERE frame_id = 1").fetchone()[0]
+    assert stored[:4] == ZSTD_MAGIC and len(stored) < PALETTE_DIM
+    assert catalog.colours([1, 2]) == {1: palette, 2: palette}
 
 
 def test_a_schema_4_catalog_is_upgraded_to_5_and_keeps_its_frames(tmp_path: Path) -> None:
