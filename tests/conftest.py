@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pymilvus  # noqa: F401  (first: see below)
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# pymilvus configures logging when imported (`logging.config.dictConfig`), which closes every
+# handler made before. absl's, made when a test imports keras, writes to the stream pytest was
+# capturing then, and closing it closed pytest's capture file: any training test before a
+# Milvus one ended the run ("I/O operation on closed file"). Imported first, it closes none.
 
 
 @pytest.fixture(scope="session")
