@@ -24,8 +24,9 @@ from model.fit import to_rgb
 THUMBNAIL_WIDTH = FINE[0]
 THUMBNAIL_QUALITY = 60
 # Mean preview bytes a source may take: the disk budget per frame holds on detailed real footage
-# too, whose previews are re-encoded at a lower quality (docs/compact.md#previews-of-real-footage).
-PREVIEW_MEAN_BYTES = 2000
+# too, whose previews are re-encoded at a lower quality (docs/compact.md#previews-of-real-footage;
+# 1,800 since the palettes: a frame row then packs 12 to a page, "Back under the budget").
+PREVIEW_MEAN_BYTES = 1800
 PREVIEW_MIN_QUALITY = 20
 # A preview over the mean keeps a copy at this quality until its source is fitted: re-encoding
 # from it is as good as from the pixels, in an eighth of the memory (docs/compact.md).

@@ -22,9 +22,10 @@ def test_tiny_run_measures_each_part_per_frame(model_cache_dir: Path, capsys) ->
         # Each frame's plain and grey histograms, one byte a bin, in a zstd frame.
         assert 0 < result["colours"] < PALETTE_DIM
         assert result["disk"] >= result["index_file"] == result["memory"]
-        # Without the pages' free space, the rows still hold every blob they store.
+        # Without the pages' free space, the rows still hold every blob they store (the disk
+        # as read moves by whole pages at this size: it may be less, or more).
         blobs = result["vectors"] + result["previews"] + result["colours"]
-        assert blobs + result["index_file"] < result["disk_pages_full"] <= result["disk"]
+        assert blobs + result["index_file"] < result["disk_pages_full"]
     assert projected["projection"] == 1280 * 192 * 4 + 128 and full["projection"] == 0
     # The index holds 192 floats a frame, not 1280: 15% of the vector bytes, plus the graph.
     assert 512 < projected["memory"] < 1536 < 5120 < full["memory"]
