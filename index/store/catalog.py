@@ -325,6 +325,15 @@ class Catalog:
         for rows in self._read_pages(sql, batch):
             yield [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
 
+    def colours_to_compact(self, batch: int) -> Iterator[list[tuple[int, bytes]]]:
+        """(frame id, palette) of palettes stored raw, before they went into zstd, by id."""
+        sql = (
+            "SELECT frame_id, colour FROM frame_colours WHERE frame_id > ?"
+            f" AND substr(colour, 1, 4) != x'{ZSTD_MAGIC.hex()}' ORDER BY frame_id LIMIT ?"
+        )
+        for rows in self._read_pages(sql, batch):
+            yield [(int(r[0]), bytes(r[1])) for r in rows]
+
     def iter_thumbnails(self, batch: int) -> Iterator[tuple[list[int], list[bytes]]]:
         sql = "SELECT id, thumbnail FROM frames WHERE id > ? ORDER BY id LIMIT ?"
         for rows in self._read_pages(sql, batch):

@@ -141,6 +141,13 @@ class CatalogTx:
             [(vector, preview, int(frame_id)) for frame_id, vector, preview in rows],
         )
 
+    def rewrite_colours(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Raw palettes of frames by id stored in zstd: `index compact`."""
+        self.conn.executemany(
+            "UPDATE frame_colours SET colour = ? WHERE frame_id = ?",
+            [(pack_colour(raw), int(frame_id)) for frame_id, raw in rows],
+        )
+
     def set_projection(self, model_name: str, basis: bytes | None) -> None:
         """Keep the index's projection for `model_name`; None drops it (a model switch)."""
         self.conn.execute("DELETE FROM projection")

@@ -4,8 +4,8 @@ A catalog from before schema 4 holds float32 vectors (5 KB a frame at 1280 dims)
 JPEG previews (~12.6 KB) in 4 KB pages; one written before zstd holds deflated int8 vectors. All
 stay readable, so this is about disk and speed, not about working: vectors become int8 in zstd
 (`vector_codec`; the same codes, so the index stays valid), previews are re-encoded by the
-caller (the ingest mapper's WebP), and the file is rewritten at the new page size
-(docs/compact.md).
+caller (the ingest mapper's WebP), palettes stored raw go into zstd (`colour_codec`), and the
+file is rewritten at the new page size (docs/compact.md).
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ class Compaction:
         reencode: Callable[[bytes], bytes],
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Rewrite float32 and deflated vectors as zstd int8 and JPEG previews with `reencode`,
-        `BATCH` frames a transaction (an interruption leaves a catalog that works and compacts
-        further when run again), then vacuum the file. Returns how many frames changed."""
+        """Rewrite float32 and deflated vectors as zstd int8, JPEG previews with `reencode` and
+        raw palettes in zstd, `BATCH` frames a transaction (an interruption leaves a catalog
+        that works and compacts further when run again), then vacuum the file. Returns how many
+        frames' vectors or previews changed."""
         self._check_writable()
         dim = self._state.dim
         changed = 0
@@ -54,8 +55,13 @@ class Compaction:
             changed += len(updates)
             if progress is not None:
                 progress(changed)
+        palettes = 0
+        for rows in self._catalog.colours_to_compact(BATCH):
+            with self._catalog.transaction() as tx:
+                tx.rewrite_colours(rows)
+            palettes += len(rows)
         self._catalog.vacuum()
-        logger.info("compacted %d frames and rewrote the catalog file", changed)
+        logger.info("compacted %d frames, %d palettes; rewrote the file", changed, palettes)
         return changed
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from index.ingest.mapper import encode_thumbnail
 from index.store.catalog import CATALOG_FILE, PAGE_SIZE
 from index.store.frame_store import FrameStore
 from index.store.vector_codec import ZSTD_MAGIC
+from index.types import PALETTE_DIM
 from tests.index.storekit import clustered, deflated, frames, source
 
 pytestmark = pytest.mark.usefixtures("vector_backend")
@@ -100,3 +102,24 @@ def test_a_catalog_of_deflated_vectors_answers_the_same_and_compacts_to_zstd(
 def vector_heads(path: Path) -> list[bytes]:
     with closing(sqlite3.connect(path / CATALOG_FILE)) as conn:
         return [bytes(row[0]) for row in conn.execute("SELECT substr(vector, 1, 4) FROM frames")]
+
+
+def test_compact_puts_palettes_stored_raw_into_zstd_and_they_read_the_same(tmp_path: Path) -> None:
+    palettes = [bytes([i % 7, 0, 0, 90 + i % 50]) * (PALETTE_DIM // 4) for i in range(300)]
+    records = [replace(r, colour=p) for r, p in zip(frames(300, "s"), palettes, strict=True)]
+    with FrameStore.open(tmp_path, dim=DIM, model_name="m") as store:
+        store.add(source("T", "s"), records, DATA)
+        ids = [h.frame_id for h in store.search(DATA[:1], 1)[0]]
+    with closing(sqlite3.connect(tmp_path / CATALOG_FILE, isolation_level=None)) as conn:
+        stored = dict(conn.execute("SELECT frame_id, colour FROM frame_colours"))
+        conn.executemany(  # as catalogs before the palettes' zstd wrote them: raw
+            "UPDATE frame_colours SET colour = ? WHERE frame_id = ?",
+            [(palettes[i], fid) for i, fid in enumerate(sorted(stored))],
+        )
+    with FrameStore.open(tmp_path, dim=DIM, model_name="m") as store:
+        assert store.colours(ids) == {ids[0]: palettes[sorted(stored).index(ids[0])]}
+        assert store.compact(reencode) == 300  # its JPEG previews too
+        assert store.colours(sorted(stored)) == dict(zip(sorted(stored), palettes, strict=True))
+    with closing(sqlite3.connect(tmp_path / CATALOG_FILE)) as conn:
+        rows = conn.execute("SELECT substr(colour, 1, 4), length(colour) FROM frame_colours")
+        assert {(bytes(head), size < PALETTE_DIM) for head, size in rows} == {(ZSTD_MAGIC, True)}
