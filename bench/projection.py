@@ -1,108 +1,122 @@
-"""Does a trained projection beat the pretrained embedding on the title-level task? Same head.
+"""Does a head trained on frozen backbone embeddings beat the pretrained embedding? Same head.
 
-A linear projection (1280 -> 256, L2-normalised) is trained on frozen backbone embeddings of the
-training episodes' frames, clean and perturbed (the augmentations real screenshots have), with a
-supervised contrastive loss on P x K batches (P titles x K frames; every other title in the batch
-is a negative, the hardest weigh most through the softmax). Then `index.query.titlehead` is
-fitted on the projected catalog frames (with their colour histograms), exactly as on the raw
-embeddings, and both are measured
-leave-episode-out like `bench/titlehead.py` (whose `--cache` embeddings it reads). CPU minutes,
-no network retraining: what a projection head alone can give. Results: docs/titlehead.md.
+The warm-up stage of the seed paper's Siamese branch (backbone, GAP, Dense, L2) on CPU: a linear
+map of the frozen embeddings (no bias, so it exports as that Dense), L2-normalised, trained on
+each fold's catalog alone (its known titles' other episodes, clean frames and their perturbed
+twins; never the held-out episode, never a title outside the catalog). Then the served head
+(`index.query.titlehead`, embedding + colour, its palette gate) is fitted and queried on the
+mapped vectors exactly as on the pretrained ones, on `bench/titlehead.py`'s splits and folds
+(its `--cache`), each fold at the operating point chosen on the folds sharing nothing with it.
+
+Variants (`--variants`): the map's start (`eye`: the first dims of the identity plus noise, the
+projection before 2026-11-30 19:00; `pca`: the fold catalog's principal axes, the backbone's own
+geometry; `residual`: identity plus a low-rank term, full width), its loss (`supcon`: supervised
+contrastive, T 0.1, on P x K batches; `batch`: the training package's contrastive loss over a
+P x K batch with the hardest negative, `training.siamese.BatchContrastiveLoss`; `pairs`: the
+seed paper's contrastive loss on balanced Siamese pairs, `ContrastiveLoss`), steps, and weight
+decay toward the start. Printed side by side with the pretrained embedding, with the paired
+title-bootstrap difference of each rate. Results: docs/titlehead.md.
 
     .venv/bin/python -m bench.projection --cache /tmp/lite0.npz
 """
 
 from __future__ import annotations
 
-import argparse
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from index.query.calibrate import operating_point  # noqa: E402
-from index.query.titlehead import fit_title_model  # noqa: E402
+from bench.titlehead import (  # noqa: E402
+    SERVED,
+    bench_parser,
+    choose_point,
+    held_out_folds,
+    pooled,
+    report,
+    title_interval,
+    title_sets,
+    title_splits,
+)
+from training.head import HeadSpec, train_head  # noqa: E402
+
+VARIANTS = {
+    "eye256-supcon": HeadSpec("eye", 256, "supcon", 300, 0.0),
+    "pca256": HeadSpec("pca", 256, steps=0),
+    "pca512": HeadSpec("pca", 512, steps=0),
+    "pca512-supcon": HeadSpec("pca", 512, "supcon"),
+    "pca512-batch": HeadSpec("pca", 512, "batch"),
+    "pca512-pairs": HeadSpec("pca", 512, "pairs"),  # what `train --mode head` trains
+    "residual32-supcon": HeadSpec("residual", 32, "supcon"),
+}
 
 
-def train_projection(
-    vectors: np.ndarray, labels: np.ndarray, *, dim: int = 256, steps: int = 300, seed: int = 0
-) -> np.ndarray:
-    """The projection matrix, by Adam on a supervised contrastive loss (T 0.1), P 8 x K 8."""
-    import tensorflow as tf
+def mapping(variant: HeadSpec, fixed: tuple[np.ndarray, np.ndarray] | None = None) -> Callable:
+    """The fold transform for `bench.titlehead.held_out_folds`: train on the fold's catalog,
+    or once on `fixed` (vectors, titles of another title set: an export's situation, trained
+    on titles no catalog here holds), and return the map to unit vectors."""
+    matrix = train_head(*fixed, variant) if fixed is not None else None
 
-    rng = np.random.default_rng(seed)
-    tf.random.set_seed(seed)
-    start = tf.random.normal((vectors.shape[1], dim), stddev=0.03) + tf.eye(vectors.shape[1], dim)
-    weights = tf.Variable(start)
-    optimizer = tf.keras.optimizers.Adam(1e-3)
-    classes = np.unique(labels)
-    for _ in range(steps):
-        chosen = rng.choice(classes, min(8, len(classes)), replace=False)
-        rows = np.concatenate([rng.choice(np.flatnonzero(labels == c), 8) for c in chosen])
-        same = (labels[rows][:, None] == labels[rows][None, :]).astype(np.float32)
-        positives = tf.constant(same) - tf.eye(len(rows))
-        with tf.GradientTape() as tape:
-            z = tf.math.l2_normalize(tf.constant(vectors[rows], tf.float32) @ weights, axis=1)
-            logits = z @ tf.transpose(z) / 0.1 - 1e9 * tf.eye(len(rows))
-            log_p = logits - tf.reduce_logsumexp(logits, axis=1, keepdims=True)
-            per_row = tf.reduce_sum(positives * log_p, 1) / tf.reduce_sum(positives, 1)
-            loss = -tf.reduce_mean(per_row)
-        optimizer.apply_gradients([(tape.gradient(loss, weights), weights)])
-    return weights.numpy()
+    def learn(vectors: np.ndarray, labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        trained = matrix if matrix is not None else train_head(vectors, labels, variant)
+        return lambda x: _unit(x @ trained)
 
-
-def measure(
-    vectors, colours, rows, known: int, project: bool, steps: int = 300
-) -> dict[str, float]:
-    """Leave-episode-out top-1 and the operating point (chosen on all folds but the last)."""
-    title, episode, perturbed = rows[:, 0], rows[:, 1], rows[:, 2]
-    folds = []
-    for held in np.unique(episode).tolist():
-        catalog = (title < known) & (episode != held) & (perturbed == 0)
-        queries = (episode == held) & (perturbed == 1)
-        gallery, asked = vectors[catalog], vectors[queries]
-        if project:
-            training = (title < known) & (episode != held)  # clean and perturbed
-            weights = train_projection(vectors[training], title[training], steps=steps)
-            gallery, asked = (_unit(x @ weights) for x in (gallery, asked))
-        truth = np.where(title[queries] < known, title[queries], -1)
-        model = fit_title_model(title[catalog], gallery, colours[catalog], {})
-        guess, confidence, _, gate = model.answers(asked, colours[queries])
-        table = np.stack([model.title_ids[guess] == truth, confidence, gate], axis=1)
-        folds.append((table[truth >= 0], table[truth < 0]))
-    top1 = float(np.concatenate([k for k, _ in folds])[:, 0].mean())
-    chosen = [np.concatenate(part) for part in zip(*folds[:-1], strict=True)]
-    confidence, similarity, *_ = operating_point(*chosen, 0.04, 0.96)
-    test_known, test_unknown = folds[-1]
-    answered = (test_known[:, 1] >= confidence) & (test_known[:, 2] >= similarity)
-    accepted = (test_unknown[:, 1] >= confidence) & (test_unknown[:, 2] >= similarity)
-    return {
-        "top1": top1,
-        "right": float((answered & (test_known[:, 0] == 1)).mean()),
-        "wrong": float((answered & (test_known[:, 0] == 0)).mean()),
-        "unknown_titles_unknown": float(1 - accepted.mean()),
-    }
+    return learn
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, required=True, help="bench/titlehead.py embeddings")
-    parser.add_argument("--known", type=int, default=12)
-    parser.add_argument("--steps", type=int, default=300)
+    """Print and return top-1 and the pooled held-out rates of the served head on the
+    pretrained embedding and on each variant's trained map, with paired differences."""
+    parser = bench_parser(__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--steps", type=int, help="override every variant's steps")
+    parser.add_argument(
+        "--fit-cache",
+        type=Path,
+        help="train each map once on this other title set's cache (every frame), not per fold",
+    )
     args = parser.parse_args(argv)
-    saved = np.load(args.cache)
-    results = {}
-    for name, project in (("pretrained", False), ("trained projection", True)):
-        results[name] = measure(
-            saved["vectors"], saved["colours"], saved["rows"], args.known, project, args.steps
+    fixed = None
+    if args.fit_cache:
+        saved = np.load(args.fit_cache)
+        fixed = (saved["vectors"], saved["rows"][:, 0])
+    vectors, colours, rows, _, _ = title_sets(args)
+    catalogs = title_splits(len(args.seed) * args.titles, args.known, args.splits)
+    print(
+        f"{len(rows)} images; {len(catalogs)} splits of {args.known} catalogued /"
+        f" {len(catalogs[0][1])} unknown titles; served head on every side; maps trained"
+        + (f" once on {args.fit_cache}" if fixed else " on each fold's catalog")
+    )
+    results, base = {}, None
+    for name in ["pretrained", *args.variants]:
+        transform = None
+        if name != "pretrained":
+            variant = VARIANTS[name]
+            if args.steps is not None and variant.steps:
+                variant = replace(variant, steps=args.steps)
+            transform = mapping(variant, fixed)
+        folds, fit_s = held_out_folds(SERVED, vectors, colours, rows, catalogs, transform)
+        results[name] = report(f"{SERVED} on {name}", folds, fit_s)
+        scores = pooled(folds, [choose_point(folds, fold) for fold in folds])
+        if base is None:
+            base = scores
+            continue
+        print(
+            "    paired difference to pretrained (title bootstrap): "
+            + ", ".join(
+                f"{key} {(scores[key][0] - base[key][0]).sum() / n.sum():+.3f}"
+                " {{{:+.3f}, {:+.3f}}}".format(*title_interval(scores[key][0] - base[key][0], n))
+                for key, (_, n) in scores.items()
+            )
         )
-        print(name, {key: round(value, 3) for key, value in results[name].items()})
     return results
 
 

@@ -28,6 +28,7 @@ import argparse
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from synthetic.render import render_frame  # noqa: E402
 from synthetic.titles import make_titles  # noqa: E402
 
 Cached = tuple[np.ndarray, np.ndarray, np.ndarray, float, float]
+SERVED = "titlehead (embedding + colour)"
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def embed_titles(args: argparse.Namespace, seed: int, cache: Path | None) -> Cac
 def head_probabilities(name: str, train, labels: np.ndarray, queries):
     """(classes, (q, k) probabilities, (q,) gate similarity of the guessed title) of one head;
     `train` and `queries` are (vectors, colour histograms)."""
-    if name == "titlehead (embedding + colour)":
+    if name == SERVED:
         model = fit_title_model(labels, *train, {})
         return model.title_ids, model.probabilities(*queries), model.answers(*queries)[3]
     classes, probs = _embedding_head(name, train[0], labels, queries[0])
@@ -190,9 +192,9 @@ def _embedding_head(name: str, train: np.ndarray, labels: np.ndarray, queries: n
     return fitted.classes_, fitted.predict_proba(scaler.transform(queries))
 
 
-def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
-    """Print and return each head's top-1 and its pooled held-out rates at the chosen points."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_parser(description: str) -> argparse.ArgumentParser:
+    """The title sets, splits and folds' arguments (shared with `bench/projection.py`)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", default="efficientnet-lite0")
     parser.add_argument("--seed", type=int, nargs="+", default=[11, 12, 13, 14], help="title sets")
     parser.add_argument("--titles", type=int, default=20, help="generated titles per seed")
@@ -201,12 +203,17 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--perturb-seed", type=int, default=5)
-    parser.add_argument("--heads", choices=("titlehead", "all"), default="titlehead")
     parser.add_argument("--cache", type=Path, help="embeddings .npz: read if present, else write")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """Print and return each head's top-1 and its pooled held-out rates at the chosen points."""
+    parser = bench_parser(__doc__.splitlines()[0])
+    parser.add_argument("--heads", choices=("titlehead", "all"), default="titlehead")
     args = parser.parse_args(argv)
     vectors, colours, rows, ms, colour_ms = title_sets(args)
-    title, episode, perturbed = rows[:, 0], rows[:, 1], rows[:, 2]
     catalogs = title_splits(len(args.seed) * args.titles, args.known, args.splits)
     print(
         f"{args.model}: {len(rows)} images, {ms:.1f} ms per image embedded (batches of 32),"
@@ -214,7 +221,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         f" {args.known} catalogued / {len(catalogs[0][1])} unknown titles x {args.episodes}"
         " held-out episodes"
     )
-    heads = ["titlehead (embedding + colour)"]
+    heads = [SERVED]
     if args.heads == "all":
         heads = ["centroid", "frame vote", "softmax (embedding)", *heads]
         try:
@@ -225,35 +232,58 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             pass
     results = {}
     for name in heads:
-        folds, fit_s = [], 0.0
-        for split, (known_titles, unknown_titles) in enumerate(catalogs):
-            for held in range(1, args.episodes + 1):
-                in_known, in_unknown = np.isin(title, known_titles), np.isin(title, unknown_titles)
-                train = in_known & (episode != held) & (perturbed == 0)
-                asked = (in_known | in_unknown) & (episode == held) & (perturbed == 1)
-                truth = np.where(in_known[asked], title[asked], -1)
-                started = time.perf_counter()
-                classes, probs, similarity = head_probabilities(
-                    name,
-                    (vectors[train], colours[train]),
-                    title[train],
-                    (vectors[asked], colours[asked]),
-                )
-                fit_s += time.perf_counter() - started
-                guess = classes[probs.argmax(axis=1)]
-                table = np.stack([guess == truth, probs.max(axis=1), similarity], axis=1)
-                folds.append(
-                    Fold(
-                        split,
-                        held,
-                        table[truth >= 0],
-                        table[truth < 0],
-                        title[asked][truth >= 0],
-                        title[asked][truth < 0],
-                    )
-                )
-        results[name] = report(name, folds, fit_s / len(folds))
+        folds, fit_s = held_out_folds(name, vectors, colours, rows, catalogs)
+        results[name] = report(name, folds, fit_s)
     return results
+
+
+Transform = Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray], np.ndarray]]
+
+
+def held_out_folds(
+    name: str,
+    vectors: np.ndarray,
+    colours: np.ndarray,
+    rows: np.ndarray,
+    catalogs: list[tuple[np.ndarray, np.ndarray]],
+    transform: Transform | None = None,
+) -> tuple[list[Fold], float]:
+    """Every split x held-out episode measured with head `name`, and the mean seconds a fold
+    (fit and query). `transform`, when given, learns a map of the embeddings from the fold's
+    catalog alone (its known titles' other episodes, clean and perturbed: vectors, titles) and
+    the head is then fitted and queried on mapped vectors."""
+    title, episode, perturbed = rows[:, 0], rows[:, 1], rows[:, 2]
+    folds, fit_s = [], 0.0
+    for split, (known_titles, unknown_titles) in enumerate(catalogs):
+        for held in np.unique(episode).tolist():
+            in_known, in_unknown = np.isin(title, known_titles), np.isin(title, unknown_titles)
+            train = in_known & (episode != held) & (perturbed == 0)
+            asked = (in_known | in_unknown) & (episode == held) & (perturbed == 1)
+            truth = np.where(in_known[asked], title[asked], -1)
+            started = time.perf_counter()
+            fitted, queried = vectors[train], vectors[asked]
+            if transform is not None:
+                learn = in_known & (episode != held)
+                mapped = transform(vectors[learn], title[learn])
+                fitted, queried = mapped(fitted), mapped(queried)
+            classes, probs, similarity = head_probabilities(
+                name, (fitted, colours[train]), title[train], (queried, colours[asked])
+            )
+            fit_s += time.perf_counter() - started
+            guess = classes[probs.argmax(axis=1)]
+            table = np.stack([guess == truth, probs.max(axis=1), similarity], axis=1)
+            known, unknown = truth >= 0, truth < 0
+            folds.append(
+                Fold(
+                    split,
+                    held,
+                    table[known],
+                    table[unknown],
+                    title[asked][known],
+                    title[asked][unknown],
+                )
+            )
+    return folds, fit_s / len(folds)
 
 
 def rate(hits: np.ndarray, n: np.ndarray) -> str:

@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args
 from model.fit import FIT_POLICIES
 
 Sampling = Literal["pairs", "pk"]
+Mode = Literal["siamese", "head"]
 FLAG = "flag"  # field metadata key: the help of a field the `train` command exposes as a flag
 
 
@@ -35,6 +36,12 @@ class TrainConfig:
     # Unit vectors: D in [0, 2]; m = 1 pushes other titles to cos <= 0.5.
     margin: float = flag(1.0, "contrastive margin m on the Euclidean distance")
 
+    mode: Mode = flag(
+        "siamese",
+        "siamese (warm-up, then fine-tune, on images) or head (only the Dense head, on frozen"
+        " backbone features from its principal axes: CPU minutes; docs/titlehead.md)",
+    )
+    head_decay: float = flag(1e-3, "head mode: pull of the Dense toward its start, per weight")
     sampling: Sampling = flag("pairs", "pairs (Siamese pairs) or pk (P titles x K frames)")
     batch_size: int = flag(32, "pairs per batch with pairs sampling")
     positive_fraction: float = 0.5
@@ -70,6 +77,8 @@ class TrainConfig:
             problems.append(f"fit must be one of {', '.join(FIT_POLICIES)}")
         if self.sampling not in get_args(Sampling):
             problems.append("sampling must be 'pairs' or 'pk'")
+        if self.mode not in get_args(Mode) or self.head_decay < 0:
+            problems.append("mode must be 'siamese' or 'head', and head_decay >= 0")
         if self.margin <= 0 or self.embedding_dim < 1:
             problems.append("margin and embedding_dim must be positive")
         if self.batch_size < 2 or self.titles_per_batch < 2 or self.frames_per_title < 2:

@@ -30,6 +30,7 @@ from training.config import TrainConfig
 from training.data import Sample, Split, scan_image_tree, split_samples
 from training.evaluate import embed_samples, sample_colours
 from training.export import export_embedding
+from training.head import warm_up_on_features
 from training.siamese import (
     BatchContrastiveLoss,
     ContrastiveLoss,
@@ -259,17 +260,27 @@ def run_training(
         ("warmup", 0, config.warmup_epochs, config.warmup_lr),
         ("finetune", config.warmup_epochs, config.epochs, config.finetune_lr),
     ]
+    head = None
+    if config.mode == "head":  # the Dense alone, on frozen features: no image batches
+        head = warm_up_on_features(
+            run.embedding, run.split.train, run.split.labels(run.split.train), config
+        )
+        write_state(run.run_dir, state)  # the run dir is taken: a second run must --resume
+        phases = []
     for phase, first, end, learning_rate in phases:
         if state.epoch >= end or first == end:
             continue
         _fit_phase(run, phase, first, end, learning_rate, frozen, [timer, *callbacks], verbose)
 
-    model_path = export_embedding(run.embedding, run.run_dir / MODEL_FILE, config)
+    extra = {"method": "head-on-frozen-features"} if head else None
+    model_path = export_embedding(run.embedding, run.run_dir / MODEL_FILE, config, extra)
     held_out = run.split.val + run.split.test  # frames training never saw
     vectors = embed_samples(load_exported(model_path), held_out)
     calibrate_export(model_path, held_out, vectors, sample_colours(held_out), config.seed)
     seconds = time.perf_counter() - started
     report = _report(state, run.split, config, timer, seconds, model_path)
+    if head:
+        report["head"] = head
     report_path = run.run_dir / REPORT_FILE
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     return TrainResult(run.run_dir, model_path, report_path, report, run.split)

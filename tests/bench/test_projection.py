@@ -1,4 +1,4 @@
-"""bench/projection.py runs end to end on a tiny embeddings cache and reports both heads."""
+"""bench/projection.py runs end to end on a tiny embeddings cache and reports every side."""
 
 from __future__ import annotations
 
@@ -8,24 +8,31 @@ import numpy as np
 import pytest
 
 from bench import projection
-from index.query.colour import COLOUR_DIM
+from index.query.colour import PALETTE_DIM
 
 
-@pytest.mark.slow
-def test_projection_bench_reports_both(tmp_path: Path) -> None:
-    # 5 titles (3 catalogued), 3 episodes, 8 frames each, every frame also "perturbed".
+def _cache(path: Path) -> Path:
+    """A `bench/titlehead.py` cache of 5 titles x 3 episodes x 8 frames, each with a twin."""
     grid = [(t, e, p) for t in range(5) for e in (1, 2, 3) for _ in range(8) for p in (0, 1)]
     rows = np.array(grid)
     rng = np.random.default_rng(1)
-    vectors = rng.normal(size=(5, 32))[rows[:, 0]] + 0.5 * rng.normal(size=(len(rows), 32))
+    vectors = rng.normal(size=(5, 1280))[rows[:, 0]] + 0.8 * rng.normal(size=(len(rows), 1280))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    colours = rng.normal(size=(5, COLOUR_DIM))[rows[:, 0]]  # histograms are COLOUR_DIM wide
-    colours = np.abs(colours + 0.5 * rng.normal(size=(len(rows), COLOUR_DIM)))
-    np.savez(tmp_path / "cache.npz", vectors=vectors, colours=colours, rows=rows, ms=1.0)
-    cache = str(tmp_path / "cache.npz")
-    results = projection.main(["--cache", cache, "--known", "3", "--steps", "20"])
-    assert set(results) == {"pretrained", "trained projection"}
+    palettes = np.abs(rng.normal(size=(5, PALETTE_DIM))[rows[:, 0]])
+    palettes += 0.3 * np.abs(rng.normal(size=(len(rows), PALETTE_DIM)))
+    np.savez(path, vectors=vectors, palettes=palettes, rows=rows, ms=1.0, colour_ms=1.0)
+    return path
+
+
+@pytest.mark.slow
+def test_projection_bench_reports_the_pretrained_side_beside_each_map(tmp_path: Path) -> None:
+    cache = _cache(tmp_path / "cache.npz")
+    argv = f"--seed 11 --titles 5 --known 3 --splits 1 --cache {cache} --steps 10".split()
+    results = projection.main([*argv, "--variants", "pca512", "pca512-pairs"])
+    assert set(results) == {"pretrained", "pca512", "pca512-pairs"}
     for result in results.values():
         assert result["top1"] > 1 / 3  # better than chance among 3 catalogued titles
         assert 0.0 <= result["right"] + result["wrong"] <= 1.0
         assert 0.0 <= result["unknown_titles_unknown"] <= 1.0
+    fixed = projection.main([*argv, "--variants", "pca512", "--fit-cache", str(cache)])
+    assert set(fixed) == {"pretrained", "pca512"}
