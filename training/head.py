@@ -73,7 +73,7 @@ def train_head(
     optimizer = tf.keras.optimizers.Adam(spec.rate)
     anchor = tf.constant(start)
 
-    @tf.function
+    @tf.function(autograph=False)  # no Python control flow to convert
     def step(x: tf.Tensor, y: tf.Tensor) -> None:
         with tf.GradientTape() as tape:
             w = matrix()

@@ -33,12 +33,13 @@ def test_every_flag_field_is_a_flag_with_its_default_in_the_help() -> None:
 def test_flags_parse_to_the_field_types_and_override_only_what_is_given() -> None:
     args = build_parser().parse_args(
         "train --data d --run-dir r --input-size 96 --warmup-lr 0.01 --frozen-layers 7 "
-        "--sampling pk --no-pretrained".split()
+        "--sampling pk --no-pretrained --mode head --head-decay 0.01".split()
     )
     config = _config_from(args)
     expected = TrainConfig(
-        input_size=96, warmup_lr=0.01, frozen_layers=7, sampling="pk", pretrained=False
-    )
+        input_size=96, warmup_lr=0.01, frozen_layers=7, sampling="pk", pretrained=False,
+        mode="head", head_decay=0.01,
+    )  # fmt: skip
     assert config == expected
 
 

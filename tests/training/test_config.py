@@ -26,6 +26,8 @@ def test_flag_fields_have_help_and_leave_internal_knobs_out() -> None:
         ({"input_size": 16}, "input_size"),
         ({"fit": "stretch"}, "fit must be one of"),
         ({"sampling": "triplets"}, "sampling"),
+        ({"mode": "frozen"}, "mode must be"),
+        ({"head_decay": -1.0}, "head_decay"),
         ({"warmup_epochs": 0, "finetune_epochs": 0}, "epochs"),
         ({"frozen_fraction": 1.5}, "frozen_fraction"),
     ],

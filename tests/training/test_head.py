@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from model.convert import checked_conversion
 from model.exported import load_exported, read_metadata
 from model.keras_embedder import KerasEmbedder, embedding_head
 from tests.training.short_run import TINY_CONFIG
@@ -79,6 +80,7 @@ def test_head_mode_exports_the_branch_with_the_trained_dense(
     expected = frozen.embed(images) @ dense.get_weights()[0]
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     assert np.allclose(embedder.embed(images), expected, atol=1e-4)
+    assert checked_conversion(model)  # LiteRT (`prepare-model`) serves it as it does any export
 
     with pytest.raises(TrainError, match="--resume"):  # the run dir is taken
         train(frame_tree, tmp_path / "run", config, verbose=0)
