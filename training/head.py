@@ -102,17 +102,12 @@ def warm_up_on_features(
     frozen = KerasEmbedder(embedding_head(backbone_of(embedding), "frozen"), "frozen", config.fit)
     clean = embed_samples(frozen, samples)
     perturbed = embed_samples(frozen, samples, QueryAugment(1.0), config.seed)
+    batches = (config.batch_size, config.titles_per_batch, config.frames_per_title)
     spec = HeadSpec(
-        dim=config.embedding_dim,
-        loss="pairs" if config.sampling == "pairs" else "batch",
-        steps=config.warmup_epochs * config.steps_per_epoch,
-        decay=config.head_decay,
-        rate=config.warmup_lr,
-        margin=config.margin,
-        pairs=config.batch_size,
-        titles=config.titles_per_batch,
-        frames=config.frames_per_title,
-    )
+        "pca", config.embedding_dim, "pairs" if config.sampling == "pairs" else "batch",
+        config.warmup_epochs * config.steps_per_epoch, config.head_decay, config.warmup_lr,
+        config.margin, *batches,
+    )  # fmt: skip
     features = np.concatenate([clean, perturbed])
     matrix = train_head(features, np.concatenate([labels, labels]), spec, config.seed)
     dense = embedding.get_layer("projection")
