@@ -3,16 +3,16 @@
 A phone photo of a TV or a frame inside a reaction video shows the frame as the dominant inner
 quadrilateral: a screen bounded by its bezel, a window by its border or shadow. `find_quads`
 takes the long straight edges of a small copy (Canny on each colour channel, probabilistic
-Hough, OpenCV), makes every quadrilateral of two near-horizontal and two near-vertical lines,
-keeps those whose four sides lie on edges (a slanted one's three, and part of the fourth: glare
-on a screen), and ranks them by area and edge support. A screen's
-outer edge is its bezel's: a nested quadrilateral with a flat band of one colour between them on
-two or more sides is the picture, so it replaces the outer one (`bezel.peeled`; one on four
-edges before one with a weak side). Each side is then
-moved onto the picture's own edge at full size (`bezel.refined`; a window, upright within a few
-pixels, as an upright rectangle). `inner_views` warps
-the best two upright and trims what is left of a bezel or border. They are searched only in
-the unsure second pass, so clean screenshots never pay for them.
+Hough, each slanted line fitted to its edge pixels, OpenCV), makes every quadrilateral of two
+near-horizontal and two near-vertical lines, keeps those whose four sides lie on edges (a
+slanted one's three, and part of the fourth: glare on a screen), and ranks them by area and
+edge support. A screen's outer edge is its bezel's: a nested quadrilateral with a flat band of
+one colour between them on two or more sides is the picture, so it replaces the outer one
+(`bezel.peeled`; one on four edges before one with a weak side). Each side is then moved onto
+the picture's own edge at full size (`bezel.refined`; a window, upright within a few pixels, as
+an upright rectangle). `inner_views` warps the best two upright and trims what is left of a
+bezel or border. They are searched only in the unsure second pass, so clean screenshots never
+pay for them.
 Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
 """
 
@@ -48,6 +48,8 @@ _LINES = 16  # strongest distinct lines kept per direction (16 x 16: 14,400 quad
 _AXIS_LINES = 12  # strongest upright rows / columns added per direction (`_lines`)
 _LINE_SHARE = 0.25  # a line needs edge pixels along this share of the short side (Hough votes)
 _MAX_TILT = np.radians(25)  # lines further from horizontal or vertical than this are not sides
+_REFIT_BAND = 1.0  # px of the analysis copy: edge pixels this near a slanted line refit it
+_UPRIGHT = np.radians(0.5)  # a line this near upright is kept as found (`_refit`)
 _SIDE_SUPPORT = 0.9  # share of each side of the quadrilateral that must lie on an edge
 _WEAK_SIDE = 0.6  # ... or of one side of a slanted one, the other three on `_SIDE_SUPPORT`
 
@@ -196,6 +198,17 @@ def _lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(kind) < _LINES and all(np.abs(at_ends - other).max() > 4 for other in seen):
             kind.append((float(rho), float(theta)))
             seen.append(at_ends)
+    # Hough's line is its segment's, extended: a degree askew, it leaves a side's far part a
+    # pixel or two off, without edge support (a screen seen at an angle: docs/pictures.md,
+    # 19:30). Each slanted line is fitted to the edge pixels along it.
+    points = np.argwhere(edges)[:, ::-1].astype(np.float32)  # (x, y) of every edge pixel
+    for vertical in (False, True):
+        span = height if vertical else width
+        kinds[vertical][:] = [_refit(line, points) for line in kinds[vertical]]
+        ends[vertical][:] = [
+            np.concatenate([_at(line, 0, vertical), _at(line, span, vertical)])
+            for line in np.array(kinds[vertical]).reshape(-1, 1, 2)
+        ]
     # Upright sides Hough misses: a thin border's edge wanders over two rows or columns, and over
     # a city the buildings' lines fill the `_LINES` first. The `_AXIS_LINES` strongest rows and
     # columns mostly on an edge (within a pixel) that are distinct from the lines kept (a column
@@ -221,6 +234,24 @@ def _lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     across = across[np.argsort(_at(across, width / 2, vertical=False))]
     down = down[np.argsort(_at(down, height / 2, vertical=True))]
     return across, down
+
+
+def _refit(line: tuple[float, float], points: np.ndarray) -> tuple[float, float]:
+    """`line` (rho, theta) fitted to the edge `points` within `_REFIT_BAND` of it (OpenCV's
+    `fitLine`, Huber: a crossing edge's few pixels barely pull); as it was when upright (a
+    window's side, which the upright rows and columns find) or with too few pixels near."""
+    rho, theta = line
+    if min(abs(theta), abs(theta - np.pi / 2)) < _UPRIGHT:
+        return line
+    normal = np.array([np.cos(theta), np.sin(theta)])
+    near = points[np.abs(points @ normal - rho) <= _REFIT_BAND]
+    if len(near) < 8:
+        return line
+    vx, vy, x0, y0 = cv2.fitLine(near, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    fitted = np.array([-vy, vx], dtype=np.float64)  # its normal, facing as the line's did
+    if fitted @ normal < 0:
+        fitted = -fitted
+    return float(fitted @ [x0, y0]), float(np.arctan2(fitted[1], fitted[0]))
 
 
 def _at(lines: np.ndarray, where: float, vertical: bool) -> np.ndarray:

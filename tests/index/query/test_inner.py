@@ -55,18 +55,18 @@ def test_a_window_over_another_picture_is_one_of_the_two_found(frames):
 
 @pytest.mark.slow  # 32 generated screen photos
 def test_a_screen_with_a_weak_side_is_still_found(frames):
-    """The screen is the first quadrilateral (corners within 2% of the width) in 28 of 32 photos;
+    """The screen is the first quadrilateral (corners within 2% of the width) in 30 of 32 photos;
     23 when every side had to lie on an edge: glare or dark content left part of one side of
     the screen without one, so no candidate, or only the bezel's outer edge, was found
     (docs/pictures.md, 2026-11-30 15:10); 24 before a side the bezel still ran along after the
     first peel was peeled too (17:00); 26 before a bezel's blurred step into the picture was
-    walked past (19:00)."""
+    walked past (19:00); 28 before each slanted line was fitted to its edge pixels (19:30)."""
     close = 0
     for seed in range(32):
         photo, corners = screen_photo_with_corners(frames[seed % 8], random.Random(seed))
         quads = find_quads(np.asarray(photo))
         close += bool(quads) and _error(quads[0], corners, photo.width) <= 0.02
-    assert close >= 28, close
+    assert close >= 30, close
 
 
 @pytest.mark.slow  # 32 generated windows, each over a newly generated title
