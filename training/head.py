@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.query.titlehead import principal_axes
+
 if TYPE_CHECKING:
     import keras
 
@@ -130,8 +132,7 @@ def start_matrix(features: np.ndarray, spec: HeadSpec, rng: np.random.Generator)
     if spec.start == "residual":
         return np.eye(width, dtype=np.float32)
     if spec.start == "pca":
-        centred = features - features.mean(axis=0)
-        axes = np.linalg.svd(centred, full_matrices=False)[2][: spec.dim].T
+        axes = principal_axes(features, spec.dim)
         if axes.shape[1] < spec.dim:
             noise = rng.normal(size=(width, spec.dim - axes.shape[1]))
             noise -= axes @ (axes.T @ noise)
