@@ -23,6 +23,7 @@ from index.query.titlehead import (
     fit_softmax,
     fit_title_model,
     gate_score,
+    principal_axes,
     sample_per_title,
 )
 from index.store.catalog import CATALOG_FILE
@@ -87,6 +88,22 @@ def test_one_title_has_no_model() -> None:
     vectors = clustered(20, 8, 2, seed=2)
     colours = np.zeros((20, COLOUR_DIM), np.float32)
     assert fit_title_model(np.zeros(20, dtype=np.int64), vectors, colours, {0: "Only"}) is None
+
+
+def test_the_basis_leaves_out_axes_the_catalog_does_not_vary_along() -> None:
+    rng = np.random.default_rng(0)
+    flat = rng.normal(size=(30, 3)) @ rng.normal(size=(3, 16))  # rank 3 in 16 dims
+    axes = principal_axes(flat, 8)
+    assert axes.shape == (16, 3) and np.allclose(axes.T @ axes, np.eye(3), atol=1e-5)
+    assert np.allclose(
+        flat - flat.mean(axis=0), (flat - flat.mean(axis=0)) @ axes @ axes.T, atol=1e-4
+    )
+    # Fitted on fewer frames than dims, a query off the catalog's span still gets finite odds.
+    vectors = (flat / np.linalg.norm(flat, axis=1, keepdims=True)).astype(np.float32)
+    colours = rng.random((30, COLOUR_DIM)).astype(np.float32)
+    model = fit_title_model(np.arange(30) % 3, vectors, colours, {})
+    assert model is not None and model.axes.shape == (16, 3)
+    assert np.isfinite(model.probabilities(np.eye(16, dtype=np.float32), colours[:16])).all()
 
 
 def test_unseen_episode_is_recognised_by_title(catalog, lite0_embedder) -> None:
