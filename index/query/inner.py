@@ -35,7 +35,7 @@ _MIN_AREA = 0.12  # of the picture: smaller quadrilaterals are details of the sc
 _MAX_AREA = 0.90  # larger ones are the picture itself (or its bars, trimmed elsewhere)
 INNER_VIEWS = ("inner", "rectified")  # the names of the views found here (`Match.view`)
 _VIEWS = 2  # inner pictures searched per screenshot
-_FRAME_POOL = 8  # best candidates checked for a window's border (`bezel.framed`)
+_FRAME_POOL = 8  # best upright candidates checked for a window's border (`bezel.framed`)
 _DISTINCT = 0.7  # a second quadrilateral overlapping the first more than this is the same one
 _CANNY_LOW = 20  # Canny's low threshold (the high one is 3x): a shadowed side is soft
 _SUPPORT_POWER = 4.0  # a quadrilateral's score: area x (weakest side's edge support) ** this
@@ -113,7 +113,7 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     # it, which have the outer picture outside some side (`bezel.framed`; docs/pictures.md). Only
     # a candidate that could still be chosen is checked (refined at full size, most of the cost):
     # one like a bordered one chosen, or any once `_VIEWS` are, is passed over either way.
-    for index in (i for i in order[:_FRAME_POOL] if window[i]):
+    for index in order[window[order]][:_FRAME_POOL]:
         if distinct(quads[index]) and framed(pixels, refined_window(quads[index])):
             chosen.append(quads[index])
     for index in order:  # then the rest, best first (a bordered one is not distinct from itself)

@@ -5,7 +5,7 @@ import random
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from index.query.bezel import flatness, framed, peeled, quad_area, refined
 from index.query.inner import INNER_VIEWS, find_quads, inner_views
@@ -89,6 +89,25 @@ def test_the_window_ranks_first_over_the_outer_pictures_own_rectangles(frames):
             upright += inner_views(canvas)[0][0] == "inner"
     assert first >= 27, first
     assert upright == first, (upright, first)
+
+
+def test_a_bordered_window_outranked_by_many_slanted_rectangles_is_still_found_first():
+    """The border check reaches the best upright candidates, not only those among the best
+    candidates of all: here the outer picture's slanted lines make 16 larger rectangles that
+    outscore the window, and before (docs/pictures.md, 2026-11-30 20:20) none of the window's
+    turn came to be checked, so the largest slanted one was searched first."""
+    frame = render_frame(make_titles(4, seed=3)[0], 1, 5.0, (480, 270))
+    canvas = Image.new("RGB", (1280, 720), (200, 190, 170))
+    draw = ImageDraw.Draw(canvas)
+    tilt = np.tan(np.radians(3))
+    for y in (300, 330, 680, 710):  # slanted lines of the outer picture, beside the window
+        draw.line([(540, y - 30), (1279, y - 30 + 739 * tilt)], fill=(40, 40, 60), width=3)
+    for x in (560, 590, 1200, 1240):
+        draw.line([(x, 250), (x - 469 * tilt, 719)], fill=(40, 40, 60), width=3)
+    draw.rectangle((36, 36, 523, 313), fill=(255, 255, 255))  # a 4 px white border
+    canvas.paste(frame, (40, 40))
+    quads = find_quads(np.asarray(canvas))
+    assert quads and _error(quads[0], _box(40, 40, 520, 310), canvas.width) <= 0.015, quads
 
 
 def _box(left: float, top: float, right: float, bottom: float) -> np.ndarray:
