@@ -16,7 +16,8 @@ RERANK_TIE = 0.01  # docs/pictures.md: a sure answer between two neighbouring fr
 # Title-level answers (index.query.titlehead; docs/titlehead.md: pretrained Lite0, 80 generated
 # titles, leave-episode-out, the middle of the points chosen for <= 4% wrong and >= 96% of
 # withheld titles unknown: an honest "unknown" before a guess; (0.34, 0.70) since the gate also
-# reads the grey histogram stored from the pixels, docs/titlehead.md "Grey from the pixels").
+# reads the grey histogram stored from the pixels, docs/titlehead.md "Grey from the pixels"; they
+# hold for the head in the catalog's principal axes, "The head in the catalog's principal basis").
 MIN_TITLE_CONFIDENCE = 0.34
 MIN_TITLE_SIMILARITY = 0.70
 # `python -m bench.scenes` (docs/scenes.md): see `IdentifyParams.scene_drop`.
