@@ -26,9 +26,6 @@ _MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is 
 _REFINE_REACH = 2.5  # small-copy pixels a side may move when refined at full size
 _REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts as its edge
 ALONG = np.linspace(0.05, 0.95, 32)[:, None]  # where a side is sampled, from one end to the other
-_FRAME_OFFSETS = (-3.0, -1.5, 1.5, 3.0)  # full-size px across a refined side (+: out) of a border
-_FRAME_LEVELS = 24.0  # max channel difference from the side's median colour within a border
-_FRAME_SHARE = 0.95  # share of each side's samples, at one offset, in the border's colour
 
 
 def refined(
@@ -86,31 +83,6 @@ def refined(
         mids = [mid for mid, _, _ in halves]
         lines.append([mid + offsets[move] * normal for mid, move in zip(mids, moves, strict=True)])
     return np.float32([_meet(lines[side - 1], lines[side]) for side in range(4)])
-
-
-def framed(pixels: np.ndarray, quad: np.ndarray) -> bool:
-    """Whether a refined window has a border: along each of its four sides, at one of
-    `_FRAME_OFFSETS` across it, a line of one colour (the refinement stops at a border's outer
-    edge when the picture inside is about as bright as the border, so a few pixels inside count
-    too). A window drawn over a picture usually has one; a rectangle of the outer picture's own
-    lines (the window and a wall or a building beside it) has the outer picture along some side
-    (docs/pictures.md)."""
-    centre = quad.mean(axis=0)
-    for side in range(4):
-        start, end = quad[side], quad[(side + 1) % 4]
-        along = (end - start) / max(1e-6, float(np.linalg.norm(end - start)))
-        normal = np.float32([along[1], -along[0]])
-        if (centre - start) @ normal > 0:
-            normal = -normal  # outward
-        points = start + np.linspace(0.05, 0.95, 64)[:, None] * (end - start)
-        # the four offsets' lines in one remap (offsets, 64)
-        grid = np.stack([points + offset * normal for offset in _FRAME_OFFSETS]).astype(np.float32)
-        lines = cv2.remap(pixels, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REFLECT).astype(np.float32)  # fmt: skip
-        spread = np.abs(lines - np.median(lines, axis=1, keepdims=True)).max(axis=2)
-        if (spread <= _FRAME_LEVELS).mean(axis=1).max() < _FRAME_SHARE:
-            return False
-    return True
 
 
 def _past_bezel(profile: np.ndarray, at: int) -> int:
@@ -194,6 +166,24 @@ def peeled(
         if len(colours) >= 2 and np.ptp(stacked, axis=0).max() <= _BEZEL_TOLERANCE:
             return other, Bezel(np.median(stacked, axis=0), sides)
     return quad, None
+
+
+def without_bezel(
+    quad: np.ndarray,
+    quads: np.ndarray,
+    areas: np.ndarray,
+    strong: np.ndarray,
+    small: np.ndarray,
+    flat: np.ndarray,
+) -> tuple[np.ndarray, bool]:
+    """`quad` with a bezel peeled off (`peeled`), and whether it had one. Nested candidates
+    on four edges (`strong`) first: a weak-sided one is as often a line of the picture just
+    inside its edge (docs/pictures.md, 15:10); once the bezel's colour is known, a side it still
+    runs along is peeled too."""
+    inside, bezel = peeled(quad, quads[strong], areas[strong], small, flat)
+    if bezel is None:
+        return peeled(quad, quads, areas, small, flat)[0], False
+    return peeled(inside, quads, areas, small, flat, bezel)[0], True
 
 
 def _band(

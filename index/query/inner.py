@@ -6,9 +6,11 @@ takes the long straight edges of a small copy (Canny on each colour channel, pro
 Hough, each slanted line fitted to its edge pixels, OpenCV), makes every quadrilateral of two
 near-horizontal and two near-vertical lines, keeps those whose four sides lie on edges (a
 slanted one's three, and part of the fourth: glare on a screen), and ranks them by area and
-edge support. A screen's outer edge is its bezel's: a nested quadrilateral with a flat band of
-one colour between them on two or more sides is the picture, so it replaces the outer one
-(`bezel.peeled`; one on four edges before one with a weak side). Each side is then moved onto
+edge support; a window's own border or drop shadow (`window`) puts it ahead of the larger
+rectangles of the outer picture's lines around it. A screen's outer edge is its bezel's: a
+nested quadrilateral with a flat band of one colour between them on two or more sides is the
+picture, so it replaces the outer one (`bezel.peeled`; one on four edges before one with a weak
+side). Each side is then moved onto
 the picture's own edge at full size (`bezel.refined`; a window, upright within a few pixels, as
 an upright rectangle). `inner_views` warps the best two upright and trims what is left of a
 bezel or border. They are searched only in the unsure second pass, so clean screenshots never
@@ -19,13 +21,15 @@ Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from index.query.bezel import ALONG, flatness, framed, peeled, quad_area, quad_sides, refined
+from index.query.bezel import ALONG, flatness, quad_area, quad_sides, refined, without_bezel
 from index.query.screenshot import aspect_prior, edge_lines, video_box
+from index.query.window import framed, shadowed
 from model.fit import to_rgb
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,7 @@ _MIN_AREA = 0.12  # of the picture: smaller quadrilaterals are details of the sc
 _MAX_AREA = 0.90  # larger ones are the picture itself (or its bars, trimmed elsewhere)
 INNER_VIEWS = ("inner", "rectified")  # the names of the views found here (`Match.view`)
 _VIEWS = 2  # inner pictures searched per screenshot
-_FRAME_POOL = 8  # best upright candidates checked for a window's border (`bezel.framed`)
+_FRAME_POOL = 8  # best upright candidates checked for a window's border or shadow (`window`)
 _DISTINCT = 0.7  # a second quadrilateral overlapping the first more than this is the same one
 _CANNY_LOW = 20  # Canny's low threshold (the high one is 3x): a shadowed side is soft
 _SUPPORT_POWER = 4.0  # a quadrilateral's score: area x (weakest side's edge support) ** this
@@ -109,32 +113,40 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     def distinct(quad: np.ndarray) -> bool:
         return len(chosen) < _VIEWS and all(_overlap(quad, other) < _DISTINCT for other in chosen)
 
-    # a window with a border outranks the larger rectangles of the outer picture's lines around
-    # it, which have the outer picture outside some side (`bezel.framed`; docs/pictures.md). Only
+    flat = flatness(small)
+    strong = support >= _SIDE_SUPPORT
+    peels: dict[bytes, tuple[np.ndarray, bool]] = {}  # peeled once, checked and returned
+
+    def peel(quad: np.ndarray) -> tuple[np.ndarray, bool]:
+        if quad.tobytes() not in peels:
+            peels[quad.tobytes()] = without_bezel(quad, quads, areas, strong, small, flat)
+        return peels[quad.tobytes()]
+
+    # a window with a border, then one with a drop shadow, outranks the larger rectangles of the
+    # outer picture's lines around it, which have the outer picture along their sides
+    # (`window.framed`, `window.shadowed`; docs/pictures.md). A border is the surer sign: a dark
+    # one is darker near than far too. No shadow counts when the best candidate is a screen with
+    # a bezel: a rectangle of the picture on it has the bezel outside, darker than the room. Only
     # a candidate that could still be chosen is checked (refined at full size, most of the cost):
-    # one like a bordered one chosen, or any once `_VIEWS` are, is passed over either way.
-    for index in order[window[order]][:_FRAME_POOL]:
-        if distinct(quads[index]) and framed(pixels, refined_window(quads[index])):
-            chosen.append(quads[index])
-    for index in order:  # then the rest, best first (a bordered one is not distinct from itself)
+    # one like a window chosen, or any once `_VIEWS` are, is passed over either way.
+    pool = order[window[order]][:_FRAME_POOL]
+    cues = [framed]
+    if len(order) and not peel(quads[order[0]])[1]:
+        cues.append(partial(shadowed, scale=1 / scale))
+    for cue in cues:
+        for index in pool:
+            if distinct(quads[index]) and cue(pixels, refined_window(quads[index])):
+                chosen.append(quads[index])
+    for index in order:  # then the rest, best first (a window chosen is not distinct from itself)
         if len(chosen) == _VIEWS:
             break
         if distinct(quads[index]):
             chosen.append(quads[index])
-    flat = flatness(small)
     inside_bezels: list[np.ndarray] = []
-    strong = support >= _SIDE_SUPPORT
     for quad in chosen:
-        # nested candidates on four edges first: a weak-sided one is as often a line of the
-        # picture just inside its edge (docs/pictures.md, 15:10)
-        inside, bezel = peeled(quad, quads[strong], areas[strong], small, flat)
-        if bezel is None:
-            inside, _ = peeled(quad, quads, areas, small, flat)
-        else:  # the bezel's colour is known: a side it still runs along is peeled too
-            inside, _ = peeled(inside, quads, areas, small, flat, bezel)
-        quad = inside
-        if all(_overlap(quad, other) < _DISTINCT for other in inside_bezels):
-            inside_bezels.append(quad)
+        inside = peel(quad)[0]
+        if all(_overlap(inside, other) < _DISTINCT for other in inside_bezels):
+            inside_bezels.append(inside)
     # a window is an upright rectangle, and is refined as one (a crop, not a warp)
     windows = _off_box(np.float32(inside_bezels).reshape(-1, 4, 2)) <= _WINDOW_TOLERANCE
     return [

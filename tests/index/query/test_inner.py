@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from index.query.bezel import flatness, framed, peeled, quad_area, refined
+from index.query.bezel import flatness, peeled, quad_area, refined
 from index.query.inner import INNER_VIEWS, find_quads, inner_views
 from synthetic.pictures import picture_in_picture_with_box, screen_photo_with_corners
 from synthetic.render import render_frame
@@ -71,10 +71,11 @@ def test_a_screen_with_a_weak_side_is_still_found(frames):
 
 @pytest.mark.slow  # 32 generated windows, each over a newly generated title
 def test_the_window_ranks_first_over_the_outer_pictures_own_rectangles(frames):
-    """The window is the first quadrilateral (corners within 1.5% of the width) in 27 of 32
+    """The window is the first quadrilateral (corners within 1.5% of the width) in 29 of 32
     pictures; 21 without the aspect prior, 24 when refined side halves could slant it, 26 before
-    a bordered window outranked the rectangles around it (docs/pictures.md, 2026-11-30): over a
-    busy picture a larger rectangle of its own lines outranked the window, and is rarely 16:9.
+    a bordered window outranked the rectangles around it, 28 before a shadowed one did too
+    (docs/pictures.md, 2026-11-30): over a busy picture a larger rectangle of its own lines
+    outranked the window, and is rarely 16:9.
     Every window found first is searched as an upright crop ("inner"), not warped: 19 of 24 were
     slanted by their refinement."""
     first = upright = 0
@@ -87,7 +88,7 @@ def test_the_window_ranks_first_over_the_outer_pictures_own_rectangles(frames):
         if quads and _error(quads[0], truth, canvas.width) <= 0.015:
             first += 1
             upright += inner_views(canvas)[0][0] == "inner"
-    assert first >= 27, first
+    assert first >= 29, first
     assert upright == first, (upright, first)
 
 
@@ -151,25 +152,6 @@ def test_a_bezel_whose_step_into_the_picture_is_blurred_is_walked_past(level):
     for sigma in (0.8, 1.6):
         found = refined(cv2.GaussianBlur(pixels, (0, 0), sigma), _box(40, 30, 360, 270), 3.0)
         assert np.abs(found - _box(64, 54, 336, 246)).max() <= 2.5, (sigma, found)
-
-
-@pytest.mark.slow  # 32 generated windows, each over a newly generated title
-def test_a_window_with_a_border_is_framed_and_the_rectangles_around_it_are_not(frames):
-    """About two thirds of the generated windows are drawn with a border (the rest with a drop
-    shadow alone): `framed` finds one around 18 of 32 windows, and around none of the rectangles
-    4% of the width larger on every side, which have the outer picture along their sides."""
-    windows = grown = 0
-    for seed in range(32):
-        canvas, (left, top, right, bottom) = picture_in_picture_with_box(
-            frames[seed % 8], random.Random(seed)
-        )
-        truth = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
-        margin = 0.04 * canvas.width
-        larger = truth + np.float32([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * margin
-        windows += framed(np.asarray(canvas), truth)
-        grown += framed(np.asarray(canvas), larger)
-    assert windows >= 18, windows
-    assert grown == 0, grown
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,65 @@
+"""A window's own border or drop shadow is found on generated windows, not around them."""
+
+import random
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from index.query.window import framed, shadowed
+from synthetic.pictures import picture_in_picture_with_box
+from synthetic.render import render_frame
+from synthetic.titles import make_titles
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[Image.Image]:
+    styles = make_titles(4, seed=3)
+    return [render_frame(styles[i % 4], 1, 2.5 * i, (640, 360)) for i in range(8)]
+
+
+@pytest.mark.slow  # 32 generated windows, each over a newly generated title
+def test_a_window_has_a_border_or_a_shadow_and_the_rectangles_around_it_have_neither(frames):
+    """About two thirds of the generated windows are drawn with a border, the rest with a drop
+    shadow alone: `framed` finds a border around 18 of 32 windows, `shadowed` a shadow around
+    every one of the other 14, and neither finds one around the rectangles 4% of the width larger
+    on every side, which have the outer picture along their sides (docs/pictures.md)."""
+    bordered = shadows = grown = 0
+    for seed in range(32):
+        canvas, (left, top, right, bottom) = picture_in_picture_with_box(
+            frames[seed % 8], random.Random(seed)
+        )
+        pixels, scale = np.asarray(canvas), canvas.width / 320  # full-size px per small-copy px
+        truth = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
+        larger = truth + np.float32([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * 0.04 * canvas.width
+        if framed(pixels, truth):
+            bordered += 1
+        else:
+            shadows += shadowed(pixels, truth, scale)
+        grown += framed(pixels, larger) + shadowed(pixels, larger, scale)
+    assert bordered >= 18, bordered
+    assert bordered + shadows == 32, (bordered, shadows)
+    assert grown == 0, grown
+
+
+def test_a_shadow_is_darker_near_the_window_than_further_out_on_two_adjacent_sides():
+    """A soft drop shadow down and right of a window over a busy picture is one; a window with
+    none, or a dark band along one side only (a line of the outer picture), is not."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(90, 230, (400, 600, 3)).astype(np.float32)  # a busy outer picture
+    window = np.float32([[100, 80], [420, 80], [420, 260], [100, 260]])
+    drop = np.zeros((400, 600), np.float32)
+    drop[88:268, 108:428] = 0.55  # the window's shape, 8 px down and right
+    band = np.zeros((400, 600), np.float32)
+    band[260:268, 100:420] = 0.55  # along the bottom only
+    shades = {
+        "none": np.zeros((400, 600), np.float32),
+        "drop": cv2.GaussianBlur(drop, (0, 0), 4.0),
+        "band": cv2.GaussianBlur(band, (1, 0), sigmaX=0.1, sigmaY=4.0),
+    }
+    found = {
+        name: shadowed((pixels * (1 - shade[..., None])).astype(np.uint8), window, 3.0)
+        for name, shade in shades.items()
+    }
+    assert found == {"none": False, "drop": True, "band": False}, found
