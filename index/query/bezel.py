@@ -25,6 +25,7 @@ _STEP_SPAN = 4  # lines past a bezel over which that step is taken (blur, a side
 _MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is one edge
 _REFINE_REACH = 2.5  # small-copy pixels a side may move when refined at full size
 _REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts as its edge
+_SHADOW_RAMP = 10.0  # grey levels a shadow a window's side sits in darkens by, walked inward
 ALONG = np.linspace(0.05, 0.95, 32)[:, None]  # where a side is sampled, from one end to the other
 
 
@@ -39,9 +40,10 @@ def refined(
     pixels to just inside the innermost strong step in colour across it (a border, a shadow and
     a bezel are uniform along the side; the picture starts where that ends), then past a bezel
     the small copy found no line for (`_past_bezel`), when both halves find it; the corners are
-    where the moved sides meet. `upright` (a window, an upright rectangle): both halves of a side
-    move as far as the deeper one, so a step inside the picture on one half (a character's hair
-    against the border) cannot slant the window into a warped view (docs/pictures.md)."""
+    where the moved sides meet. `upright` (a window, an upright rectangle): a side in the ramp
+    of its drop shadow first walks down it (`_past_shadow`), and both halves of a side move as
+    far as the deeper one, so a step inside the picture on one half (a character's hair against
+    the border) cannot slant the window into a warped view (docs/pictures.md)."""
     reach = int(np.ceil(_REFINE_REACH * scale))
     deep = int(_MAX_PEEL * min(quad_sides(quad)))
     offsets = np.arange(-reach, max(reach, deep) + 1, dtype=np.float32)
@@ -71,6 +73,8 @@ def refined(
             at = reach
             if steps.max() >= _REFINE_STEP:
                 at = int(np.flatnonzero(steps >= 0.5 * steps.max()).max() + 1)
+            if upright:  # a window's side on its drop shadow's soft outer edge
+                at = _past_shadow(profile, at)
             # the second half's walk counts only when the first half's found a bezel (below)
             walks = not halves or halves[0][2] != halves[0][1]
             past = _past_bezel(profile, at) if walks else at
@@ -83,6 +87,27 @@ def refined(
         mids = [mid for mid, _, _ in halves]
         lines.append([mid + offsets[move] * normal for mid, move in zip(mids, moves, strict=True)])
     return np.float32([_meet(lines[side - 1], lines[side]) for side in range(4)])
+
+
+def _past_shadow(profile: np.ndarray, at: int) -> int:
+    """The first line past a soft shadow that line `at` sits in, darkening inward on both sides
+    of it (a window's edge is a step, not a ramp), to where it stops darkening and a strong step
+    in colour (`_REFINE_STEP`) starts the window; `at` when there is no such ramp, or it darkens
+    by less than `_SHADOW_RAMP` over the walk. A side found on a drop shadow's outer edge stays
+    there otherwise, several pixels out, and the crop answers a neighbouring frame
+    (docs/pictures.md, 2026-11-30 22:00)."""
+    grey = profile.mean(axis=(1, 2))
+    steps = np.abs(np.diff(profile, axis=0)).mean(axis=(1, 2))  # steps[i]: line i to i + 1
+    # a ramp after a strong step is inside the picture (a dark gradient at the window's edge)
+    ramp = at >= 3 and grey[at - 3] > grey[at - 2] > grey[at - 1] > grey[at]
+    if not ramp or steps[:at].max() >= _REFINE_STEP:
+        return at
+    walk = at
+    while walk + 1 < len(grey) and grey[walk + 1] < grey[walk]:
+        walk += 1
+    if walk + 1 == len(grey) or grey[at] - grey[walk] < _SHADOW_RAMP:
+        return at
+    return walk + 1 if steps[walk] >= _REFINE_STEP else at
 
 
 def _past_bezel(profile: np.ndarray, at: int) -> int:

@@ -160,3 +160,19 @@ def test_a_bezel_whose_step_into_the_picture_is_blurred_is_walked_past(level):
 def test_nothing_inside_plain_or_tiny_pictures(image):
     assert inner_views(image) == []
     assert INNER_VIEWS == ("inner", "rectified")
+
+
+def test_a_windows_side_on_its_drop_shadows_outer_edge_moves_onto_the_window():
+    """A window's right and bottom sides found on the soft outer edge of its drop shadow, 14 px
+    out (past the refinement's reach): refined as a window, each moves down the shadow's ramp
+    onto the window's edge; before, they stayed on the shadow and the crop answered a
+    neighbouring frame (docs/pictures.md, 2026-11-30 22:00). The top and left stay put."""
+    rng = np.random.default_rng(0)
+    shade = np.zeros((400, 600), np.float32)
+    shade[88:268, 108:428] = 0.6  # the window's shape, 8 px down and right
+    shade = cv2.GaussianBlur(shade, (0, 0), 4.0)[..., None]
+    pixels = (np.full((400, 600, 3), 180, np.float32) * (1 - shade)).astype(np.uint8)
+    picture = cv2.GaussianBlur(rng.normal(0, 1, (180, 320, 3)).astype(np.float32), (0, 0), 3.0)
+    pixels[80:260, 100:420] = np.clip(100 + picture / picture.std() * 30, 0, 255)  # the window
+    found = refined(pixels, _box(100, 80, 434, 274), 3.0, upright=True)
+    assert np.abs(found - _box(100, 80, 420, 260)).max() <= 1.5, found
