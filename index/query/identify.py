@@ -155,18 +155,24 @@ class Identifier:
         if unsure and match.view in INNER_VIEWS:
             match = self._rerank(([views[0]] + rest)[found], match, hits, timings)
         elif (unsure and exact) or tied:
-            match = self._rerank(views[0], match, hits, timings)
+            match = self._rerank(views[0], match, hits, timings, off_grid=True)
         span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
         return replace(result, match=replace(match, start=span.start, end=span.end))
 
     def _rerank(
-        self, view: Image.Image, match: Match, hits: list[Hit], timings: dict[str, float]
+        self,
+        view: Image.Image,
+        match: Match,
+        hits: list[Hit],
+        timings: dict[str, float],
+        off_grid: bool = False,
     ) -> Match:
         """The match moved to the winning title's frame that best contains `view` in pixels
         (`index.query.rerank`), when it beats the embedding's frame by `rerank_margin`; the title
         never changes. Mirroring is decided once for all candidates: the orientation in which
         some candidate contains the view best (the flip check's whole-picture signatures misjudge
         crops: `bench/robustness.py`, crop70 and edit_stack exact frame up).
+        `off_grid` for a view whose edges are exact: scales between the grid's are scored too.
         Sets `timings["rerank"]`. Any failure (a missing or unreadable thumbnail) keeps the
         embedding's answer: the re-rank refines, it never costs an answer.
         """
@@ -181,7 +187,7 @@ class Identifier:
             jpegs = [self.store.thumbnail(hit.frame_id) for hit in pool]
             if len(pool) < 2 or any(jpeg is None for jpeg in jpegs):
                 return match
-            scores = spatial_scores(view, jpegs, mirrored=None)
+            scores = spatial_scores(view, jpegs, mirrored=None, off_grid=off_grid)
             best = int(scores.argmax())
             if best == 0 or scores[best] - scores[0] < self.params.rerank_margin:
                 return match

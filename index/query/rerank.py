@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -26,7 +27,16 @@ SCORE = (384, 216)
 # Fractions of the frame's width the query may cover: whole frame down to a ~60% area crop.
 SCALES = (1.0, 0.92, 0.84, 0.77)
 REFINE_RADIUS = 6  # score-grid pixels around the coarse place searched exactly (1.5 coarse ones)
+# Between the grid's scales (a meme trim keeps 0.89-0.97 of the width), factors of each plausible
+# candidate's (grid score >= OFF_GRID_FLOOR) located scale are scored too, and an off-grid fit
+# counts OFF_GRID_LEAD below its NCC: with the scale free, a zooming shot's neighbour fits as well
+# as the own frame, and an exact crop's grid scale is the better guess (docs/pictures.md,
+# 2026-11-30 21:30).
+OFF_GRID = (0.95, 0.97, 0.99, 1.01, 1.03, 1.05)
+OFF_GRID_LEAD = 0.05
+OFF_GRID_FLOOR = 0.5
 _EPS = 1e-6
+_FLAT = 1e-3  # grey levels: a template this flat correlates with nothing
 
 
 def reference_grids(jpeg: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -127,58 +137,25 @@ def locate(
 def refine(
     templates: Sequence[np.ndarray],
     references: np.ndarray,
-    places: Sequence[tuple[int, int, int, float]],
+    places: Sequence[tuple[int, int, int, int]],
     radius: int = REFINE_RADIUS,
 ) -> np.ndarray:
-    """Per reference `(n, h, w)`, the best NCC of its located template (scale index, row, column
-    in score-grid pixels) within `radius` of that place. References that chose the same scale
-    share one batched FFT for the products; the patch statistics are summed only near each place
-    (integral images of whole score grids cost more than all the rest)."""
-    references = references.astype(np.float64)  # pocketfft is several times faster in float64
-    spectra = np.fft.rfft2(references)
+    """Per place (reference index, template index, row, column in score-grid pixels) the best NCC
+    of that template over that reference `(n, h, w)` within `radius` of the place (OpenCV's
+    normalised correlation on the window alone); -1 where the template is flat or too large."""
+    references = references.astype(np.float32)
     _, height, width = references.shape
-    scores = np.full(references.shape[0], -1.0)
-    for scale in sorted({place[0] for place in places}):
-        template = templates[scale].astype(np.float64)
+    scores = np.full(len(places), -1.0)
+    for slot, (ref, index, row, col) in enumerate(places):
+        template = templates[index].astype(np.float32)
         rows, cols = template.shape
-        centred = template - template.mean()
-        norm = float(np.linalg.norm(centred))
-        if norm < _EPS or rows > height or cols > width:
+        if rows > height or cols > width or float(template.std()) < _FLAT:
             continue
-        members = [ref for ref, place in enumerate(places) if place[0] == scale]
-        kernel = np.fft.rfft2(centred[::-1, ::-1], s=(height, width))
-        full = np.fft.irfft2(spectra[members] * kernel, s=(height, width))
-        for slot, ref in enumerate(members):
-            _, row, col, _ = places[ref]
-            top, left = max(0, row - radius), max(0, col - radius)
-            bottom = min(height - rows, row + radius) + 1
-            right = min(width - cols, col + radius) + 1
-            if top >= bottom or left >= right:
-                continue
-            numerator = full[slot, top + rows - 1 : bottom + rows - 1,
-                             left + cols - 1 : right + cols - 1]  # fmt: skip
-            region = references[ref, top : bottom - 1 + rows, left : right - 1 + cols]
-            spread = _local_spread(region, rows, cols)
-            ncc = np.where(spread > _EPS, numerator / (norm * np.maximum(spread, _EPS)), -1.0)
-            scores[ref] = float(ncc.max())
+        row, col = min(max(row, 0), height - rows), min(max(col, 0), width - cols)
+        top, left = max(0, row - radius), max(0, col - radius)
+        window = references[ref, top : row + radius + rows, left : col + radius + cols]
+        scores[slot] = float(cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED).max())
     return scores
-
-
-def _local_spread(region: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """sqrt of sum((patch - mean)^2) of every rows x cols patch of a small `region`."""
-    offsets = region.shape[0] - rows + 1
-    squares = region * region
-    row_sums = np.stack([region[dy : dy + rows].sum(axis=0) for dy in range(offsets)])
-    row_squares = np.stack([squares[dy : dy + rows].sum(axis=0) for dy in range(offsets)])
-    sums = _box_columns(row_sums, cols)
-    energy = _box_columns(row_squares, cols) - sums**2 / (rows * cols)
-    return np.sqrt(np.maximum(energy, 0.0))
-
-
-def _box_columns(lines: np.ndarray, cols: int) -> np.ndarray:
-    padded = np.zeros((lines.shape[0], lines.shape[1] + 1))
-    padded[:, 1:] = lines.cumsum(axis=1)
-    return padded[:, cols:] - padded[:, :-cols]
 
 
 def spatial_scores(
@@ -186,11 +163,14 @@ def spatial_scores(
     jpegs: Sequence[bytes],
     mirrored: bool | None = False,
     scales: Sequence[float] = SCALES,
+    off_grid: bool = False,
 ) -> np.ndarray:
     """How well `view` (flipped when `mirrored`) sits somewhere inside each thumbnail: located on
     the coarse grid, scored on the score grid. One orientation for all candidates, so a mirror
     cannot favour one of them: the caller's, or with `mirrored=None` the one in which some
-    candidate contains the view best on the coarse grid (cheap: only that one is refined)."""
+    candidate contains the view best on the coarse grid (cheap: only that one is refined).
+    `off_grid` also scores `OFF_GRID` factors of each plausible candidate's scale (for a view
+    whose edges are exact; a picture found inside has its own scale errors)."""
     if not jpegs:
         return np.zeros(0)
     grids = [reference_grids(jpeg) for jpeg in jpegs]
@@ -204,5 +184,36 @@ def spatial_scores(
             best = (oriented, located)
     view, located = best
     ratio = SCORE[0] // COARSE[0]
-    places = [(scale, row * ratio, col * ratio, score) for scale, row, col, score in located]
-    return refine(query_templates(view, scales, SCORE), score_refs, places)
+    grid_places = [
+        (ref, index, row * ratio, col * ratio) for ref, (index, row, col, _) in enumerate(located)
+    ]
+    plausible = [place for place, found in zip(grid_places, located, strict=True)
+                 if off_grid and found[3] >= OFF_GRID_FLOOR]  # fmt: skip
+    factors = sorted({(place[1], factor) for place in plausible for factor in OFF_GRID
+                      if scales[place[1]] * factor <= 1.0})  # fmt: skip
+    templates = query_templates(view, [*scales, *(scales[i] * f for i, f in factors)], SCORE)
+    places = grid_places + _off_grid_places(templates, plausible, factors, len(scales))
+    scores = refine(templates, score_refs, places)
+    best_scores = scores[: len(located)]
+    for (ref, *_), score in zip(places[len(located) :], scores[len(located) :], strict=True):
+        best_scores[ref] = max(best_scores[ref], score - OFF_GRID_LEAD)
+    return best_scores
+
+
+def _off_grid_places(
+    templates: Sequence[np.ndarray],
+    plausible: Sequence[tuple[int, int, int, int]],
+    factors: Sequence[tuple[int, float]],
+    first: int,
+) -> list[tuple[int, int, int, int]]:
+    """Each plausible grid place again with each off-grid template of its scale (`factors[k]`
+    is `templates[first + k]`), centred where the grid's template was."""
+    places = []
+    for ref, index, row, col in plausible:
+        rows, cols = templates[index].shape
+        for slot, (grid, _) in enumerate(factors):
+            if grid == index:
+                height, width = templates[first + slot].shape
+                top, left = row + round((rows - height) / 2), col + round((cols - width) / 2)
+                places.append((ref, first + slot, top, left))
+    return places
