@@ -15,13 +15,16 @@ contrastive, T 0.1, on P x K batches; `batch`: the training package's contrastiv
 P x K batch with the hardest negative, `training.siamese.BatchContrastiveLoss`; `pairs`: the
 seed paper's contrastive loss on balanced Siamese pairs, `ContrastiveLoss`), steps, and weight
 decay toward the start. Printed side by side with the pretrained embedding, with the paired
-title-bootstrap difference of each rate. Results: docs/titlehead.md.
+title-bootstrap difference of each rate. `--versus`: no map; another model's embeddings of the
+same frames and queries (its own `bench/titlehead.py` cache, e.g. a fine-tuned export's) against
+`--cache`'s. Results: docs/titlehead.md.
 
     .venv/bin/python -m bench.projection --cache /tmp/lite0.npz
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -38,6 +41,7 @@ from bench.titlehead import (  # noqa: E402
     held_out_folds,
     pooled,
     report,
+    set_cache,
     title_interval,
     title_sets,
     title_splits,
@@ -79,6 +83,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--steps", type=int, help="override every variant's steps")
     parser.add_argument(
+        "--versus",
+        type=Path,
+        help="another model's bench/titlehead.py cache of the same title sets (its first set;"
+        " the others beside it, -seedN): compared, with no map, against --cache's model",
+    )
+    parser.add_argument(
         "--fit-cache",
         type=Path,
         help="train each map once on this other title set's cache (every frame), not per fold",
@@ -96,9 +106,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         + (f" once on {args.fit_cache}" if fixed else " on each fold's catalog")
     )
     results, base = {}, None
-    for name in ["pretrained", *args.variants]:
+    names = ["pretrained", *args.variants] if args.versus is None else ["pretrained", "versus"]
+    for name in names:
         transform = None
-        if name != "pretrained":
+        if name == "versus":
+            vectors = versus_vectors(args, rows, colours)
+        elif name != "pretrained":
             variant = VARIANTS[name]
             if args.steps is not None and variant.steps:
                 variant = replace(variant, steps=args.steps)
@@ -109,15 +122,32 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         if base is None:
             base = scores
             continue
-        print(
-            "    paired difference to pretrained (title bootstrap): "
-            + ", ".join(
-                f"{key} {(scores[key][0] - base[key][0]).sum() / n.sum():+.3f}"
-                " {{{:+.3f}, {:+.3f}}}".format(*title_interval(scores[key][0] - base[key][0], n))
-                for key, (_, n) in scores.items()
-            )
-        )
+        print("    paired difference to pretrained (title bootstrap): " + paired(scores, base))
     return results
+
+
+def paired(scores: dict, base: dict) -> str:
+    """Each pooled rate of `scores` minus `base`'s (per title hits, same queries), with the
+    95% interval of the difference when whole titles are resampled."""
+    return ", ".join(
+        f"{key} {(scores[key][0] - base[key][0]).sum() / n.sum():+.3f}"
+        " {{{:+.3f}, {:+.3f}}}".format(*title_interval(scores[key][0] - base[key][0], n))
+        for key, (_, n) in scores.items()
+    )
+
+
+def versus_vectors(args: argparse.Namespace, rows: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """The `--versus` model's vectors of the same frames and queries; its caches must exist
+    (nothing is embedded here) and hold the same rows and palettes as `--cache`'s."""
+    versus = argparse.Namespace(**{**vars(args), "cache": args.versus})
+    paths = [set_cache(versus, at) for at in range(len(args.seed))]
+    missing = [path for path in paths if not path.is_file()]
+    if missing:
+        raise SystemExit(f"--versus caches missing (build them with bench.titlehead): {missing}")
+    vectors, other_colours, other_rows, _, _ = title_sets(versus)
+    if not np.array_equal(other_rows, rows) or not np.allclose(other_colours, colours, atol=1e-6):
+        raise SystemExit(f"{args.versus}: not the same frames and queries as --cache")
+    return vectors
 
 
 if __name__ == "__main__":

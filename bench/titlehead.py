@@ -71,13 +71,19 @@ def title_sets(args: argparse.Namespace) -> Cached:
     it for the others), so adding a seed reuses the sets already embedded."""
     sets = []
     for at, seed in enumerate(args.seed):
-        cache = args.cache
-        if cache and at:
-            cache = cache.with_name(f"{cache.stem}-seed{seed}{cache.suffix}")
-        vectors, colours, rows, ms, colour_ms = embed_titles(args, seed, cache)
+        vectors, colours, rows, ms, colour_ms = embed_titles(args, seed, set_cache(args, at))
         sets.append((vectors, colours, rows + np.array([at * args.titles, 0, 0]), ms, colour_ms))
     vectors, colours, rows = (np.concatenate([part[i] for part in sets]) for i in range(3))
     return vectors, colours, rows, np.mean([p[3] for p in sets]), np.mean([p[4] for p in sets])
+
+
+def set_cache(args: argparse.Namespace, at: int) -> Path | None:
+    """The cache of the `at`-th title set: `--cache` for the first, `<stem>-seed<N>` beside it
+    for the others."""
+    cache = args.cache
+    if cache and at:
+        return cache.with_name(f"{cache.stem}-seed{args.seed[at]}{cache.suffix}")
+    return cache
 
 
 def title_splits(total: int, known: int, count: int) -> list[tuple[np.ndarray, np.ndarray]]:

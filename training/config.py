@@ -8,7 +8,7 @@ from typing import Any, Literal, get_args
 from model.fit import FIT_POLICIES
 
 Sampling = Literal["pairs", "pk"]
-Mode = Literal["siamese", "head"]
+Mode = Literal["siamese", "head", "tail"]
 FLAG = "flag"  # field metadata key: the help of a field the `train` command exposes as a flag
 
 
@@ -39,9 +39,12 @@ class TrainConfig:
     mode: Mode = flag(
         "siamese",
         "siamese (warm-up, then fine-tune, on images) or head (only the Dense head, on frozen"
-        " backbone features from its principal axes: CPU minutes; docs/titlehead.md)",
+        " backbone features from its principal axes: CPU minutes; docs/titlehead.md) or tail"
+        " (the last --tail-blocks blocks, the head conv and the Dense, on cached activations)",
     )
     head_decay: float = flag(1e-3, "head mode: pull of the Dense toward its start, per weight")
+    tail_blocks: int = flag(1, "tail mode: the backbone's last MBConv blocks fine-tuned")
+    tail_views: int = flag(2, "tail mode: perturbed views cached per frame, beside the clean one")
     sampling: Sampling = flag("pairs", "pairs (Siamese pairs) or pk (P titles x K frames)")
     batch_size: int = flag(32, "pairs per batch with pairs sampling")
     positive_fraction: float = 0.5
@@ -78,7 +81,9 @@ class TrainConfig:
         if self.sampling not in get_args(Sampling):
             problems.append("sampling must be 'pairs' or 'pk'")
         if self.mode not in get_args(Mode) or self.head_decay < 0:
-            problems.append("mode must be 'siamese' or 'head', and head_decay >= 0")
+            problems.append("mode must be 'siamese', 'head' or 'tail', and head_decay >= 0")
+        if self.tail_blocks < 1 or self.tail_views < 0:
+            problems.append("tail_blocks must be >= 1 and tail_views >= 0")
         if self.margin <= 0 or self.embedding_dim < 1:
             problems.append("margin and embedding_dim must be positive")
         if self.batch_size < 2 or self.titles_per_batch < 2 or self.frames_per_title < 2:

@@ -36,7 +36,7 @@ def embed_samples(
 ) -> np.ndarray:
     """Embed frames (optionally perturbed like a query, the same way for every embedder)."""
     out = np.empty((len(samples), embedder.dim), np.float32)
-    for start, images in _chunks(samples, augment, seed):
+    for start, images in picture_chunks(samples, augment, seed):
         out[start : start + len(images)] = embedder.embed(images)
     return out
 
@@ -46,12 +46,12 @@ def sample_colours(
 ) -> np.ndarray:
     """Palettes (`index.query.colour`) of the same pictures `embed_samples` embeds."""
     out = np.empty((len(samples), PALETTE_DIM), np.float32)
-    for start, images in _chunks(samples, augment, seed):
+    for start, images in picture_chunks(samples, augment, seed):
         out[start : start + len(images)] = [colour_histogram(image) for image in images]
     return out
 
 
-def _chunks(
+def picture_chunks(
     samples: Sequence[Sample], augment: QueryAugment | None, seed: int
 ) -> Iterator[tuple[int, list[Image.Image]]]:
     """(first index, decoded pictures) `_CHUNK` at a time; a perturbation depends only on

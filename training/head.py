@@ -84,7 +84,7 @@ def train_head(
 
     classes = np.unique(labels)
     for _ in range(spec.steps):
-        x, y = _batch(features, labels, classes, spec, rng)
+        x, y = feature_batch(features, labels, classes, spec, rng)
         step(tf.constant(x, tf.float32), tf.constant(y))
     return matrix().numpy()
 
@@ -142,7 +142,7 @@ def start_matrix(features: np.ndarray, spec: HeadSpec, rng: np.random.Generator)
     return (np.eye(width, spec.dim) + noise).astype(np.float32)
 
 
-def _batch(
+def feature_batch(
     features: np.ndarray, labels: np.ndarray, classes: np.ndarray, spec: HeadSpec, rng
 ) -> tuple[np.ndarray, np.ndarray]:
     """P titles x K frames (their labels), or pairs stacked [a; b] with y = 1 where the two
@@ -168,27 +168,30 @@ def _loss(spec: HeadSpec) -> Callable:
     """loss(x, y, w) of the unit rows of x @ w."""
     import tensorflow as tf
 
-    from training.siamese import BatchContrastiveLoss, ContrastiveLoss
+    of_embedded = embedded_loss(spec)
+    return lambda x, y, w: of_embedded(tf.math.l2_normalize(x @ w, axis=1), y)
 
-    def embed(x: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
-        return tf.math.l2_normalize(x @ w, axis=1)
+
+def embedded_loss(spec: HeadSpec) -> Callable:
+    """loss(z, y) of unit embeddings z of a `feature_batch` (its rows and y, in its layout)."""
+    import tensorflow as tf
+
+    from training.siamese import BatchContrastiveLoss, ContrastiveLoss
 
     if spec.loss == "batch":
         batch = BatchContrastiveLoss(spec.margin)
-        return lambda x, y, w: tf.reduce_mean(batch.call(y, embed(x, w)))
+        return lambda z, y: tf.reduce_mean(batch.call(y, z))
     if spec.loss == "pairs":
         pairs = ContrastiveLoss(spec.margin)
 
-        def pair_loss(x: tf.Tensor, y: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
-            z = embed(x, w)
+        def pair_loss(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
             half = tf.shape(z)[0] // 2
             distance = tf.norm(z[:half] - z[half:] + 1e-9, axis=1, keepdims=True)
             return tf.reduce_mean(pairs.call(y[:, None], distance))
 
         return pair_loss
 
-    def supcon(x: tf.Tensor, y: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
-        z = embed(x, w)
+    def supcon(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         n = tf.shape(z)[0]
         same = tf.cast(tf.equal(y[:, None], y[None, :]), tf.float32) - tf.eye(n)
         logits = z @ tf.transpose(z) / 0.1 - 1e9 * tf.eye(n)

@@ -40,6 +40,7 @@ from training.siamese import (
     freeze_backbone,
     unfreeze_backbone,
 )
+from training.tail import fine_tune_tail
 from training.titlelevel import calibrate_export
 
 __all__ = [
@@ -261,10 +262,12 @@ def run_training(
         ("finetune", config.warmup_epochs, config.epochs, config.finetune_lr),
     ]
     head = None
+    train_labels = run.split.labels(run.split.train)
     if config.mode == "head":  # the Dense alone, on frozen features: no image batches
-        head = warm_up_on_features(
-            run.embedding, run.split.train, run.split.labels(run.split.train), config
-        )
+        head = warm_up_on_features(run.embedding, run.split.train, train_labels, config)
+    elif config.mode == "tail":  # the last blocks and the Dense, on cached trunk activations
+        head = fine_tune_tail(run.embedding, run.split.train, train_labels, config)
+    if head:
         write_state(run.run_dir, state)  # the run dir is taken: a second run must --resume
         phases = []
     for phase, first, end, learning_rate in phases:
@@ -272,7 +275,8 @@ def run_training(
             continue
         _fit_phase(run, phase, first, end, learning_rate, frozen, [timer, *callbacks], verbose)
 
-    extra = {"method": "head-on-frozen-features"} if head else None
+    methods = {"head": "head-on-frozen-features", "tail": "tail-on-cached-activations"}
+    extra = {"method": methods[config.mode]} if head else None
     model_path = export_embedding(run.embedding, run.run_dir / MODEL_FILE, config, extra)
     held_out = run.split.val + run.split.test  # frames training never saw
     vectors = embed_samples(load_exported(model_path), held_out)
@@ -280,7 +284,7 @@ def run_training(
     seconds = time.perf_counter() - started
     report = _report(state, run.split, config, timer, seconds, model_path)
     if head:
-        report["head"] = head
+        report[config.mode] = head
     report_path = run.run_dir / REPORT_FILE
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     return TrainResult(run.run_dir, model_path, report_path, report, run.split)

@@ -36,3 +36,25 @@ def test_projection_bench_reports_the_pretrained_side_beside_each_map(tmp_path: 
         assert 0.0 <= result["unknown_titles_unknown"] <= 1.0
     fixed = projection.main([*argv, "--variants", "pca512", "--fit-cache", str(cache)])
     assert set(fixed) == {"pretrained", "pca512"}
+
+
+@pytest.mark.slow
+def test_versus_pairs_another_model_s_cache_of_the_same_queries(tmp_path: Path) -> None:
+    cache = _cache(tmp_path / "cache.npz")
+    argv = f"--seed 11 --titles 5 --known 3 --splits 1 --cache {cache}".split()
+    same = projection.main([*argv, "--versus", str(cache)])
+    assert same["versus"] == same["pretrained"]  # the same vectors: no difference at all
+
+    saved = dict(np.load(cache))
+    noise = np.random.default_rng(2).normal(size=saved["vectors"].shape)
+    saved["vectors"] = saved["vectors"] + 3.0 * noise  # another, much worse, model
+    np.savez(tmp_path / "other.npz", **saved)
+    worse = projection.main([*argv, "--versus", str(tmp_path / "other.npz")])
+    assert worse["versus"] != worse["pretrained"]  # its vectors, not --cache's, were measured
+
+    saved["rows"][0, 1] = 2  # other frames: refused, not compared
+    np.savez(tmp_path / "shifted.npz", **saved)
+    with pytest.raises(SystemExit, match="not the same frames"):
+        projection.main([*argv, "--versus", str(tmp_path / "shifted.npz")])
+    with pytest.raises(SystemExit, match="missing"):
+        projection.main([*argv, "--versus", str(tmp_path / "absent.npz")])
