@@ -233,13 +233,16 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
         help="dims the vector index holds (SHAZAM_INDEX_DIMS; 0: all)",
     )
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "shazam-anime")
+    parser.add_argument(
+        "--model", default=DEFAULT_EMBEDDER, help="a built-in name or an exported .keras model"
+    )
     args = parser.parse_args(argv)
 
     only = frozenset(filter(None, args.only.split(",")))
     unlisted = only - {"clean", *PERTURBATIONS, *PICTURES}
     if unlisted:
         parser.error(f"unknown perturbations: {', '.join(sorted(unlisted))}")
-    base = load_embedder(DEFAULT_EMBEDDER, args.cache_dir)
+    base = load_embedder(args.model, args.cache_dir)
     titles = make_titles(args.titles, seed=args.seed)
     every_view = dict(OPEN, sure_similarity=None)
     configs = [
