@@ -252,7 +252,8 @@ def split_samples(
         if len(sources) >= 2 and all(s.source is not None for s in items):
             random.Random(f"{seed}:{title}").shuffle(sources)
             n_test = max(1, round(len(sources) * test_fraction))
-            n_val = max(1, round(len(sources) * val_fraction)) if len(sources) - n_test >= 2 else 0
+            room = len(sources) - n_test >= 2 and val_fraction > 0  # 0: every other one trains
+            n_val = max(1, round(len(sources) * val_fraction)) if room else 0
             held_test, held_val = set(sources[:n_test]), set(sources[n_test : n_test + n_val])
             test += [s for s in items if s.source in held_test]
             val += [s for s in items if s.source in held_val]

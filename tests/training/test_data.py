@@ -42,6 +42,13 @@ def test_split_holds_out_whole_episodes(frame_tree: Path) -> None:
     assert all(len(report["frames_per_title"][part]) == 4 for part in ("train", "val", "test"))
 
 
+def test_no_validation_share_trains_on_every_episode_not_held_out_for_testing(
+    frame_tree: Path,
+) -> None:
+    split = split_samples(scan_image_tree(frame_tree), val_fraction=0.0, test_fraction=0.25)
+    assert split.report()["frames"] == {"train": 96, "val": 0, "test": 32}  # 3 + 0 + 1 episodes
+
+
 def test_split_without_sources_uses_contiguous_file_blocks(tmp_path: Path) -> None:
     for title in ("a", "b"):
         (tmp_path / title).mkdir()
