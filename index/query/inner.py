@@ -29,7 +29,7 @@ from PIL import Image
 
 from index.query.bezel import ALONG, flatness, quad_area, quad_sides, refined, without_bezel
 from index.query.screenshot import aspect_prior, edge_lines, video_box
-from index.query.window import framed, shadowed
+from index.query.window import framed, inside_border, shadowed
 from model.fit import to_rgb
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,9 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     # a window is an upright rectangle, and is refined as one (a crop, not a warp)
     windows = _off_box(np.float32(inside_bezels).reshape(-1, 4, 2)) <= _WINDOW_TOLERANCE
     return [
-        refined_window(quad) if box else refined(pixels, quad / scale, 1 / scale)
+        inside_border(pixels, refined_window(quad), 1 / scale)
+        if box
+        else refined(pixels, quad / scale, 1 / scale)
         for quad, box in zip(inside_bezels, windows, strict=True)
     ]
 

@@ -15,6 +15,7 @@ _SAMPLES = np.linspace(0.05, 0.95, 64)[:, None]  # where a side is sampled, end 
 _FRAME_OFFSETS = (-3.0, -1.5, 1.5, 3.0)  # full-size px across a refined side (+: out) of a border
 _FRAME_LEVELS = 24.0  # max channel difference from the side's median colour within a border
 _FRAME_SHARE = 0.95  # share of each side's samples, at one offset, in the border's colour
+_BORDER_DEPTH = 2.5  # small-copy px: the widest border a side is moved past (`inside_border`)
 _SHADOW_NEAR = (0.5, 1.5)  # small-copy px outside a side: where a drop shadow is darkest
 _SHADOW_FAR = (4.5, 7.0)  # ... and where the outer picture is mostly out of it
 _SHADOW_DARKER = 0.9  # a sample is in shadow when this much (or less) as bright near as far
@@ -29,9 +30,41 @@ def framed(pixels: np.ndarray, quad: np.ndarray) -> bool:
     too). A window drawn over a picture usually has one; a rectangle of the outer picture's own
     lines (the window and a wall or a building beside it) has the outer picture along some side
     (docs/pictures.md)."""
+    return _border(pixels, quad) is not None
+
+
+def inside_border(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
+    """A refined window with a border (`framed`) and each side that sits on the border's outer
+    edge moved inward past the border's colour (the median of the colours `framed` found on the
+    four sides): from the line a pixel inside, as long as the lines are of that colour, when
+    that run ends within `_BORDER_DEPTH` small-copy px (`scale`: full-size px per small-copy px;
+    a longer run is the picture's own). The refinement stops at a border's outer edge when the
+    picture inside is about as bright as the border (the innermost strong step within its reach
+    is the outer one), and the view keeps a few pixels of border on that side; only a bordered
+    window moves, and only as far as its border's colour runs (docs/pictures.md, 22:40)."""
+    colours = _border(pixels, quad)
+    if colours is None:
+        return quad
+    colour = np.median(colours, axis=0)
+    depth = int(np.ceil(_BORDER_DEPTH * scale))
+    lines = _across(pixels, quad, -np.arange(1, depth + 1, dtype=np.float32))
+    same = (np.abs(lines - colour).max(axis=3) <= _FRAME_LEVELS).mean(axis=2) >= _FRAME_SHARE
+    run = np.argmin(same, axis=1)  # border lines from 1 px in; the side moves to the next one
+    run = np.where(same.all(axis=1) | (run == 0), 0, run + 1)
+    shifts = run[:, None] * _normals(quad)  # (+: out) top, right, bottom, left
+    return (quad - shifts - np.roll(shifts, 1, axis=0)).astype(np.float32)
+
+
+def _border(pixels: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The colour of a border along each side of a refined window (float32 (4, 3)): the median
+    of the line of one colour `framed` finds there; None when a side has none."""
     lines = _across(pixels, quad, np.float32(_FRAME_OFFSETS))  # (sides, offsets, samples, 3)
-    spread = np.abs(lines - np.median(lines, axis=2, keepdims=True)).max(axis=3)
-    return bool(((spread <= _FRAME_LEVELS).mean(axis=2).max(axis=1) >= _FRAME_SHARE).all())
+    medians = np.median(lines, axis=2)  # (sides, offsets, 3)
+    spread = np.abs(lines - medians[:, :, None]).max(axis=3)
+    share = (spread <= _FRAME_LEVELS).mean(axis=2)  # (sides, offsets)
+    if not (share.max(axis=1) >= _FRAME_SHARE).all():
+        return None
+    return medians[np.arange(4), share.argmax(axis=1)]
 
 
 def shadowed(pixels: np.ndarray, quad: np.ndarray, scale: float) -> bool:
@@ -54,18 +87,19 @@ def shadowed(pixels: np.ndarray, quad: np.ndarray, scale: float) -> bool:
 def _across(pixels: np.ndarray, quad: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """The colours along each side of `quad` (top, right, bottom, left) at `offsets` full-size px
     across it (+: out), sampled at `_SAMPLES` in one remap: float32 (4, offsets, samples, 3)."""
-    centre = quad.mean(axis=0)
-    grids = []
-    for side in range(4):
-        start, end = quad[side], quad[(side + 1) % 4]
-        along = (end - start) / max(1e-6, float(np.linalg.norm(end - start)))
-        normal = np.float32([along[1], -along[0]])
-        if (centre - start) @ normal > 0:
-            normal = -normal  # outward
-        points = start + _SAMPLES * (end - start)
-        grids.append(points[None] + offsets[:, None, None] * normal)  # (offsets, samples, 2)
-    grid = np.concatenate(grids, axis=1).astype(np.float32)
+    points = quad[:, None] + _SAMPLES * (np.roll(quad, -1, axis=0) - quad)[:, None]  # (4, n, 2)
+    grid = points[None] + offsets[:, None, None, None] * _normals(quad)[None, :, None]
+    grid = grid.reshape(len(offsets), -1, 2).astype(np.float32)  # (offsets, 4 x samples, 2)
     x, y = (np.ascontiguousarray(grid[..., i]) for i in (0, 1))
     lines = cv2.remap(pixels, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     lines = lines.astype(np.float32).reshape(len(offsets), 4, len(_SAMPLES), -1)
     return lines.transpose(1, 0, 2, 3)
+
+
+def _normals(quad: np.ndarray) -> np.ndarray:
+    """The outward unit normals of `quad`'s sides (top, right, bottom, left): float32 (4, 2)."""
+    along = np.roll(quad, -1, axis=0) - quad
+    along = along / np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-6)
+    normals = np.stack([along[:, 1], -along[:, 0]], axis=1)
+    inward = ((quad.mean(axis=0) - quad) * normals).sum(axis=1) > 0
+    return np.where(inward[:, None], -normals, normals).astype(np.float32)

@@ -5,9 +5,9 @@ import random
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from index.query.window import framed, shadowed
+from index.query.window import framed, inside_border, shadowed
 from synthetic.pictures import picture_in_picture_with_box
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
@@ -63,3 +63,26 @@ def test_a_shadow_is_darker_near_the_window_than_further_out_on_two_adjacent_sid
         for name, shade in shades.items()
     }
     assert found == {"none": False, "drop": True, "band": False}, found
+
+
+@pytest.mark.parametrize("colour", [(230, 60, 60), (255, 255, 255), (20, 20, 20)])
+def test_a_side_on_a_borders_outer_edge_moves_past_the_border_and_no_other_does(frames, colour):
+    """A window with a 6 px border found with its top and left sides on the border's outer edge
+    (the refinement's innermost strong step when the picture inside is as bright as the border)
+    has those sides moved onto the picture and the others left where they are; the same
+    rectangle on a window without a border, or on the window's own edge, does not move
+    (docs/pictures.md, 2026-11-30 22:40)."""
+    left, top, right, bottom = 200, 120, 680, 390
+    truth = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
+    found = truth + np.float32([[-6, -6], [0, -6], [0, 0], [-6, 0]])
+    moved = {}
+    for bordered in (True, False):
+        canvas = frames[1].resize((960, 540))
+        if bordered:
+            ImageDraw.Draw(canvas).rectangle((left - 6, top - 6, right + 5, bottom + 5), colour)
+        canvas.paste(frames[0].resize((right - left, bottom - top)), (left, top))
+        pixels = np.asarray(canvas)
+        moved[bordered] = inside_border(pixels, found, 3.0)
+        np.testing.assert_array_equal(inside_border(pixels, truth, 3.0), truth)
+    assert np.abs(moved[True] - truth).max() <= 1.0, moved[True]
+    np.testing.assert_array_equal(moved[False], found)
