@@ -31,7 +31,7 @@ REFINE_RADIUS = 6  # score-grid pixels around the coarse place searched exactly 
 # candidate's (grid score >= OFF_GRID_FLOOR) located scale are scored too, and an off-grid fit
 # counts OFF_GRID_LEAD below its NCC: with the scale free, a zooming shot's neighbour fits as well
 # as the own frame, and an exact crop's grid scale is the better guess (docs/pictures.md,
-# 2026-11-30 21:30).
+# 2026-11-30 22:10).
 OFF_GRID = (0.95, 0.97, 0.99, 1.01, 1.03, 1.05)
 OFF_GRID_LEAD = 0.05
 OFF_GRID_FLOOR = 0.5
