@@ -92,10 +92,10 @@ def refined(
 def _past_shadow(profile: np.ndarray, at: int) -> int:
     """The first line past a soft shadow that line `at` sits in, darkening inward on both sides
     of it (a window's edge is a step, not a ramp), to where it stops darkening and a strong step
-    in colour (`_REFINE_STEP`) starts the window; `at` when there is no such ramp, or it darkens
-    by less than `_SHADOW_RAMP` over the walk. A side found on a drop shadow's outer edge stays
-    there otherwise, several pixels out, and the crop answers a neighbouring frame
-    (docs/pictures.md, 2026-11-30 22:00)."""
+    in colour (`_REFINE_STEP`, from that line to the next or, blurred, the one after) starts the
+    window; `at` when there is no such ramp, or it darkens by less than `_SHADOW_RAMP` over the
+    walk. A side found on a drop shadow's outer edge stays there otherwise, several pixels out,
+    and the crop answers a neighbouring frame (docs/pictures.md, 2026-11-30 22:00 and 22:45)."""
     grey = profile.mean(axis=(1, 2))
     steps = np.abs(np.diff(profile, axis=0)).mean(axis=(1, 2))  # steps[i]: line i to i + 1
     # a ramp after a strong step is inside the picture (a dark gradient at the window's edge)
@@ -105,9 +105,11 @@ def _past_shadow(profile: np.ndarray, at: int) -> int:
     walk = at
     while walk + 1 < len(grey) and grey[walk + 1] < grey[walk]:
         walk += 1
-    if walk + 1 == len(grey) or grey[at] - grey[walk] < _SHADOW_RAMP:
+    if walk + 2 >= len(grey) or grey[at] - grey[walk] < _SHADOW_RAMP:
         return at
-    return walk + 1 if steps[walk] >= _REFINE_STEP else at
+    # the step into the window may be blurred over two lines (a shadow as dark as its edge)
+    step = max(steps[walk], float(np.abs(profile[walk + 2] - profile[walk]).mean()))
+    return walk + 1 if step >= _REFINE_STEP else at
 
 
 def _past_bezel(profile: np.ndarray, at: int) -> int:

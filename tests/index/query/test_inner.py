@@ -176,3 +176,20 @@ def test_a_windows_side_on_its_drop_shadows_outer_edge_moves_onto_the_window():
     pixels[80:260, 100:420] = np.clip(100 + picture / picture.std() * 30, 0, 255)  # the window
     found = refined(pixels, _box(100, 80, 434, 274), 3.0, upright=True)
     assert np.abs(found - _box(100, 80, 420, 260)).max() <= 1.5, found
+
+
+def test_a_windows_side_on_a_shadow_as_dark_as_its_edge_moves_onto_the_window():
+    """As above, but the shadow darkens to about the window's own dark edge and the photo's blur
+    spreads the step left between them over two lines, none of them a strong step: the sides
+    still move down the ramp onto the window; before, they stayed on the shadow's outer edge
+    (docs/pictures.md, 2026-11-30 22:45; seeds 11:3, 11:44)."""
+    rng = np.random.default_rng(0)
+    shade = np.zeros((400, 600), np.float32)
+    shade[88:268, 108:428] = 0.6
+    shade = cv2.GaussianBlur(shade, (0, 0), 4.0)[..., None]
+    pixels = np.full((400, 600, 3), 180, np.float32) * (1 - shade)
+    picture = cv2.GaussianBlur(rng.normal(0, 1, (180, 320, 3)).astype(np.float32), (0, 0), 3.0)
+    pixels[80:260, 100:420] = 100 + picture / picture.std() * 4  # a dark window
+    pixels = cv2.GaussianBlur(pixels, (0, 0), 1.0).astype(np.uint8)
+    found = refined(pixels, _box(100, 80, 434, 274), 3.0, upright=True)
+    assert np.abs(found - _box(100, 80, 420, 260)).max() <= 1.5, found
