@@ -36,9 +36,10 @@ def framed(pixels: np.ndarray, quad: np.ndarray) -> bool:
 def inside_border(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
     """A refined window with a border (`framed`) and each side that sits on the border's outer
     edge moved inward past the border's colour (the median of the colours `framed` found on the
-    four sides): from the line a pixel inside, as long as the lines are of that colour, when
-    that run ends within `_BORDER_DEPTH` small-copy px (`scale`: full-size px per small-copy px;
-    a longer run is the picture's own). The refinement stops at a border's outer edge when the
+    four sides): from the line a pixel inside (or two: the outermost may be blended with a
+    shadow outside, 22:50), as long as the lines are of that colour, when that run ends within
+    `_BORDER_DEPTH` small-copy px (`scale`: full-size px per small-copy px; a longer run is the
+    picture's own). The refinement stops at a border's outer edge when the
     picture inside is about as bright as the border (the innermost strong step within its reach
     is the outer one), and the view keeps a few pixels of border on that side; only a bordered
     window moves, and only as far as its border's colour runs (docs/pictures.md, 22:40)."""
@@ -49,6 +50,7 @@ def inside_border(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndar
     depth = int(np.ceil(_BORDER_DEPTH * scale))
     lines = _across(pixels, quad, -np.arange(1, depth + 1, dtype=np.float32))
     same = (np.abs(lines - colour).max(axis=3) <= _FRAME_LEVELS).mean(axis=2) >= _FRAME_SHARE
+    same[:, 0] |= same[:, 1]  # the border's outermost line may be blended with a shadow outside
     run = np.argmin(same, axis=1)  # border lines from 1 px in; the side moves to the next one
     run = np.where(same.all(axis=1) | (run == 0), 0, run + 1)
     shifts = run[:, None] * _normals(quad)  # (+: out) top, right, bottom, left

@@ -86,3 +86,24 @@ def test_a_side_on_a_borders_outer_edge_moves_past_the_border_and_no_other_does(
         np.testing.assert_array_equal(inside_border(pixels, truth, 3.0), truth)
     assert np.abs(moved[True] - truth).max() <= 1.0, moved[True]
     np.testing.assert_array_equal(moved[False], found)
+
+
+def test_a_side_on_a_borders_outer_edge_blended_with_a_shadow_moves_past_the_border(frames):
+    """As above, but the border's outermost line is blended, a third to two, with what lies
+    outside it (a drop shadow, the picture's resampling): the right and bottom sides found just
+    outside that line still move onto the picture; before, the blended line stopped the border's
+    run before it began (seed 3's query 10, docs/pictures.md, 2026-11-30 22:50)."""
+    left, top, right, bottom = 200, 120, 680, 390
+    truth = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
+    found = truth + np.float32([[0, 0], [6, 0], [6, 6], [0, 6]])  # right and bottom out
+    canvas = frames[1].resize((960, 540))
+    outside = np.asarray(canvas, np.float32)
+    ImageDraw.Draw(canvas).rectangle((left - 6, top - 6, right + 5, bottom + 5), (60, 160, 235))
+    canvas.paste(frames[0].resize((right - left, bottom - top)), (left, top))
+    pixels = np.asarray(canvas, np.float32)
+    wide, tall = np.s_[left - 6 : right + 6], np.s_[top - 6 : bottom + 6]
+    for ring in ((top - 6, wide), (bottom + 5, wide), (tall, left - 6), (tall, right + 5)):
+        pixels[ring] = (pixels[ring] + 2 * outside[ring]) / 3
+    pixels = pixels.astype(np.uint8)
+    assert np.abs(inside_border(pixels, found, 3.0) - truth).max() <= 1.0
+    np.testing.assert_array_equal(inside_border(pixels, truth, 3.0), truth)
