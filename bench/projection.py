@@ -46,6 +46,7 @@ from bench.titlehead import (  # noqa: E402
     title_sets,
     title_splits,
 )
+from index.query.titlehead import unit_rows  # noqa: E402
 from training.head import HeadSpec, train_head  # noqa: E402
 
 VARIANTS = {
@@ -67,13 +68,9 @@ def mapping(variant: HeadSpec, fixed: tuple[np.ndarray, np.ndarray] | None = Non
 
     def learn(vectors: np.ndarray, labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         trained = matrix if matrix is not None else train_head(vectors, labels, variant)
-        return lambda x: _unit(x @ trained)
+        return lambda x: unit_rows(x @ trained)
 
     return learn
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:

@@ -104,12 +104,7 @@ def warm_up_on_features(
     frozen = KerasEmbedder(embedding_head(backbone_of(embedding), "frozen"), "frozen", config.fit)
     clean = embed_samples(frozen, samples)
     perturbed = embed_samples(frozen, samples, QueryAugment(1.0), config.seed)
-    batches = (config.batch_size, config.titles_per_batch, config.frames_per_title)
-    spec = HeadSpec(
-        "pca", config.embedding_dim, "pairs" if config.sampling == "pairs" else "batch",
-        config.warmup_epochs * config.steps_per_epoch, config.head_decay, config.warmup_lr,
-        config.margin, *batches,
-    )  # fmt: skip
+    spec = head_spec(config, config.warmup_epochs, config.warmup_lr)
     features = np.concatenate([clean, perturbed])
     matrix = train_head(features, np.concatenate([labels, labels]), spec, config.seed)
     dense = embedding.get_layer("projection")
@@ -122,6 +117,16 @@ def warm_up_on_features(
         "moved_from_start": float(np.linalg.norm(matrix - start)),
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def head_spec(config: TrainConfig, epochs: int, rate: float) -> HeadSpec:
+    """The head's training as `config` asks for it, `epochs` x `steps_per_epoch` steps at `rate`
+    from the principal axes (`--mode head`'s Dense, `--mode tail`'s Dense and blocks)."""
+    return HeadSpec(
+        "pca", config.embedding_dim, "pairs" if config.sampling == "pairs" else "batch",
+        epochs * config.steps_per_epoch, config.head_decay, rate, config.margin,
+        config.batch_size, config.titles_per_batch, config.frames_per_title,
+    )  # fmt: skip
 
 
 def start_matrix(features: np.ndarray, spec: HeadSpec, rng: np.random.Generator) -> np.ndarray:

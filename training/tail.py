@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
+from index.query.titlehead import unit_rows
 from model.fit import fit_batch
 from training.augment import QueryAugment
 from training.evaluate import picture_chunks
-from training.head import HeadSpec, embedded_loss, feature_batch, start_matrix
+from training.head import embedded_loss, feature_batch, head_spec, start_matrix
 from training.siamese import backbone_of, unfreeze_backbone
 
 if TYPE_CHECKING:
@@ -85,16 +86,12 @@ def fine_tune_tail(
     rows = np.tile(np.asarray(labels), 1 + config.tail_views)
     cached = time.perf_counter() - started
 
-    pooled = keras.layers.GlobalAveragePooling2D()(tail.output)
+    pooled = keras.Model(tail.input, keras.layers.GlobalAveragePooling2D()(tail.output))
     features = np.concatenate(
-        [_unit(keras.Model(tail.input, pooled).predict(part, verbose=0)) for part in
+        [unit_rows(pooled.predict(part, verbose=0)) for part in
          np.array_split(activations, max(1, len(activations) // 256))]
     )  # fmt: skip
-    spec = HeadSpec(
-        "pca", config.embedding_dim, "pairs" if config.sampling == "pairs" else "batch",
-        margin=config.margin, pairs=config.batch_size, titles=config.titles_per_batch,
-        frames=config.frames_per_title,
-    )  # fmt: skip
+    spec = head_spec(config, config.finetune_epochs, config.finetune_lr)
     rng = np.random.default_rng(config.seed)
     dense = embedding.get_layer("projection")
     dense.set_weights([start_matrix(features, spec, rng), np.zeros(spec.dim, np.float32)])
@@ -105,7 +102,7 @@ def fine_tune_tail(
     )
     weights = model.trainable_weights
     anchors = [tf.constant(w.numpy()) for w in weights]
-    optimizer = keras.optimizers.Adam(config.finetune_lr)
+    optimizer = keras.optimizers.Adam(spec.rate)
     loss_of = embedded_loss(spec)
 
     @tf.function
@@ -115,7 +112,7 @@ def fine_tune_tail(
             pull = tf.add_n(
                 [tf.reduce_sum(tf.square(w - a)) for w, a in zip(weights, anchors, strict=True)]
             )
-            total = loss + config.head_decay * pull
+            total = loss + spec.decay * pull
         optimizer.apply_gradients(zip(tape.gradient(total, weights), weights, strict=True))
         return loss
 
@@ -133,12 +130,8 @@ def fine_tune_tail(
         "activations": len(activations),
         "activation_mib": round(activations.nbytes / 2**20, 1),
         "cache_seconds": round(cached, 2),
-        "steps": config.finetune_epochs * config.steps_per_epoch,
+        "steps": spec.steps,
         "loss": spec.loss,
         "epoch_losses": losses,
         "seconds": round(time.perf_counter() - started, 2),
     }
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)

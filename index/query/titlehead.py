@@ -93,7 +93,7 @@ class TitleModel:
 
     def probabilities(self, vectors: np.ndarray, colours: np.ndarray) -> np.ndarray:
         """(n, k) class probabilities of L2-normalised embeddings and their colour histograms."""
-        features = np.concatenate([_unit(vectors @ self.axes), colours[:, :COLOUR_DIM]], axis=1)
+        features = np.concatenate([unit_rows(vectors @ self.axes), colours[:, :COLOUR_DIM]], axis=1)
         return softmax(((features - self.mean) / self.scale) @ self.weights + self.bias)
 
     def palette_similarity(self, colours: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -101,10 +101,10 @@ class TitleModel:
         it is or with its colour cast cancelled (the grey halves), whichever is closer: a
         tinted screenshot keeps its title (docs/titlehead.md, "Colour casts")."""
         palettes = with_grey(colours)
-        plain = _unit(
+        plain = unit_rows(
             (palettes[:, :COLOUR_DIM] - self.mean[-COLOUR_DIM:]) / self.scale[-COLOUR_DIM:]
         )
-        grey = _unit((palettes[:, COLOUR_DIM:] - self.grey_mean) / self.grey_scale)
+        grey = unit_rows((palettes[:, COLOUR_DIM:] - self.grey_mean) / self.grey_scale)
         classes = np.asarray(classes)
         best = np.full(len(plain), -1.0)
         for title in np.unique(classes).tolist():  # only that title's frames: a big catalog
@@ -174,7 +174,8 @@ def principal_axes(features: np.ndarray, dim: int) -> np.ndarray:
     return axes[:dim][varies].T.astype(np.float32)
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
+def unit_rows(rows: np.ndarray) -> np.ndarray:
+    """Each row at unit length (a zero row stays zero)."""
     return rows / (np.linalg.norm(rows, axis=1, keepdims=True) + 1e-9)
 
 
@@ -232,7 +233,7 @@ def fit_title_model(
     )
     palettes = with_grey(colours[keep])
     axes = principal_axes(vectors[rng.permutation(keep)[:BASIS_ROWS]], BASIS_DIM)
-    embedded = _unit(vectors[keep] @ axes)
+    embedded = unit_rows(vectors[keep] @ axes)
     x = np.concatenate([embedded, palettes[:, :COLOUR_DIM]], axis=1).astype(np.float32)
     y = np.searchsorted(classes, title_ids[keep])
     mean = x.mean(axis=0)
@@ -249,9 +250,9 @@ def fit_title_model(
         scale=scale,
         weights=weights,
         bias=bias,
-        palettes=_unit(standard[:, -COLOUR_DIM:]),
+        palettes=unit_rows(standard[:, -COLOUR_DIM:]),
         palette_titles=y,
-        greys=_unit((greys - grey_mean) / grey_scale).astype(np.float32),
+        greys=unit_rows((greys - grey_mean) / grey_scale).astype(np.float32),
         grey_mean=grey_mean,
         grey_scale=grey_scale,
         revision=revision,
