@@ -21,7 +21,7 @@ from index.query.inner import INNER_VIEWS, inner_views
 from index.query.params import IdentifyParams
 from index.query.rerank import spatial_scores
 from index.query.scenes import merge_scenes
-from index.query.screenshot import search_views
+from index.query.screenshot import search_views, video_sized
 from index.query.titlehead import decide
 from index.query.vote import (
     Candidate,
@@ -149,15 +149,24 @@ class Identifier:
         # screenshot or the frame inside bars; a player window's, a pixel or two off, moved right
         # answers away) or it is a picture found inside, on its own pixels (`bench/robustness.py
         # --inner`). Sure ones are exact already, and the common path stays almost free, unless
-        # their two best frames are neighbours near a tie (`near_tie`, window views too).
+        # their two best frames are neighbours near a tie (`near_tie`, window views too), or an
+        # exact view shows it was edited (`_edited`).
         tie = params.rerank_tie
         tied = not unsure and tie is not None and near_tie(hits, winner.title_id, tie)
+        edited = not unsure and exact and self._edited(image, views)
         if unsure and match.view in INNER_VIEWS:
             match = self._rerank(([views[0]] + rest)[found], match, hits, timings)
-        elif (unsure and exact) or tied:
+        elif (unsure and exact) or tied or edited:
             match = self._rerank(views[0], match, hits, timings, off_grid=True)
         span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
         return replace(result, match=replace(match, start=span.start, end=span.end))
+
+    def _edited(self, image: Image.Image, views: list[Image.Image]) -> bool:
+        """Whether a sure answer's screenshot shows editing a clean one lacks: bars were trimmed
+        (`views` holds a crop) or its size is no video frame's (a meme trim, a hand resize).
+        Embedding similarity is then sure of the shot, not of the moment: a trim of a moving
+        shot lands on a neighbouring frame 0.01-0.03 closer (docs/pictures.md, 2026-12-01 00:40)."""
+        return self.params.rerank_edited and (len(views) > 1 or not video_sized(image.size))
 
     def _rerank(
         self,

@@ -38,6 +38,10 @@ _MIN_SIDE = 16  # pixels: smaller screenshots are searched as they are
 _GUTTER_SHARE = 0.97  # a column this uniform, top to bottom, is a gap between panels
 _OUTSIDE_MARGIN = 2  # pixels past a box's edge that still belong to its border line
 _MAX_EDGE_LINES = 24  # strongest edge lines per direction tried as window sides
+# Heights video is made and shown in, 240p to 4K (270: a quarter of 1080; 576: PAL; 768, 900:
+# laptop screens): a player's or a screen grab's frame is one of them at a video aspect; a meme
+# trim or a hand resize is not.
+_VIDEO_HEIGHTS = frozenset((240, 270, 360, 480, 540, 576, 720, 768, 900, 1080, 1440, 2160))
 
 
 def query_views(image: Image.Image, mirror: bool = True, crop: bool = True) -> list[Image.Image]:
@@ -61,6 +65,16 @@ def search_views(image: Image.Image, crop: bool = True) -> tuple[list[Image.Imag
     if box is None:
         return [original], True
     return [original.crop(box), original], not window
+
+
+def video_sized(size: tuple[int, int]) -> bool:
+    """Whether a picture of `size` (width, height) has a video frame's size: a standard height
+    at a video aspect, to a pixel. A picture that is not was trimmed or resized by hand: evidence
+    of editing that a clean screenshot lacks (docs/pictures.md, 2026-12-01 00:40)."""
+    width, height = size
+    return height in _VIDEO_HEIGHTS and any(
+        abs(width - height * aspect) <= 1 for aspect in _VIDEO_ASPECTS
+    )
 
 
 def video_box(image: Image.Image) -> tuple[int, int, int, int] | None:

@@ -16,7 +16,7 @@ from index.query.params import IdentifyParams
 from index.query.vote import near_tie
 from index.store.frame_store import FrameStore
 from synthetic.perturb import PERTURBATIONS
-from synthetic.pictures import PICTURES
+from synthetic.pictures import PICTURES, STACKABLE
 from synthetic.render import render_frame
 from synthetic.shots import shot_at
 from synthetic.titles import TitleStyle, make_titles
@@ -228,8 +228,9 @@ def test_only_unsure_queries_with_exact_edges_are_reranked(catalog: Catalog) -> 
     crops mostly) or only bars trimmed (a cropped, letterboxed meme), never on a sure clean
     query, nor on a found player window (its inexact edges moved right answers); when it runs,
     the answer stays at the right title and moment. Pictures found inside are off here: they are
-    re-ranked on their own view (tested below); so are sure near-ties (tested next)."""
-    params = IdentifyParams(inner=False, rerank_tie=None)
+    re-ranked on their own view (tested below); so are sure near-ties and edited pictures
+    (tested next)."""
+    params = IdentifyParams(inner=False, rerank_tie=None, rerank_edited=False)
     identifier = Identifier(catalog.embedder, catalog.store, params)
     style = catalog.titles[0]
     reranked = windows = barred = 0
@@ -270,7 +271,11 @@ def test_a_sure_answer_between_two_neighbouring_frames_is_reranked(catalog: Cata
     that this small catalog has some; the default's cost and gains: docs/pictures.md.)"""
     tie = 0.05
     tied, never = (
-        Identifier(catalog.embedder, catalog.store, IdentifyParams(inner=False, rerank_tie=level))
+        Identifier(
+            catalog.embedder,
+            catalog.store,
+            IdentifyParams(inner=False, rerank_tie=level, rerank_edited=False),
+        )
         for level in (tie, None)
     )
     style = catalog.titles[0]
@@ -294,6 +299,53 @@ def test_a_sure_answer_between_two_neighbouring_frames_is_reranked(catalog: Cata
                 ), (how, time, match)
     print("sure", sure, "re-ranked", reranked)
     assert sure >= 6 and reranked >= 1, (sure, reranked)
+
+
+@pytest.mark.slow
+def test_a_sure_answer_of_an_edited_picture_is_reranked(catalog: Catalog) -> None:
+    """A sure first-pass answer is re-ranked when the screenshot shows editing a clean one lacks:
+    bars were trimmed, or its size is no video frame's (a meme trim); never for a picture of the
+    frame's own size (clean, re-encoded, tinted), nor with `rerank_edited` off. Re-ranked, its
+    frame's stretch holds the moment (a trim: the same shot). The near-tie rule is off here
+    (docs/pictures.md, 2026-12-01 00:40)."""
+    edited, never = (
+        Identifier(
+            catalog.embedder,
+            catalog.store,
+            IdentifyParams(inner=False, rerank_tie=None, rerank_edited=on),
+        )
+        for on in (True, False)
+    )
+    edits = {
+        "clean": lambda image, rng: image,
+        "jpeg25": PERTURBATIONS["jpeg25"],
+        "tint": PERTURBATIONS["tint"],
+        "letterbox": PERTURBATIONS["letterbox"],
+        "crop_trim": STACKABLE["crop_trim"],
+    }
+    style = catalog.titles[0]
+    reranked = dict.fromkeys(edits, 0)
+    for index, (_, time) in enumerate(_queries(catalog, 12, seed=13)):
+        frame = render_frame(style, 1, time, SIZE)
+        for how, edit in edits.items():
+            query = edit(frame, random.Random(index))
+            result = edited.identify(query)
+            if result.views_searched != 1:  # unsure: re-ranked by the other rule
+                continue
+            expected = how in ("letterbox", "crop_trim")
+            assert ("rerank" in result.timings) == expected, (how, query.size, result)
+            assert "rerank" not in never.identify(query).timings
+            if expected:
+                reranked[how] += 1
+                match = result.match
+                # the kept frame whose stretch holds the moment (the store keeps fewer frames
+                # than the reader), or for a trim of a moving shot, the same shot
+                held = match.start - 1e-3 <= time <= match.end + 1e-3
+                assert match.title == style.name and (
+                    held
+                    or _same_moment(style, 1, match.timestamp, time, "crop" * (how != "letterbox"))
+                ), (how, time, match)
+    assert reranked["letterbox"] >= 6 and reranked["crop_trim"] >= 4, reranked
 
 
 @pytest.mark.parametrize(

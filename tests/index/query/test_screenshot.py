@@ -9,8 +9,16 @@ import pytest
 from PIL import Image, ImageOps
 
 from index.query.bars import _bar_run
-from index.query.screenshot import query_views, video_box
-from synthetic.perturb import jpeg25, letterbox, pillarbox, player_window_with_box, subtitle
+from index.query.screenshot import query_views, video_box, video_sized
+from synthetic.perturb import (
+    downscale240,
+    jpeg25,
+    letterbox,
+    pillarbox,
+    player_window_with_box,
+    subtitle,
+)
+from synthetic.pictures import crop_trim
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 
@@ -136,3 +144,18 @@ def test_bar_run_judged_in_chunks_matches_judging_every_line() -> None:
         for known in range(1, limit + 1):
             partial = _bar_run(flags[:known], limit, max(3, limit * 0.18))
             assert partial is None or partial == full, (flags.tolist(), known)
+
+
+def test_a_video_frames_size_is_told_from_a_meme_trims() -> None:
+    """Frames as players and screen grabs save them have a video's size; a meme trim (80-95% of
+    the area, the aspect kept) of one never has, so its editing shows in its size alone."""
+    for size in [(1920, 1080), (1280, 720), (854, 480), (640, 360), (640, 480), (1366, 768)]:
+        assert video_sized(size), size
+    frame = _frames(1, seed=2)[0]
+    assert video_sized(frame.size) and video_sized(downscale240(frame, random.Random(0)).size)
+    rng = random.Random(4)
+    for size in [(640, 360), (1280, 720), (1920, 1080)]:
+        for _ in range(20):
+            trimmed = crop_trim(frame.resize(size), rng)
+            assert not video_sized(trimmed.size), trimmed.size
+    assert not video_sized((600, 600)) and not video_sized((1280, 719))
