@@ -71,6 +71,11 @@ def _queries(catalog: Catalog, count: int, seed: int) -> list[tuple[TitleStyle, 
     return picks
 
 
+def _inner_off(catalog: Catalog, **params) -> Identifier:
+    """An identifier without the picture-inside views, with these other knobs."""
+    return Identifier(catalog.embedder, catalog.store, IdentifyParams(inner=False, **params))
+
+
 def _same_moment(style: TitleStyle, episode: int, found: float, truth: float, how: str) -> bool:
     """Within one sampling interval; for a crop, within the same shot.
 
@@ -230,8 +235,7 @@ def test_only_unsure_queries_with_exact_edges_are_reranked(catalog: Catalog) -> 
     the answer stays at the right title and moment. Pictures found inside are off here: they are
     re-ranked on their own view (tested below); so are sure near-ties and edited pictures
     (tested next)."""
-    params = IdentifyParams(inner=False, rerank_tie=None, rerank_edited=False)
-    identifier = Identifier(catalog.embedder, catalog.store, params)
+    identifier = _inner_off(catalog, rerank_tie=None, rerank_edited=False)
     style = catalog.titles[0]
     reranked = windows = barred = 0
     edits = {
@@ -271,12 +275,7 @@ def test_a_sure_answer_between_two_neighbouring_frames_is_reranked(catalog: Cata
     that this small catalog has some; the default's cost and gains: docs/pictures.md.)"""
     tie = 0.05
     tied, never = (
-        Identifier(
-            catalog.embedder,
-            catalog.store,
-            IdentifyParams(inner=False, rerank_tie=level, rerank_edited=False),
-        )
-        for level in (tie, None)
+        _inner_off(catalog, rerank_tie=level, rerank_edited=False) for level in (tie, None)
     )
     style = catalog.titles[0]
     sure = reranked = 0
@@ -308,14 +307,7 @@ def test_a_sure_answer_of_an_edited_picture_is_reranked(catalog: Catalog) -> Non
     frame's own size (clean, re-encoded, tinted), nor with `rerank_edited` off. Re-ranked, its
     frame's stretch holds the moment (a trim: the same shot). The near-tie rule is off here
     (docs/pictures.md, 2026-12-01 00:40)."""
-    edited, never = (
-        Identifier(
-            catalog.embedder,
-            catalog.store,
-            IdentifyParams(inner=False, rerank_tie=None, rerank_edited=on),
-        )
-        for on in (True, False)
-    )
+    edited, never = (_inner_off(catalog, rerank_tie=None, rerank_edited=on) for on in (True, False))
     edits = {
         "clean": lambda image, rng: image,
         "jpeg25": PERTURBATIONS["jpeg25"],
@@ -359,10 +351,7 @@ def test_a_picture_of_the_frame_is_found_through_the_picture_inside(
     another title. Without the inner views, none is answered so.
     (bench/robustness.py --inner measures the rates; a dim, moire-striped screen is often
     below `min_similarity`, so unknown.)"""
-    adaptive, off = (
-        catalog.identifier(),
-        Identifier(catalog.embedder, catalog.store, IdentifyParams(inner=False)),
-    )
+    adaptive, off = catalog.identifier(), _inner_off(catalog)
     found = without = 0
     for index, (style, time) in enumerate(_queries(catalog, 6, seed=13)):
         episode = catalog.episodes[style.name]
