@@ -304,9 +304,9 @@ def test_a_sure_answer_between_two_neighbouring_frames_is_reranked(catalog: Cata
 def test_a_sure_answer_of_an_edited_picture_is_reranked(catalog: Catalog) -> None:
     """A sure first-pass answer is re-ranked when the screenshot shows editing a clean one lacks:
     bars were trimmed, or its size is no video frame's (a meme trim); never for a picture of the
-    frame's own size (clean, re-encoded, tinted), nor with `rerank_edited` off. Re-ranked, its
-    frame's stretch holds the moment (a trim: the same shot). The near-tie rule is off here
-    (docs/pictures.md, 2026-12-01 00:40)."""
+    frame's own size (clean, re-encoded, tinted), nor one searched uncut, nor with
+    `rerank_edited` off. Re-ranked, its frame's stretch holds the moment (a trim: the same
+    shot). The near-tie rule is off here (docs/pictures.md, 2026-12-01 00:40)."""
     edited, never = (_inner_off(catalog, rerank_tie=None, rerank_edited=on) for on in (True, False))
     edits = {
         "clean": lambda image, rng: image,
@@ -327,6 +327,8 @@ def test_a_sure_answer_of_an_edited_picture_is_reranked(catalog: Catalog) -> Non
             expected = how in ("letterbox", "crop_trim")
             assert ("rerank" in result.timings) == expected, (how, query.size, result)
             assert "rerank" not in never.identify(query).timings
+            uncut = edited.identify(query, cut_borders=False)  # bars may still be in it
+            assert uncut.views_searched > 1 or "rerank" not in uncut.timings, (how, uncut)
             if expected:
                 reranked[how] += 1
                 match = result.match
