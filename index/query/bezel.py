@@ -19,9 +19,10 @@ _FLAT_GRADIENT = 12.0  # Sobel magnitude (grey levels) below which a pixel is fl
 _FLAT_SHARE = 0.9  # share of a band's middle line that must be flat for it to be a bezel
 _BEZEL_TOLERANCE = 40.0  # max channel difference between a bezel's sides (glare brightens one)
 _DARK_BEZEL = 60.0  # a line across a side this dark (every channel) and flat may be bezel
-_FLAT_LINE = 8.0  # grey-level spread along a side under which a line is flat
+_FLAT_LINE = 8.0  # grey spread along a side (about its linear trend) under which a line is flat
 _BEZEL_STEP = 25.0  # colour step (a channel's levels) from a bezel's last line into the picture
 _STEP_SPAN = 4  # lines past a bezel over which that step is taken (blur, a side's slant)
+_BEZEL_SPREAD = 2  # a bezel's two halves walk within this factor (+ `_STEP_SPAN`) of each other
 _MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is one edge
 _REFINE_REACH = 2.5  # small-copy pixels a side may move when refined at full size
 _REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts as its edge
@@ -79,9 +80,14 @@ def refined(
             walks = not halves or halves[0][2] != halves[0][1]
             past = _past_bezel(profile, at) if walks else at
             halves.append((middles[half], at, past))
-        # a bezel runs along the whole side: walked over only when both halves find it
+        # a bezel runs along the whole side: walked over only when both halves find it, and
+        # about as far: a walk much longer than the other half's went on into a dark, flat
+        # part of the picture, and stops as far in (docs/pictures.md, 2026-12-01 00:30)
         walked = all(past != at for _, at, past in halves)
         moves = [past if walked else at for _, at, past in halves]
+        depths = [past - at for _, at, past in halves]
+        if walked and max(depths) > _BEZEL_SPREAD * min(depths) + _STEP_SPAN:
+            moves = [at + min(depths) for _, at, _ in halves]
         if upright:  # a window's side stays upright: both halves move to the deeper edge
             moves = [max(moves)] * 2
         mids = [mid for mid, _, _ in halves]
@@ -117,9 +123,14 @@ def _past_bezel(profile: np.ndarray, at: int) -> int:
     after: `at` may sit on the blurred step into the bezel) and end in a step into the picture
     (a bezel the small copy found no line for); `at` when there are none. The step is taken from
     the bezel's colour to `_STEP_SPAN` lines on: the photo's blur and a side a little askew
-    spread it over several lines, each under `_BEZEL_STEP` (docs/pictures.md, 2026-11-30 19:00)."""
+    spread it over several lines, each under `_BEZEL_STEP` (docs/pictures.md, 2026-11-30 19:00).
+    A line's flatness is its spread about its linear trend along the side: a lamp's glare
+    brightens a bezel smoothly along it (docs/pictures.md, 2026-12-01 00:30)."""
     colours = profile.mean(axis=1)  # (offsets, 3)
-    bezel = (colours.max(axis=1) < _DARK_BEZEL) & (profile.mean(axis=2).std(axis=1) < _FLAT_LINE)
+    grey = profile.mean(axis=2)  # (offsets, samples along the side)
+    slope = np.linspace(-1.0, 1.0, grey.shape[1], dtype=np.float32)
+    trend = grey.mean(axis=1, keepdims=True) + np.outer(grey @ slope / (slope @ slope), slope)
+    bezel = (colours.max(axis=1) < _DARK_BEZEL) & ((grey - trend).std(axis=1) < _FLAT_LINE)
     start = at + 1 if at + 1 < len(bezel) and not bezel[at] else at
     walk = start
     while walk < len(bezel) and bezel[walk]:

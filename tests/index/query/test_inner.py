@@ -193,3 +193,38 @@ def test_a_windows_side_on_a_shadow_as_dark_as_its_edge_moves_onto_the_window():
     pixels = cv2.GaussianBlur(pixels, (0, 0), 1.0).astype(np.uint8)
     found = refined(pixels, _box(100, 80, 434, 274), 3.0, upright=True)
     assert np.abs(found - _box(100, 80, 420, 260)).max() <= 1.5, found
+
+
+def test_a_bezels_walk_does_not_go_on_into_a_dark_flat_part_of_the_picture():
+    """A thin dark bezel, and along the lower half of its left side a dark flat band of the
+    picture: that half's walk past dark flat lines went on through the band, the upper half's
+    stopped at the bezel, and the side slanted into the picture (seed 5:15, 5.6% of the width
+    off). Both halves now stop as far in as the shorter walk (docs/pictures.md, 2026-12-01
+    00:30); the other sides are walked past the bezel as before."""
+    rng = np.random.default_rng(0)
+    pixels = np.full((300, 400, 3), 150, np.uint8)  # the wall
+    pixels[30:270, 40:360] = 35  # the bezel, 8 px wide
+    pixels[38:262, 48:352] = rng.integers(140, 180, (224, 304, 3))  # the picture
+    pixels[150:262, 48:66] = 45  # a dark flat band along the lower half of its left side
+    found = refined(cv2.GaussianBlur(pixels, (0, 0), 0.8), _box(40, 30, 360, 270), 2.0)
+    assert np.abs(found - _box(48, 38, 352, 262)).max() <= 2.5, found
+
+
+def test_a_bezel_brightened_along_its_side_by_glare_is_walked_past():
+    """A lamp's glare near two corners of the screen brightens the dark bezel smoothly along its
+    sides: their lines were not flat (grey spread over `_FLAT_LINE`), so the left and right sides
+    stayed on the bezel's outer edge, 24 px out (seeds 13:33, 14:24, 4-5% of the width off). A
+    line's spread is now taken about its linear trend, and every side lands on the picture's
+    edge (docs/pictures.md, 2026-12-01 00:30)."""
+    rng = np.random.default_rng(0)
+    pixels = np.full((300, 400, 3), 150, np.float32)  # the wall
+    pixels[30:270, 40:360] = 15  # the bezel, 24 px wide
+    pixels[54:246, 64:336] = rng.integers(90, 130, (192, 272, 3))  # the picture
+    y, x = np.mgrid[30:270, 40:360]
+    for corner in ((40, 30), (360, 270)):  # the glare, on the screen only
+        distance = (x - corner[0]) ** 2 + (y - corner[1]) ** 2
+        pixels[30:270, 40:360] += 35 * np.exp(-distance / (2 * 35.0**2))[..., None]
+    found = refined(
+        cv2.GaussianBlur(pixels.astype(np.uint8), (0, 0), 0.8), _box(40, 30, 360, 270), 3.0
+    )
+    assert np.abs(found - _box(64, 54, 336, 246)).max() <= 2.5, found
