@@ -82,7 +82,7 @@ def refined(
             halves.append((middles[half], at, past))
         # a bezel runs along the whole side: walked over only when both halves find it, and
         # about as far: a walk much longer than the other half's went on into a dark, flat
-        # part of the picture, and stops as far in (docs/pictures.md, 2026-12-01 00:30)
+        # part of the picture, and stops as far in (docs/pictures.md, 2026-12-01 00:50)
         walked = all(past != at for _, at, past in halves)
         moves = [past if walked else at for _, at, past in halves]
         depths = [past - at for _, at, past in halves]
@@ -125,7 +125,7 @@ def _past_bezel(profile: np.ndarray, at: int) -> int:
     the bezel's colour to `_STEP_SPAN` lines on: the photo's blur and a side a little askew
     spread it over several lines, each under `_BEZEL_STEP` (docs/pictures.md, 2026-11-30 19:00).
     A line's flatness is its spread about its linear trend along the side: a lamp's glare
-    brightens a bezel smoothly along it (docs/pictures.md, 2026-12-01 00:30)."""
+    brightens a bezel smoothly along it (docs/pictures.md, 2026-12-01 00:50)."""
     colours = profile.mean(axis=1)  # (offsets, 3)
     grey = profile.mean(axis=2)  # (offsets, samples along the side)
     slope = np.linspace(-1.0, 1.0, grey.shape[1], dtype=np.float32)

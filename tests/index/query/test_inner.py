@@ -200,7 +200,7 @@ def test_a_bezels_walk_does_not_go_on_into_a_dark_flat_part_of_the_picture():
     picture: that half's walk past dark flat lines went on through the band, the upper half's
     stopped at the bezel, and the side slanted into the picture (seed 5:15, 5.6% of the width
     off). Both halves now stop as far in as the shorter walk (docs/pictures.md, 2026-12-01
-    00:30); the other sides are walked past the bezel as before."""
+    00:50); the other sides are walked past the bezel as before."""
     rng = np.random.default_rng(0)
     pixels = np.full((300, 400, 3), 150, np.uint8)  # the wall
     pixels[30:270, 40:360] = 35  # the bezel, 8 px wide
@@ -215,7 +215,7 @@ def test_a_bezel_brightened_along_its_side_by_glare_is_walked_past():
     sides: their lines were not flat (grey spread over `_FLAT_LINE`), so the left and right sides
     stayed on the bezel's outer edge, 24 px out (seeds 13:33, 14:24, 4-5% of the width off). A
     line's spread is now taken about its linear trend, and every side lands on the picture's
-    edge (docs/pictures.md, 2026-12-01 00:30)."""
+    edge (docs/pictures.md, 2026-12-01 00:50)."""
     rng = np.random.default_rng(0)
     pixels = np.full((300, 400, 3), 150, np.float32)  # the wall
     pixels[30:270, 40:360] = 15  # the bezel, 24 px wide
