@@ -17,7 +17,10 @@ seed paper's contrastive loss on balanced Siamese pairs, `ContrastiveLoss`), ste
 decay toward the start. Printed side by side with the pretrained embedding, with the paired
 title-bootstrap difference of each rate. `--versus`: no map; another model's embeddings of the
 same frames and queries (its own `bench/titlehead.py` cache, e.g. a fine-tuned export's) against
-`--cache`'s. Results: docs/titlehead.md.
+`--cache`'s. `--declines`: for each model, why the queries whose top-1 title is right are not
+answered (the probability c, the gate s, both; and how many fail the gate even at probability 1:
+their palette alone caps them), and the rates with either half of the gate alone. Results:
+docs/titlehead.md.
 
     .venv/bin/python -m bench.projection --cache /tmp/lite0.npz
 """
@@ -36,6 +39,7 @@ import numpy as np  # noqa: E402
 
 from bench.titlehead import (  # noqa: E402
     SERVED,
+    Fold,
     bench_parser,
     choose_point,
     held_out_folds,
@@ -46,7 +50,7 @@ from bench.titlehead import (  # noqa: E402
     title_sets,
     title_splits,
 )
-from index.query.titlehead import unit_rows  # noqa: E402
+from index.query.titlehead import CONFIDENCE_WEIGHT, unit_rows  # noqa: E402
 from training.head import HeadSpec, train_head  # noqa: E402
 
 VARIANTS = {
@@ -90,6 +94,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         type=Path,
         help="train each map once on this other title set's cache (every frame), not per fold",
     )
+    parser.add_argument(
+        "--declines",
+        action="store_true",
+        help="also say why top-1-right queries are not answered, and each half of the gate alone",
+    )
     args = parser.parse_args(argv)
     fixed = None
     if args.fit_cache:
@@ -115,12 +124,76 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             transform = mapping(variant, fixed)
         folds, fit_s = held_out_folds(SERVED, vectors, colours, rows, catalogs, transform)
         results[name] = report(f"{SERVED} on {name}", folds, fit_s)
-        scores = pooled(folds, [choose_point(folds, fold) for fold in folds])
+        points = [choose_point(folds, fold) for fold in folds]
+        scores = pooled(folds, points)
+        if args.declines:
+            print("    " + declined_line(declines(folds, points)))
+            for part, rates in gate_parts(folds).items():
+                print(f"    gate on {part}: " + ", ".join(f"{k} {v:.3f}" for k, v in rates.items()))
         if base is None:
             base = scores
             continue
         print("    paired difference to pretrained (title bootstrap): " + paired(scores, base))
     return results
+
+
+def palette_of(fold_rows: np.ndarray) -> np.ndarray:
+    """The palette similarity inside the served gate (`titlehead.gate_score`, which is linear)
+    of (right?, probability, gate) rows."""
+    return (1 + CONFIDENCE_WEIGHT) * fold_rows[:, 2] - CONFIDENCE_WEIGHT * fold_rows[:, 1]
+
+
+def declines(folds: list[Fold], points: list[tuple[float, float]]) -> dict[str, int]:
+    """Counts over the known titles' queries, each fold at its point: top-1 right, answered
+    right, and the top-1-right ones declined by the probability alone, the gate alone or both;
+    `capped`: of those the gate declines, how many it declines even at probability 1 (the
+    palette alone keeps them out, whatever the backbone); `reachable`: top-1 right and not
+    capped (what a surer head would answer right at these points)."""
+    total = dict.fromkeys(("queries", "top1", "right", "probability", "gate", "both"), 0)
+    total |= {"capped": 0, "reachable": 0}
+    for fold, (least, gate_min) in zip(folds, points, strict=True):
+        top1 = fold.known[:, 0] == 1
+        sure, passes = fold.known[:, 1] >= least, fold.known[:, 2] >= gate_min
+        capped = (palette_of(fold.known) + CONFIDENCE_WEIGHT) / (1 + CONFIDENCE_WEIGHT) < gate_min
+        for key, mask in (
+            ("queries", np.ones_like(top1)),
+            ("top1", top1),
+            ("right", top1 & sure & passes),
+            ("probability", top1 & ~sure & passes),
+            ("gate", top1 & sure & ~passes),
+            ("both", top1 & ~sure & ~passes),
+            ("capped", top1 & ~passes & capped),
+            ("reachable", top1 & ~capped),
+        ):
+            total[key] += int(mask.sum())
+    return total
+
+
+def declined_line(counts: dict[str, int]) -> str:
+    """`declines` in one line, shares of the known titles' queries."""
+    n = max(counts["queries"], 1)
+    return (
+        f"top-1 right {counts['top1'] / n:.3f}, answered right {counts['right'] / n:.3f};"
+        f" top-1 right but declined by the probability {counts['probability']},"
+        f" the gate {counts['gate']}, both {counts['both']} (of {counts['queries']});"
+        f" {counts['capped']} of those fail the gate even at probability 1 (palette-capped);"
+        f" a surer head could answer {counts['reachable'] / n:.3f}"
+    )
+
+
+def gate_parts(folds: list[Fold]) -> dict[str, dict[str, float]]:
+    """Pooled rates, each fold at the point chosen on the others, when the gate is the
+    palette similarity alone (no backbone in it) or is left out (the probability alone)."""
+    parts = {
+        "the palette alone": lambda rows: np.c_[rows[:, :2], palette_of(rows)],
+        "nothing (the probability alone)": lambda rows: np.c_[rows[:, :2], np.ones(len(rows))],
+    }
+    out = {}
+    for name, gate in parts.items():
+        alt = [replace(f, known=gate(f.known), unknown=gate(f.unknown)) for f in folds]
+        scores = pooled(alt, [choose_point(alt, fold) for fold in alt])
+        out[name] = {key: hits.sum() / max(n.sum(), 1) for key, (hits, n) in scores.items()}
+    return out
 
 
 def paired(scores: dict, base: dict) -> str:

@@ -8,6 +8,14 @@ import numpy as np
 import pytest
 
 from bench import projection
+from bench.titlehead import (
+    SERVED,
+    bench_parser,
+    choose_point,
+    held_out_folds,
+    title_sets,
+    title_splits,
+)
 from index.query.colour import PALETTE_DIM
 
 
@@ -58,3 +66,28 @@ def test_versus_pairs_another_model_s_cache_of_the_same_queries(tmp_path: Path) 
         projection.main([*argv, "--versus", str(tmp_path / "shifted.npz")])
     with pytest.raises(SystemExit, match="missing"):
         projection.main([*argv, "--versus", str(tmp_path / "absent.npz")])
+
+
+@pytest.mark.slow
+def test_declines_account_for_every_top1_right_query(tmp_path: Path, capsys) -> None:
+    cache = _cache(tmp_path / "cache.npz")
+    argv = f"--seed 11 --titles 5 --known 3 --splits 1 --cache {cache}".split()
+    projection.main([*argv, "--versus", str(cache), "--declines"])
+    assert capsys.readouterr().out.count("palette-capped") == 2  # both models
+
+    args = bench_parser("x").parse_args(argv)
+    vectors, colours, rows, _, _ = title_sets(args)
+    catalogs = title_splits(5, 3, 1)
+    folds, _ = held_out_folds(SERVED, vectors, colours, rows, catalogs)
+    for points in ([choose_point(folds, f) for f in folds], [(0.99, 0.99)] * 3):
+        counts = projection.declines(folds, points)
+        declined = counts["probability"] + counts["gate"] + counts["both"]
+        assert counts["right"] + declined == counts["top1"] <= counts["queries"]
+        assert counts["capped"] <= counts["gate"] + counts["both"]
+        assert counts["right"] <= counts["reachable"] <= counts["top1"]
+    assert counts["right"] < counts["top1"]  # a point that strict declines some right guesses
+
+    parts = projection.gate_parts(folds)
+    assert set(parts) == {"the palette alone", "nothing (the probability alone)"}
+    for rates in parts.values():
+        assert 0.0 <= rates["right"] + rates["wrong"] <= 1.0
