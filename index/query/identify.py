@@ -153,7 +153,7 @@ class Identifier:
         # exact view shows it was edited (`_edited`).
         tie = params.rerank_tie
         tied = not unsure and tie is not None and near_tie(hits, winner.title_id, tie)
-        edited = not unsure and crop and exact and self._edited(image, views)
+        edited = not unsure and crop and exact and self._edited(image)
         if unsure and match.view in INNER_VIEWS:
             match = self._rerank(([views[0]] + rest)[found], match, hits, timings)
         elif (unsure and exact) or tied or edited:
@@ -161,13 +161,13 @@ class Identifier:
         span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
         return replace(result, match=replace(match, start=span.start, end=span.end))
 
-    def _edited(self, image: Image.Image, views: list[Image.Image]) -> bool:
-        """Whether a sure answer's screenshot shows editing a clean one lacks: bars were trimmed
-        (`views` holds a crop) or its size is no video frame's (a meme trim, a hand resize).
-        Asked only when its borders were looked at: uncut, bars may still be in the picture.
-        Embedding similarity is then sure of the shot, not of the moment: a trim of a moving
-        shot lands on a neighbouring frame 0.01-0.03 closer (docs/pictures.md, 2026-12-01 00:40)."""
-        return self.params.rerank_edited and (len(views) > 1 or not video_sized(image.size))
+    def _edited(self, image: Image.Image) -> bool:
+        """Whether a sure answer's screenshot shows editing a clean one lacks: its size is no
+        video frame's (a meme trim, a hand resize). Asked only when its borders were looked at:
+        uncut, bars may still be in the picture. Embedding similarity is then sure of the shot,
+        not of the moment: a trim of a moving shot lands on a neighbouring frame 0.005-0.03
+        closer (docs/pictures.md, 2026-12-01 00:40)."""
+        return self.params.rerank_edited and not video_sized(image.size)
 
     def _rerank(
         self,

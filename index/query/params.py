@@ -46,8 +46,8 @@ class IdentifyParams:
     beats the chosen frame's spatial score by `rerank_margin`. `rerank_candidates < 2` turns it off.
     A sure answer is re-ranked too when the title's two best frames are neighbouring kept frames
     within `rerank_tie` in similarity (`index.query.vote.near_tie`); None: never. With
-    `rerank_edited`, so is a sure answer of an exact view whose screenshot shows editing (bars
-    trimmed, or a size no video frame has: `index.query.screenshot.video_sized`).
+    `rerank_edited`, so is a sure answer of an exact view whose screenshot has a size no video
+    frame has (`index.query.screenshot.video_sized`: a meme trim, a hand resize).
     """
 
     search_k: int = 50  # frames fetched per query view
@@ -66,7 +66,7 @@ class IdentifyParams:
     rerank_candidates: int = RERANK_CANDIDATES  # winner's best frames re-ranked in pixels; <2: off
     rerank_margin: float = RERANK_MARGIN  # spatial score lead needed to move the timestamp
     rerank_tie: float | None = RERANK_TIE  # sure, but its two best frames this close: re-rank
-    rerank_edited: bool = True  # sure, but bars trimmed or a size no video has: re-rank
+    rerank_edited: bool = True  # sure, but a size no video frame has (edited): re-rank
     # A title-level answer (no episode or time) when no frame is close: the head's probability
     # and its gate (the palette similarity of the query's colour histogram to that title's
     # nearest fitted frame, blended with the probability: `index.query.titlehead.gate_score`)
