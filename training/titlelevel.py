@@ -67,7 +67,11 @@ def calibrate_export(
     try:
         result = calibrate_vectors(titles, sources, vectors, colours, seed=seed)
     except CalibrationError as error:
-        log.warning("export not calibrated: %s", error)
+        log.warning(
+            "export not calibrated on its held-out frames (%s); the server will use the"
+            " catalog's calibration (`shazam-anime calibrate`) or the defaults",
+            error,
+        )
         return None
     measured = {"thresholds": result.thresholds(), "calibration": result.as_dict()}
     update_metadata(model_path, measured)
