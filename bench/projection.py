@@ -50,7 +50,7 @@ from bench.titlehead import (  # noqa: E402
     title_sets,
     title_splits,
 )
-from index.query.titlehead import CONFIDENCE_WEIGHT, unit_rows  # noqa: E402
+from index.query.titlehead import CONFIDENCE_WEIGHT, gate_score, unit_rows  # noqa: E402
 from training.head import HeadSpec, train_head  # noqa: E402
 
 VARIANTS = {
@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
 
 def palette_of(fold_rows: np.ndarray) -> np.ndarray:
-    """The palette similarity inside the served gate (`titlehead.gate_score`, which is linear)
-    of (right?, probability, gate) rows."""
+    """The palette similarity inside the served gate of (right?, probability, gate) rows:
+    `titlehead.gate_score` solved for it (the gate is linear in both)."""
     return (1 + CONFIDENCE_WEIGHT) * fold_rows[:, 2] - CONFIDENCE_WEIGHT * fold_rows[:, 1]
 
 
@@ -154,7 +154,7 @@ def declines(folds: list[Fold], points: list[tuple[float, float]]) -> dict[str, 
     for fold, (least, gate_min) in zip(folds, points, strict=True):
         top1 = fold.known[:, 0] == 1
         sure, passes = fold.known[:, 1] >= least, fold.known[:, 2] >= gate_min
-        capped = (palette_of(fold.known) + CONFIDENCE_WEIGHT) / (1 + CONFIDENCE_WEIGHT) < gate_min
+        capped = gate_score(1.0, palette_of(fold.known)) < gate_min
         for key, mask in (
             ("queries", np.ones_like(top1)),
             ("top1", top1),
