@@ -15,12 +15,12 @@ contrastive, T 0.1, on P x K batches; `batch`: the training package's contrastiv
 P x K batch with the hardest negative, `training.siamese.BatchContrastiveLoss`; `pairs`: the
 seed paper's contrastive loss on balanced Siamese pairs, `ContrastiveLoss`), steps, and weight
 decay toward the start. Printed side by side with the pretrained embedding, with the paired
-title-bootstrap difference of each rate. `--versus`: no map; another model's embeddings of the
-same frames and queries (its own `bench/titlehead.py` cache, e.g. a fine-tuned export's) against
-`--cache`'s. `--declines`: for each model, why the queries whose top-1 title is right are not
-answered (the probability c, the gate s, both; and how many fail the gate even at probability 1:
-their palette alone caps them), and the rates with either half of the gate alone. Results:
-docs/titlehead.md.
+title-bootstrap difference of each rate. `--versus`: no map; other models' embeddings of the
+same frames and queries (their own `bench/titlesets.py` caches, e.g. fine-tuned exports') against
+`--cache`'s, and with several (one recipe's training seeds) their mean paired difference.
+`--declines`: for each model, why the queries whose top-1 title is right are not answered (the
+probability c, the gate s, both; and how many fail the gate even at probability 1: their palette
+alone caps them), and the rates with either half of the gate alone. Results: docs/titlehead.md.
 
     .venv/bin/python -m bench.projection --cache /tmp/lite0.npz
 """
@@ -40,16 +40,13 @@ import numpy as np  # noqa: E402
 from bench.titlehead import (  # noqa: E402
     SERVED,
     Fold,
-    bench_parser,
     choose_point,
     held_out_folds,
     pooled,
     report,
-    set_cache,
     title_interval,
-    title_sets,
-    title_splits,
 )
+from bench.titlesets import bench_parser, set_cache, title_sets, title_splits  # noqa: E402
 from index.query.titlehead import CONFIDENCE_WEIGHT, gate_score, unit_rows  # noqa: E402
 from training.head import HeadSpec, train_head  # noqa: E402
 
@@ -86,8 +83,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument(
         "--versus",
         type=Path,
-        help="another model's bench/titlehead.py cache of the same title sets (its first set;"
-        " the others beside it, -seedN): compared, with no map, against --cache's model",
+        nargs="+",
+        help="other models' bench.titlesets caches of the same title sets (each its first set;"
+        " the others beside it, -seedN): compared, with no map, against --cache's model; with"
+        " several (e.g. one recipe's training seeds), also their mean paired difference",
     )
     parser.add_argument(
         "--fit-cache",
@@ -111,12 +110,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         f" {len(catalogs[0][1])} unknown titles; served head on every side; maps trained"
         + (f" once on {args.fit_cache}" if fixed else " on each fold's catalog")
     )
-    results, base = {}, None
-    names = ["pretrained", *args.variants] if args.versus is None else ["pretrained", "versus"]
+    results, base, compared = {}, None, []
+    versus = {f"versus {path}": path for path in args.versus or []}
+    names = ["pretrained", *(versus or args.variants)]
     for name in names:
         transform = None
-        if name == "versus":
-            vectors = versus_vectors(args, rows, colours)
+        if name in versus:
+            vectors = versus_vectors(args, versus[name], rows, colours)
         elif name != "pretrained":
             variant = VARIANTS[name]
             if args.steps is not None and variant.steps:
@@ -134,6 +134,15 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             base = scores
             continue
         print("    paired difference to pretrained (title bootstrap): " + paired(scores, base))
+        compared.append(scores)
+    if len(versus) > 1:  # per title, the models' mean: one title draw moves every model at once
+        mean = {
+            key: (np.mean([g[key][0] for g in compared], axis=0), n) for key, (_, n) in base.items()
+        }
+        print(
+            f"mean of the {len(versus)} --versus models, paired difference to pretrained (title"
+            " bootstrap; the models themselves fixed): " + paired(mean, base)
+        )
     return results
 
 
@@ -206,17 +215,19 @@ def paired(scores: dict, base: dict) -> str:
     )
 
 
-def versus_vectors(args: argparse.Namespace, rows: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """The `--versus` model's vectors of the same frames and queries; its caches must exist
+def versus_vectors(
+    args: argparse.Namespace, cache: Path, rows: np.ndarray, colours: np.ndarray
+) -> np.ndarray:
+    """A `--versus` model's vectors of the same frames and queries; its caches must exist
     (nothing is embedded here) and hold the same rows and palettes as `--cache`'s."""
-    versus = argparse.Namespace(**{**vars(args), "cache": args.versus})
+    versus = argparse.Namespace(**{**vars(args), "cache": cache})
     paths = [set_cache(versus, at) for at in range(len(args.seed))]
     missing = [path for path in paths if not path.is_file()]
     if missing:
-        raise SystemExit(f"--versus caches missing (build them with bench.titlehead): {missing}")
+        raise SystemExit(f"--versus caches missing (build them with bench.titlesets): {missing}")
     vectors, other_colours, other_rows, _, _ = title_sets(versus)
     if not np.array_equal(other_rows, rows) or not np.allclose(other_colours, colours, atol=1e-6):
-        raise SystemExit(f"{args.versus}: not the same frames and queries as --cache")
+        raise SystemExit(f"{cache}: not the same frames and queries as --cache")
     return vectors
 
 

@@ -90,6 +90,8 @@ def refined(
             moves = [at + min(depths) for _, at, _ in halves]
         if upright:  # a window's side stays upright: both halves move to the deeper edge
             moves = [max(moves)] * 2
+        if _on_edge(pixels, quad[side], quad[(side + 1) % 4], scale):
+            moves = [reach, reach]  # the photo cut the picture there: no edge to move onto
         mids = [mid for mid, _, _ in halves]
         lines.append([mid + offsets[move] * normal for mid, move in zip(mids, moves, strict=True)])
     return np.float32([_meet(lines[side - 1], lines[side]) for side in range(4)])
@@ -140,6 +142,17 @@ def _past_bezel(profile: np.ndarray, at: int) -> int:
     past = colours[min(walk + _STEP_SPAN - 1, len(colours) - 1)]
     sharp = np.abs(past - np.median(colours[start:walk], axis=0)).max() >= _BEZEL_STEP
     return walk if sharp else at
+
+
+def _on_edge(pixels: np.ndarray, start: np.ndarray, end: np.ndarray, scale: float) -> bool:
+    """Whether the side from `start` to `end` runs along one of the photo's edges, within a
+    small-copy pixel (`scale` full-size ones)."""
+    height, width = pixels.shape[:2]
+    ends = np.float32([start, end])
+    return bool(
+        (ends[:, 0] <= scale).all() or (ends[:, 0] >= width - 1 - scale).all()
+        or (ends[:, 1] <= scale).all() or (ends[:, 1] >= height - 1 - scale).all()
+    )  # fmt: skip
 
 
 def _meet(first: list[np.ndarray], second: list[np.ndarray]) -> np.ndarray:

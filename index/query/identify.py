@@ -19,7 +19,7 @@ from index.query.flipcheck import agreement, signature, thumbnail_signature
 from index.query.identification import Identification, Match
 from index.query.inner import INNER_VIEWS, inner_views
 from index.query.params import IdentifyParams
-from index.query.rerank import spatial_scores
+from index.query.rerank import choose_view, spatial_scores
 from index.query.scenes import merge_scenes
 from index.query.screenshot import search_views, video_sized
 from index.query.titlehead import decide
@@ -40,6 +40,11 @@ from model.fit import fit_batch, to_rgb
 if TYPE_CHECKING:
     from index.query.titlehead import TitleHead
     from index.store.frame_store import FrameStore
+
+# A found picture narrower than this (width / height) is a part of a screen, not placed in the
+# re-rank: no video is narrower than 4:3, and rectified screens measured 1.58-2.08 (perspective
+# stretches them), the cut parts that won 1.03-1.08 (docs/pictures.md, 2026-12-01 03:40).
+_NARROWEST = 1.25
 
 
 class Identifier:
@@ -149,15 +154,29 @@ class Identifier:
         # screenshot or the frame inside bars; a player window's, a pixel or two off, moved right
         # answers away) or it is a picture found inside, on its own pixels (`bench/robustness.py
         # --inner`). Sure ones are exact already, and the common path stays almost free, unless
-        # their two best frames are neighbours near a tie (`near_tie`, window views too), or an
-        # exact view shows it was edited (`_edited`).
+        # their two best frames are neighbours near a tie (`near_tie`, window views too), an
+        # exact view shows it was edited (`_edited`), or the view is a window cut out of a larger
+        # picture (`rerank_window`).
         tie = params.rerank_tie
         tied = not unsure and tie is not None and near_tie(hits, winner.title_id, tie)
         edited = not unsure and crop and exact and self._edited(image)
-        if unsure and match.view in INNER_VIEWS:
-            match = self._rerank(([views[0]] + rest)[found], match, hits, timings)
-        elif (unsure and exact) or tied or edited:
-            match = self._rerank(views[0], match, hits, timings, off_grid=True)
+        # Unsure, and nothing cut from the picture (bars or a window cut show an edit of the
+        # frame, not a photo of a screen), every screen found at an angle and of a video's shape
+        # is placed next to the winning view: which one answers is the pixels' call, not the
+        # embedding's 0.01; a squarish one is a part of the screen that fits inside many frames
+        # of its shot, an upright rectangle not the winner is mostly the outer picture's
+        # (docs/pictures.md, 2026-12-01 03:40).
+        windowed = not unsure and crop and not exact and params.rerank_window
+        inner = unsure and names[found] in INNER_VIEWS
+        screens = unsure and len(views) == 1
+        placed = [(name, view, False)
+                  for index, (name, view) in enumerate(zip(names, [views[0], *rest], strict=True))
+                  if (inner and index == found)
+                  or (screens and name == "rectified" and _video_shaped(view))]  # fmt: skip
+        if not inner and ((unsure and exact) or tied or edited or windowed):
+            placed.append((names[0], views[0], not windowed or tied))
+        if placed:
+            match = self._rerank(placed, match, hits, timings)
         span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
         return replace(result, match=replace(match, start=span.start, end=span.end))
 
@@ -171,17 +190,17 @@ class Identifier:
 
     def _rerank(
         self,
-        view: Image.Image,
+        placed: list[tuple[str, Image.Image, bool]],
         match: Match,
         hits: list[Hit],
         timings: dict[str, float],
-        off_grid: bool = False,
     ) -> Match:
-        """The match moved to the winning title's frame that best contains `view` in pixels
-        (`index.query.rerank`), when it beats the embedding's frame by `rerank_margin`; the title
-        never changes. Mirroring is decided once for all candidates: the orientation in which
-        some candidate contains the view best (the flip check's whole-picture signatures misjudge
-        crops: `bench/robustness.py`, crop70 and edit_stack exact frame up).
+        """The match moved to the winning title's frame that best contains one of the `placed`
+        views (name, view, off_grid) in pixels (`index.query.rerank`), when it beats the
+        embedding's frame in that view by `rerank_margin`; the title never changes, the view
+        becomes the placed one. Mirroring is decided once for all candidates: the orientation in
+        which some candidate contains the view best (the flip check's whole-picture signatures
+        misjudge crops: `bench/robustness.py`, crop70 and edit_stack exact frame up).
         `off_grid` for a view whose edges are exact: scales between the grid's are scored too.
         Sets `timings["rerank"]`. Any failure (a missing or unreadable thumbnail) keeps the
         embedding's answer: the re-rank refines, it never costs an answer.
@@ -197,13 +216,20 @@ class Identifier:
             jpegs = [self.store.thumbnail(hit.frame_id) for hit in pool]
             if len(pool) < 2 or any(jpeg is None for jpeg in jpegs):
                 return match
-            scores = spatial_scores(view, jpegs, mirrored=None, off_grid=off_grid)
-            best = int(scores.argmax())
-            if best == 0 or scores[best] - scores[0] < self.params.rerank_margin:
+            scores = np.stack(
+                [
+                    spatial_scores(view, jpegs, mirrored=None, off_grid=off)
+                    for _, view, off in placed
+                ]
+            )
+            chosen_view, best = choose_view(scores)
+            lead = scores[chosen_view, best] - scores[chosen_view, 0]
+            if best == 0 or lead < self.params.rerank_margin:
                 return match
             hit = pool[best]
             return replace(
                 match,
+                view=placed[chosen_view][0],
                 episode=hit.episode,
                 timestamp=hit.timestamp,
                 frame_id=hit.frame_id,
@@ -322,6 +348,11 @@ class Identifier:
             kind="title",
         )
         return match, reason
+
+
+def _video_shaped(view: Image.Image) -> bool:
+    """Whether a picture found inside is as wide as a video for its height (`_NARROWEST`)."""
+    return view.width >= _NARROWEST * view.height
 
 
 def _picture_agreement(view: Image.Image, jpeg: bytes) -> tuple[float, float]:

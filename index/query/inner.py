@@ -2,19 +2,19 @@
 
 A phone photo of a TV or a frame inside a reaction video shows the frame as the dominant inner
 quadrilateral: a screen bounded by its bezel, a window by its border or shadow. `find_quads`
-takes the long straight edges of a small copy (Canny on each colour channel, probabilistic
-Hough, each slanted line fitted to its edge pixels, OpenCV), makes every quadrilateral of two
-near-horizontal and two near-vertical lines, keeps those whose four sides lie on edges (a
-slanted one's three, and part of the fourth: glare on a screen), and ranks them by area and
-edge support; a window's own border or drop shadow (`window`) puts it ahead of the larger
+takes the long straight edges of a small copy (`lines`: Canny on each colour channel,
+probabilistic Hough, each slanted line fitted to its edge pixels, OpenCV), makes every
+quadrilateral of two near-horizontal and two near-vertical lines, keeps those whose four sides
+lie on edges (a slanted one's three, and part of the fourth: glare on a screen), and ranks them
+by area and edge support (the photo's own edges are sides too: a screen that fills the photo is
+cut by them); a window's own border or drop shadow (`window`) puts it ahead of the larger
 rectangles of the outer picture's lines around it. A screen's outer edge is its bezel's: a
 nested quadrilateral with a flat band of one colour between them on two or more sides is the
 picture, so it replaces the outer one (`bezel.peeled`; one on four edges before one with a weak
-side). Each side is then moved onto
-the picture's own edge at full size (`bezel.refined`; a window, upright within a few pixels, as
-an upright rectangle). `inner_views` warps the best two upright and trims what is left of a
-bezel or border. They are searched only in the unsure second pass, so clean screenshots never
-pay for them.
+side). Each side is then moved onto the picture's own edge at full size (`bezel.refined`; a
+window, upright within a few pixels, as an upright rectangle). `inner_views` warps the best two
+upright and trims what is left of a bezel or border. They are searched only in the unsure second
+pass, so clean screenshots never pay for them.
 Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
 """
 
@@ -28,8 +28,9 @@ import numpy as np
 from PIL import Image
 
 from index.query.bezel import ALONG, flatness, quad_area, quad_sides, refined, without_bezel
-from index.query.screenshot import aspect_prior, edge_lines, video_box
-from index.query.window import framed, inside_border, shadowed
+from index.query.lines import colour_edges, straight_lines
+from index.query.screenshot import aspect_prior, video_box
+from index.query.window import framed, inside_border, past_outer_band, shadowed
 from model.fit import to_rgb
 
 log = logging.getLogger(__name__)
@@ -41,21 +42,15 @@ INNER_VIEWS = ("inner", "rectified")  # the names of the views found here (`Matc
 _VIEWS = 2  # inner pictures searched per screenshot
 _FRAME_POOL = 8  # best upright candidates checked for a window's border or shadow (`window`)
 _DISTINCT = 0.7  # a second quadrilateral overlapping the first more than this is the same one
-_CANNY_LOW = 20  # Canny's low threshold (the high one is 3x): a shadowed side is soft
 _SUPPORT_POWER = 4.0  # a quadrilateral's score: area x (weakest side's edge support) ** this
 _ASPECT_RANGE = (1.0, 2.6)  # width / height of plausible video once upright
 _MIN_ANGLE = 55.0  # degrees: a corner sharper than this is not a screen seen from the front half
 _AXIS_TOLERANCE = 1.5  # px of the analysis copy: corners this close to a box make it "inner"
 _WINDOW_TOLERANCE = 5.0  # px of the analysis copy: corners this close to a box may be a window
 _MAX_SIDE = 640  # the view is made at most this wide (the embedder sees 224 px anyway)
-_LINES = 16  # strongest distinct lines kept per direction (16 x 16: 14,400 quadrilaterals)
-_AXIS_LINES = 12  # strongest upright rows / columns added per direction (`_lines`)
-_LINE_SHARE = 0.25  # a line needs edge pixels along this share of the short side (Hough votes)
-_MAX_TILT = np.radians(25)  # lines further from horizontal or vertical than this are not sides
-_REFIT_BAND = 1.0  # px of the analysis copy: edge pixels this near a slanted line refit it
-_UPRIGHT = np.radians(0.5)  # a line this near upright is kept as found (`_refit`)
 _SIDE_SUPPORT = 0.9  # share of each side of the quadrilateral that must lie on an edge
 _WEAK_SIDE = 0.6  # ... or of one side of a slanted one, the other three on `_SIDE_SUPPORT`
+_CUT_REACH = np.arange(2.0, 11.0)[:, None]  # px next to the photo's edge a side meeting it is on
 
 
 def inner_views(image: Image.Image) -> list[tuple[str, Image.Image]]:
@@ -94,7 +89,7 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     scale = min(1.0, _ANALYSIS_WIDTH / width)
     size = (round(width * scale), round(height * scale))
     small = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-    quads, areas, support = _quads(_edges(small))
+    quads, areas, support = _quads(colour_edges(small))
     # the aspect prior for windows only: a screen at an angle, bezel and all, is not video-shaped
     window = _off_box(quads) <= _WINDOW_TOLERANCE
     prior = np.where(window, aspect_prior(_aspects(quads)), 1.0)
@@ -150,7 +145,7 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     # a window is an upright rectangle, and is refined as one (a crop, not a warp)
     windows = _off_box(np.float32(inside_bezels).reshape(-1, 4, 2)) <= _WINDOW_TOLERANCE
     return [
-        inside_border(pixels, refined_window(quad), 1 / scale)
+        inside_border(pixels, past_outer_band(pixels, refined_window(quad), 1 / scale), 1 / scale)
         if box
         else refined(pixels, quad / scale, 1 / scale)
         for quad, box in zip(inside_bezels, windows, strict=True)
@@ -170,119 +165,17 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (quad_area(a) + quad_area(b) - inter)
 
 
-def _edges(small: np.ndarray) -> np.ndarray:
-    """Canny edges of any colour channel: a window's side can be a change of hue alone."""
-    blurred = cv2.GaussianBlur(small, (3, 3), 0)
-    return np.bitwise_or.reduce(
-        [
-            cv2.Canny(np.ascontiguousarray(blurred[..., c]), _CANNY_LOW, 3 * _CANNY_LOW)
-            for c in range(3)
-        ]
-    )
-
-
-def _lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The strongest distinct straight lines as (rho, theta) rows: near-horizontal ones, top to
-    bottom, and near-vertical ones, left to right."""
-    height, width = edges.shape
-    short = min(height, width)
-    segments = cv2.HoughLinesP(
-        edges, 1, np.pi / 360, threshold=int(_LINE_SHARE * short),
-        minLineLength=_LINE_SHARE * short, maxLineGap=4,
-    )  # fmt: skip
-    segments = np.zeros((0, 4)) if segments is None else segments.reshape(-1, 4).astype(float)
-    segments = segments[np.argsort(-np.hypot(*(segments[:, 2:] - segments[:, :2]).T))]
-    # (rho, theta) of each segment's line: theta is the angle of its normal
-    dx, dy = (segments[:, 2:] - segments[:, :2]).T
-    theta = np.arctan2(dx, -dy) % np.pi
-    rho = segments[:, 0] * np.cos(theta) + segments[:, 1] * np.sin(theta)
-    found = np.stack([rho, theta], axis=-1)[:, None]
-    kinds: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
-    ends: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
-    for rho, theta in [] if found is None else found[:, 0]:
-        if theta > np.pi / 2 + _MAX_TILT:  # the same line as (-rho, theta - pi): keep theta small
-            rho, theta = -rho, theta - np.pi
-        vertical = bool(abs(theta) < _MAX_TILT)
-        if not vertical and abs(theta - np.pi / 2) >= _MAX_TILT:
-            continue
-        line = np.array([[rho, theta]])
-        span = height if vertical else width
-        at_ends = np.concatenate([_at(line, 0, vertical), _at(line, span, vertical)])
-        kind, seen = kinds[vertical], ends[vertical]
-        if len(kind) < _LINES and all(np.abs(at_ends - other).max() > 4 for other in seen):
-            kind.append((float(rho), float(theta)))
-            seen.append(at_ends)
-    # Hough's line is its segment's, extended: a degree askew, it leaves a side's far part a
-    # pixel or two off, without edge support (a screen seen at an angle: docs/pictures.md,
-    # 19:30). Each slanted line is fitted to the edge pixels along it.
-    points = np.argwhere(edges)[:, ::-1].astype(np.float32)  # (x, y) of every edge pixel
-    for vertical in (False, True):
-        span = height if vertical else width
-        kinds[vertical][:] = [_refit(line, points) for line in kinds[vertical]]
-        ends[vertical][:] = [
-            np.concatenate([_at(line, 0, vertical), _at(line, span, vertical)])
-            for line in np.array(kinds[vertical]).reshape(-1, 1, 2)
-        ]
-    # Upright sides Hough misses: a thin border's edge wanders over two rows or columns, and over
-    # a city the buildings' lines fill the `_LINES` first. The `_AXIS_LINES` strongest rows and
-    # columns mostly on an edge (within a pixel) that are distinct from the lines kept (a column
-    # of a building's windows, and its neighbours, took the slots of a window's side otherwise)
-    # are added as lines of their own.
-    for vertical in (False, True):
-        spread = cv2.dilate(edges, np.ones((1, 3) if vertical else (3, 1), np.uint8))
-        spread = spread.T if vertical else spread
-        strength = np.count_nonzero(spread, axis=1)
-        span = height if vertical else width
-        kind, seen = kinds[vertical], ends[vertical]
-        added = 0
-        for index in sorted(edge_lines(spread, span, len(spread)), key=lambda i: -strength[i]):
-            at_ends = np.float64([index, index])
-            if all(np.abs(at_ends - other).max() > 2 for other in seen):
-                kind.append((float(index), 0.0 if vertical else np.pi / 2))
-                seen.append(at_ends)
-                added += 1
-                if added == _AXIS_LINES:
-                    break
-    across, down = (np.array(kind, dtype=np.float64).reshape(-1, 2) for kind in kinds)
-    # order: across by y at the middle column, down by x at the middle row
-    across = across[np.argsort(_at(across, width / 2, vertical=False))]
-    down = down[np.argsort(_at(down, height / 2, vertical=True))]
-    return across, down
-
-
-def _refit(line: tuple[float, float], points: np.ndarray) -> tuple[float, float]:
-    """`line` (rho, theta) fitted to the edge `points` within `_REFIT_BAND` of it (OpenCV's
-    `fitLine`, Huber: a crossing edge's few pixels barely pull); as it was when upright (a
-    window's side, which the upright rows and columns find) or with too few pixels near."""
-    rho, theta = line
-    if min(abs(theta), abs(theta - np.pi / 2)) < _UPRIGHT:
-        return line
-    normal = np.array([np.cos(theta), np.sin(theta)])
-    near = points[np.abs(points @ normal - rho) <= _REFIT_BAND]
-    if len(near) < 8:
-        return line
-    vx, vy, x0, y0 = cv2.fitLine(near, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-    fitted = np.array([-vy, vx], dtype=np.float64)  # its normal, facing as the line's did
-    if fitted @ normal < 0:
-        fitted = -fitted
-    return float(fitted @ [x0, y0]), float(np.arctan2(fitted[1], fitted[0]))
-
-
-def _at(lines: np.ndarray, where: float, vertical: bool) -> np.ndarray:
-    """y of near-horizontal lines at x = where, or x of near-vertical lines at y = where."""
-    rho, theta = lines[:, 0], lines[:, 1]
-    if vertical:
-        return (rho - where * np.sin(theta)) / np.cos(theta)
-    return (rho - where * np.cos(theta)) / np.sin(theta)
-
-
 def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plausible quadrilaterals bounded by two near-horizontal and two near-vertical lines, each
     side mostly on an edge, and their areas; all combinations judged at once."""
     height, width = edges.shape
-    across, down = _lines(edges)
+    across, down = straight_lines(edges)
     if len(across) < 2 or len(down) < 2:
         return np.zeros((0, 4, 2), np.float32), np.zeros(0), np.zeros(0)
+    # the photo's own edges: a screen that fills the photo is cut by them (docs/pictures.md,
+    # 2026-12-01 03:00)
+    across = np.concatenate([[[0.0, np.pi / 2]], across, [[height - 1.0, np.pi / 2]]])
+    down = np.concatenate([[[0.0, 0.0]], down, [[width - 1.0, 0.0]]])
     # corners[a, d]: where across line a meets down line d
     ca, sa = np.cos(across[:, 1])[:, None], np.sin(across[:, 1])[:, None]
     cd, sd = np.cos(down[:, 1])[None], np.sin(down[:, 1])[None]
@@ -298,6 +191,12 @@ def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     along = _segment_support(near, corners[:, d1], corners[:, d2], ALONG)
     downs = _segment_support(near, corners[a1].transpose(1, 0, 2),
                              corners[a2].transpose(1, 0, 2), ALONG)  # fmt: skip
+    # a side on the photo's edge counts as on an edge when the two sides meeting it run on an
+    # edge right up to it (else they went on past a bezel and the room to reach it), but only
+    # just: a picture's own side near the photo's edge, when there is one, ranks ahead
+    cut_across, cut_down = (np.isin(np.arange(len(lines)), (0, len(lines) - 1)) for lines in
+                            (across, down))  # fmt: skip
+    along[cut_across], downs[cut_down] = _SIDE_SUPPORT, _SIDE_SUPPORT
     q, p = np.arange(len(a1))[:, None], np.arange(len(d1))[None]  # (pairs across, pairs down)
     a1, a2, d1, d2 = a1[:, None], a2[:, None], d1[None], d2[None]
     sides = np.sort([along[a1, p], along[a2, p], downs[d1, q], downs[d2, q]], axis=0)
@@ -305,16 +204,37 @@ def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     quads = np.stack(
         [corners[a1, d1], corners[a1, d2], corners[a2, d2], corners[a2, d1]], axis=-2
     )  # (pairs across, pairs down, 4, 2)
+    cut = np.stack(np.broadcast_arrays(cut_across[a1], cut_down[d2], cut_across[a2], cut_down[d1]))
+    cuts = cut.sum(axis=0)
     good = support >= _SIDE_SUPPORT
+    edged = cuts == 0
     # glare or dark content leaves part of one side of a screen without an edge: three sides on
     # an edge and the fourth on `_WEAK_SIDE` of it will do when slanted (a window's border runs
     # all round it, and an upright rectangle of the outer picture's lines is not a screen)
-    weak = ~good & (sides[1] >= _SIDE_SUPPORT) & (support >= _WEAK_SIDE)
+    weak = ~good & edged & (sides[1] >= _SIDE_SUPPORT) & (support >= _WEAK_SIDE)
     weak[weak] = _off_box(quads[weak].astype(np.float32)) > _WINDOW_TOLERANCE
+    # one side at most on the photo's edge, slanted (an upright window never touches the outer
+    # picture's edge), the sides meeting it on an edge up to it
+    cropped = good & (cuts == 1)
+    good &= edged
+    good[cropped] = _reaches_cut(near, quads[cropped].astype(np.float32), cut[:, cropped].argmax(0))
     good |= weak
     picked, support = quads[good].astype(np.float32), support[good]
     kept = _plausible(picked, width, height)
     return picked[kept], _areas(picked[kept]), support[kept]
+
+
+def _reaches_cut(near: np.ndarray, quads: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """Which `(n, 4, 2)` quadrilaterals, with side `cut` (n,) on the photo's edge, are slanted and
+    have the two sides meeting it on an edge for the `_CUT_REACH` points next to it."""
+    rows = np.arange(len(quads))
+    reach = np.ones(len(quads))
+    for corner, toward in ((cut, cut - 1), ((cut + 1) % 4, (cut + 2) % 4)):
+        start, end = quads[rows, corner], quads[rows, toward % 4]
+        length = np.linalg.norm(end - start, axis=-1)[:, None, None]
+        u = _CUT_REACH / np.maximum(length, 1e-6)
+        reach = np.minimum(reach, _segment_support(near, start, end, u))
+    return (reach >= _SIDE_SUPPORT) & (_off_box(quads) > _WINDOW_TOLERANCE)
 
 
 def _segment_support(near: np.ndarray, start: np.ndarray, end: np.ndarray, u: np.ndarray):

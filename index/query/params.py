@@ -47,7 +47,9 @@ class IdentifyParams:
     A sure answer is re-ranked too when the title's two best frames are neighbouring kept frames
     within `rerank_tie` in similarity (`index.query.vote.near_tie`); None: never. With
     `rerank_edited`, so is a sure answer of an exact view whose screenshot has a size no video
-    frame has (`index.query.screenshot.video_sized`: a meme trim, a hand resize).
+    frame has (`index.query.screenshot.video_sized`: a meme trim, a hand resize); with
+    `rerank_window`, so is a sure answer of a player window's crop (a frame inside another
+    picture lands on a neighbouring moment as a trim does).
     """
 
     search_k: int = 50  # frames fetched per query view
@@ -67,6 +69,7 @@ class IdentifyParams:
     rerank_margin: float = RERANK_MARGIN  # spatial score lead needed to move the timestamp
     rerank_tie: float | None = RERANK_TIE  # sure, but its two best frames this close: re-rank
     rerank_edited: bool = True  # sure, but a size no video frame has (edited): re-rank
+    rerank_window: bool = True  # sure, but of a window cut out of a larger picture: re-rank
     # A title-level answer (no episode or time) when no frame is close: the head's probability
     # and its gate (the palette similarity of the query's colour histogram to that title's
     # nearest fitted frame, blended with the probability: `index.query.titlehead.gate_score`)

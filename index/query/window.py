@@ -21,6 +21,9 @@ _SHADOW_FAR = (4.5, 7.0)  # ... and where the outer picture is mostly out of it
 _SHADOW_DARKER = 0.9  # a sample is in shadow when this much (or less) as bright near as far
 _SHADOW_LIT = 20.0  # grey level further out under which a shadow cannot be seen
 _SHADOW_SHARE = 0.75  # share of a side's samples in shadow for the side to cast one
+_BAND_DEPTH = 5.0  # small-copy px: the widest band of the outer picture a side is moved past
+_BAND_SHARE = 0.85  # share of a band's samples (and of those past an end) in its colour
+_BAND_PAST = (2.5, 6.0)  # small-copy px past a side's ends (beyond a border): where it goes on
 
 
 def framed(pixels: np.ndarray, quad: np.ndarray) -> bool:
@@ -57,6 +60,38 @@ def inside_border(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndar
     return (quad - shifts - np.roll(shifts, 1, axis=0)).astype(np.float32)
 
 
+def past_outer_band(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
+    """A window with each side that sits on the outer edge of a flat band of the outer picture
+    moved inward past the band: the band ends within `_BAND_DEPTH` small-copy px (`scale`: full-size
+    px per small-copy px) and goes on, in its colour, past both of the side's ends, outside the
+    window. A long line of the outer picture a few pixels outside a window's side (the edge of a
+    wall the window covers the rest of) outscores the window's own edge; the window's own flat
+    content stops at its corners (docs/pictures.md, 2026-12-01 03:30)."""
+    depth = int(np.ceil(_BAND_DEPTH * scale))
+    offsets = -np.arange(1, depth + 1, dtype=np.float32)
+    lines = _across(pixels, quad, offsets)  # (4, depth, samples, 3)
+    medians = np.median(lines, axis=2)  # (4, depth, 3)
+    band = medians[:, 1]  # the outermost line may be blended with what is outside
+    flat = (np.abs(lines - band[:, None, None]).max(axis=3) <= _FRAME_LEVELS).mean(axis=2)
+    same = flat >= _BAND_SHARE
+    same[:, 0] = True
+    run = np.argmin(same, axis=1)  # the first line off the band
+    length = np.linalg.norm(np.roll(quad, -1, axis=0) - quad, axis=1)
+    past = np.float32(_BAND_PAST) * scale / length[:, None]  # (4, 2) shares of each side
+    shifts = np.zeros(4, dtype=np.float32)
+    for side in np.flatnonzero((run >= 3) & ~same.all(axis=1)):
+        near, far = past[side]
+        ends = np.concatenate([-np.linspace(near, far, 8), 1 + np.linspace(near, far, 8)])
+        beyond = _across(pixels, quad, offsets[1 : run[side] - 1], ends[:, None])[side]
+        match = np.abs(beyond - band[side]).max(axis=2) <= _FRAME_LEVELS  # (offsets, 16)
+        start, end = quad[side], quad[(side + 1) % 4]
+        inside = [_within(pixels, start + share * (end - start)) for share in (-far, 1 + far)]
+        if min(match[:, :8].mean() * inside[0], match[:, 8:].mean() * inside[1]) >= _BAND_SHARE:
+            shifts[side] = run[side]
+    moves = shifts[:, None] * _normals(quad)
+    return (quad - moves - np.roll(moves, 1, axis=0)).astype(np.float32)
+
+
 def _border(pixels: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     """The colour of a border along each side of a refined window (float32 (4, 3)): the median
     of the line of one colour `framed` finds there; None when a side has none."""
@@ -86,16 +121,24 @@ def shadowed(pixels: np.ndarray, quad: np.ndarray, scale: float) -> bool:
     return bool((casts & np.roll(casts, -1)).any())
 
 
-def _across(pixels: np.ndarray, quad: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def _across(
+    pixels: np.ndarray, quad: np.ndarray, offsets: np.ndarray, samples: np.ndarray = _SAMPLES
+) -> np.ndarray:
     """The colours along each side of `quad` (top, right, bottom, left) at `offsets` full-size px
-    across it (+: out), sampled at `_SAMPLES` in one remap: float32 (4, offsets, samples, 3)."""
-    points = quad[:, None] + _SAMPLES * (np.roll(quad, -1, axis=0) - quad)[:, None]  # (4, n, 2)
+    across it (+: out), sampled at `samples` (shares of each side, end to end) in one remap:
+    float32 (4, offsets, samples, 3)."""
+    points = quad[:, None] + samples * (np.roll(quad, -1, axis=0) - quad)[:, None]  # (4, n, 2)
     grid = points[None] + offsets[:, None, None, None] * _normals(quad)[None, :, None]
     grid = grid.reshape(len(offsets), -1, 2).astype(np.float32)  # (offsets, 4 x samples, 2)
     x, y = (np.ascontiguousarray(grid[..., i]) for i in (0, 1))
     lines = cv2.remap(pixels, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    lines = lines.astype(np.float32).reshape(len(offsets), 4, len(_SAMPLES), -1)
+    lines = lines.astype(np.float32).reshape(len(offsets), 4, len(samples), -1)
     return lines.transpose(1, 0, 2, 3)
+
+
+def _within(pixels: np.ndarray, point: np.ndarray) -> bool:
+    """Whether a full-size point lies in the picture (past its edge `_across` reflects it)."""
+    return bool(0 <= point[0] < pixels.shape[1] and 0 <= point[1] < pixels.shape[0])
 
 
 def _normals(quad: np.ndarray) -> np.ndarray:

@@ -40,7 +40,8 @@ def styles() -> list[TitleStyle]:
 def server(
     tmp_path_factory: pytest.TempPathFactory, lite0_embedder: Embedder, styles: list[TitleStyle]
 ) -> Iterator[LiveServer]:
-    """A keyed server whose catalog starts with one title added from screenshots."""
+    """A keyed server whose catalog starts with two titles added from screenshots: one with an
+    episode number, one without (like a film)."""
     folder = tmp_path_factory.mktemp("catalog-shots")
 
     def stock(services: Services) -> None:
@@ -49,6 +50,9 @@ def server(
             shots.append(folder / f"shot-{t:g}.png")
             render_frame(styles[0], 1, t, SIZE).save(shots[-1])
         assert services.ingestor.ingest(styles[0].name, shots, episode="1").frames_added == 3
+        film = folder / "film.png"
+        render_frame(styles[2], 1, 2.0, SIZE).save(film)
+        assert services.ingestor.ingest(styles[2].name, [film]).frames_added == 1
 
     # Small batches: a video's ~25 kept frames are embedded (and reported) in several steps.
     settings = make_settings(
@@ -94,8 +98,14 @@ def _use_key(page: Page, key: str) -> None:
 def test_titles_are_listed_with_their_counts(page: Page, server: LiveServer) -> None:
     titles = _titles(server)
     expect(page.locator("#titles li")).to_have_count(len(titles))
+    assert sorted(title["episodes"] for title in titles.values()) == [0, 1]
     for name, title in titles.items():
-        expect(_row(page, name).locator(".counts")).to_contain_text(f"{title['frames']} frames")
+        counts = _row(page, name).locator(".counts")
+        expect(counts).to_contain_text(f"{title['frames']} frame")
+        if title["episodes"]:
+            expect(counts).to_contain_text(f" · {title['episodes']} episode")
+        else:  # a film: no "0 episodes"
+            expect(counts).to_have_text(f"{title['frames']} frame · 1 source")
     frames = sum(title["frames"] for title in titles.values())
     expect(page.locator("#catalog-summary")).to_contain_text(f"{frames} frames")
 

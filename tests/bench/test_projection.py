@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,10 @@ import pytest
 from bench import projection
 from bench.titlehead import (
     SERVED,
-    bench_parser,
     choose_point,
     held_out_folds,
-    title_sets,
-    title_splits,
 )
+from bench.titlesets import bench_parser, title_sets, title_splits
 from index.query.colour import PALETTE_DIM
 
 
@@ -47,18 +46,29 @@ def test_projection_bench_reports_the_pretrained_side_beside_each_map(tmp_path: 
 
 
 @pytest.mark.slow
-def test_versus_pairs_another_model_s_cache_of_the_same_queries(tmp_path: Path) -> None:
+def test_versus_pairs_other_models_caches_of_the_same_queries(tmp_path: Path, capsys) -> None:
     cache = _cache(tmp_path / "cache.npz")
     argv = f"--seed 11 --titles 5 --known 3 --splits 1 --cache {cache}".split()
     same = projection.main([*argv, "--versus", str(cache)])
-    assert same["versus"] == same["pretrained"]  # the same vectors: no difference at all
+    assert same[f"versus {cache}"] == same["pretrained"]  # the same vectors: no difference at all
 
     saved = dict(np.load(cache))
     noise = np.random.default_rng(2).normal(size=saved["vectors"].shape)
     saved["vectors"] = saved["vectors"] + 3.0 * noise  # another, much worse, model
     np.savez(tmp_path / "other.npz", **saved)
-    worse = projection.main([*argv, "--versus", str(tmp_path / "other.npz")])
-    assert worse["versus"] != worse["pretrained"]  # its vectors, not --cache's, were measured
+    other = tmp_path / "other.npz"
+    worse = projection.main([*argv, "--versus", str(other)])
+    assert worse[f"versus {other}"] != worse["pretrained"]  # its vectors, not --cache's
+
+    capsys.readouterr()
+    both = projection.main([*argv, "--versus", str(cache), str(other)])
+    assert both == {"pretrained": same["pretrained"], **same, **worse}
+    lines = capsys.readouterr().out.splitlines()
+    same_d, worse_d = [_paired(line) for line in lines if line.startswith("    paired difference")]
+    (mean,) = [_paired(line) for line in lines if line.startswith("mean of the 2")]
+    assert set(same_d.values()) == {0.0} and set(worse_d.values()) != {0.0}
+    for key, value in mean.items():  # per title, averaged over the models
+        assert abs(value - (same_d[key] + worse_d[key]) / 2) <= 0.0015
 
     saved["rows"][0, 1] = 2  # other frames: refused, not compared
     np.savez(tmp_path / "shifted.npz", **saved)
@@ -66,6 +76,11 @@ def test_versus_pairs_another_model_s_cache_of_the_same_queries(tmp_path: Path) 
         projection.main([*argv, "--versus", str(tmp_path / "shifted.npz")])
     with pytest.raises(SystemExit, match="missing"):
         projection.main([*argv, "--versus", str(tmp_path / "absent.npz")])
+
+
+def _paired(line: str) -> dict[str, float]:
+    """Each rate's paired difference on a printed "paired difference" line."""
+    return {key: float(value) for key, value in re.findall(r"(\w+) ([+-]\d\.\d+) \{", line)}
 
 
 @pytest.mark.slow

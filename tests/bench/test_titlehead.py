@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.titlehead import main, rate, title_interval, title_splits
+from bench.titlehead import main, rate, title_interval
 
 
 @pytest.mark.slow
@@ -25,33 +25,6 @@ def test_tiny_run_scores_every_head_and_reuses_its_cache(
         assert scores["right"] + scores["wrong"] <= 1
     assert cache.stat().st_size > 0
     assert main(argv.split()) == results  # the second run reads the same vectors back
-
-
-@pytest.mark.slow
-def test_a_second_title_set_is_cached_beside_the_first_and_splits_rotate_unknown_titles(
-    tmp_path: Path, model_cache_dir: Path
-) -> None:
-    cache = tmp_path / "vectors.npz"
-    argv = f"--titles 3 --known 2 --splits 3 --episodes 2 --seconds 4 --cache-dir {model_cache_dir}"
-    one = main(f"{argv} --seed 11 --cache {cache}".split())
-    first = cache.read_bytes()
-    both = main(f"{argv} --seed 11 12 --cache {cache}".split())
-    assert cache.read_bytes() == first  # the first set is read back, not embedded again
-    assert (tmp_path / "vectors-seed12.npz").stat().st_size > 0
-    assert set(one) == set(both) == {"titlehead (embedding + colour)"}
-    assert all(0 <= value <= 1 for value in both["titlehead (embedding + colour)"].values())
-
-
-def test_splits_hold_every_title_out_once_beside_disjoint_catalogues() -> None:
-    splits = title_splits(40, 12, 4)
-    unknown = np.concatenate([out for _, out in splits])
-    assert sorted(unknown.tolist()) == list(range(40))
-    for known, out in splits:
-        assert len(known) == 12 and not set(known.tolist()) & set(out.tolist())
-    ((known, out),) = title_splits(20, 12, 1)  # the bench before 14:40: first 12 catalogued
-    assert known.tolist() == list(range(12)) and out.tolist() == list(range(12, 20))
-    with pytest.raises(SystemExit):
-        title_splits(10, 8, 2)  # 5 unknown titles a split do not fit beside 8 known
 
 
 def test_a_rate_carries_its_wilson_interval_and_its_title_bootstrap() -> None:

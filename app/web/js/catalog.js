@@ -66,9 +66,12 @@ function titleItem(title) {
   remove.addEventListener("click", () => onDelete(title));
   const counts = [
     plural(title.frames, "frame"),
-    plural(title.episodes, "episode"),
+    // A film, or sources without episode numbers: "0 episodes" would read as empty.
+    title.episodes ? plural(title.episodes, "episode") : null,
     plural(title.sources, "source"),
-  ].join(" · ");
+  ]
+    .filter(Boolean)
+    .join(" · ");
   return el(
     "li",
     { "data-title-id": title.id },

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from index.ingest.mapper import encode_thumbnail
-from index.query.rerank import spatial_scores
+from index.query.rerank import choose_view, spatial_scores
 from synthetic.perturb import crop70
 from synthetic.pictures import crop_trim
 from synthetic.render import render_frame
@@ -94,3 +94,29 @@ def test_mirrored_query_is_scored_mirrored_and_flat_input_is_harmless() -> None:
     flat = spatial_scores(Image.new("RGB", (200, 100), "grey"), [thumbnail])
     assert flat.tolist() == [-1.0]
     assert spatial_scores(frame, []).shape == (0,)
+
+
+def test_a_part_of_the_screen_does_not_outvote_the_whole_screen() -> None:
+    """Several views of one photo: the whole screen and a part of it (half its width, as a
+    wrong quadrilateral side cuts). The part fits the shot's neighbours almost as well as its
+    own frame, so the view that separates its frames answers, and with it the own frame; with
+    the scores measured on held-out picture 7:27 (docs/pictures.md, 2026-12-01 04:20) plain
+    maximum took the part's neighbour (0.900) over the whole screen's own frame (0.897)."""
+    style, shot = _panning_shot()
+    moment = shot.start + shot.duration / 2
+    thumbnails = [
+        encode_thumbnail(render_frame(style, 1, moment + offset, SIZE)) for offset in OFFSETS
+    ]
+    frame = render_frame(style, 1, moment, SIZE)
+    part = frame.crop((160, 90, 480, 270)).resize(SIZE)
+    scores = np.stack([spatial_scores(view, thumbnails) for view in (frame, part)])
+    assert choose_view(scores) == (0, OFFSETS.index(0.0)), scores
+    measured = np.array(
+        [
+            [0.897, 0.638, 0.719, 0.400, 0.386, 0.366, 0.327],
+            [0.880, 0.869, 0.900, 0.503, 0.517, 0.476, 0.442],
+        ]
+    )
+    assert np.unravel_index(measured.argmax(), measured.shape) == (1, 2)
+    assert choose_view(measured) == (0, 0)
+    assert choose_view(measured[1:]) == (0, 2)  # one view: its best frame, as before

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from index.query.window import framed, inside_border, shadowed
+from index.query.window import framed, inside_border, past_outer_band, shadowed
 from synthetic.pictures import picture_in_picture_with_box
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
@@ -107,3 +107,26 @@ def test_a_side_on_a_borders_outer_edge_blended_with_a_shadow_moves_past_the_bor
     pixels = pixels.astype(np.uint8)
     assert np.abs(inside_border(pixels, found, 3.0) - truth).max() <= 1.0
     np.testing.assert_array_equal(inside_border(pixels, truth, 3.0), truth)
+
+
+def test_a_side_on_a_flat_band_of_the_outer_picture_moves_onto_the_window(frames):
+    """A wall of the outer picture, its edge 10 px left of a window that covers the rest of it:
+    the window found with its left side on the wall's edge (a longer, stronger line than the
+    window's own) has that side moved onto the window and no other; the window found on its own
+    edge does not move, nor does one whose own picture has a flat 10 px strip along its left side
+    (it stops at the window's corners; docs/pictures.md, 2026-12-01 03:30)."""
+    left, top, right, bottom = 200, 120, 680, 390
+    truth = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
+    found = truth + np.float32([[-10, 0], [0, 0], [0, 0], [-10, 0]])
+    inside = frames[0].resize((right - left, bottom - top))
+    canvas = frames[1].resize((960, 540))
+    ImageDraw.Draw(canvas).rectangle((left - 10, 0, 959, 539), (150, 90, 60))
+    canvas.paste(inside, (left, top))
+    pixels = np.asarray(canvas)
+    assert np.abs(past_outer_band(pixels, found, 3.0) - truth).max() <= 1.0
+    np.testing.assert_array_equal(past_outer_band(pixels, truth, 3.0), truth)
+    canvas = frames[1].resize((960, 540))
+    ImageDraw.Draw(inside).rectangle((0, 0, 9, inside.height), (150, 90, 60))
+    canvas.paste(inside, (left, top))
+    pixels = np.asarray(canvas)
+    np.testing.assert_array_equal(past_outer_band(pixels, truth, 3.0), truth)
