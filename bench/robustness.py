@@ -25,6 +25,8 @@ accuracy on both vector engines). Run from the repo root:
     .venv/bin/python -m bench.robustness --fits resize --sure 0.90,0.92 --agreement 0.85,0.9,off
     .venv/bin/python -m bench.robustness --fits resize --rerank off,0.02,0.0
     .venv/bin/python -m bench.robustness --fits resize --inner
+    .venv/bin/python -m bench.robustness --default-only --only screen_photo --queries 48 \\
+        --query-seeds 4-27   # held out: 1,152 pictures the rules were not tuned on
 """
 
 from __future__ import annotations
@@ -40,10 +42,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app.config import Settings  # noqa: E402
+from bench.robustness_tables import Score, print_calibration, print_table  # noqa: E402
 from index.ingest.ingestor import Ingestor  # noqa: E402
 from index.ingest.readers import read_video  # noqa: E402
 from index.query.identify import Identifier  # noqa: E402
@@ -130,11 +132,28 @@ def _queries(
     return out
 
 
-# recall@1, exact frame, best sims, 2-pass share, re-ranked share, re-rank seconds per re-ranked,
-# answers per view, inner-picture detection seconds per detection, in scene, answers' from-to spans
-Score = tuple[
-    float, float, list[float], float, float, float, dict[str, int], float, float, list[float]
-]
+def _seeds(text: str) -> list[int]:
+    """Seeds written "4-6,9" as [4, 5, 6, 9]."""
+    seeds: list[int] = []
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        seeds += range(int(first), int(last or first) + 1)
+    return seeds
+
+
+def _held_out(
+    titles: list[TitleStyle],
+    videos: dict[tuple[str, int], Path],
+    count: int,
+    seeds: list[int],
+    only: frozenset[str],
+) -> dict[str, list[Query]]:
+    """Each seed's queries, pooled per perturbation: pictures the rules were not tuned on."""
+    pooled: dict[str, list[Query]] = {}
+    for seed in seeds:
+        for name, batch in _queries(titles, videos, count, seed, only).items():
+            pooled.setdefault(name, []).extend(batch)
+    return pooled
 
 
 def _score(identifier: Identifier, queries: list[Query]) -> Score:
@@ -205,6 +224,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     parser.add_argument("--queries", type=int, default=16, help="per perturbation")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument(
+        "--query-seeds",
+        default="",
+        help="held-out queries: --queries per perturbation from each of these seeds, e.g. 4-27, "
+        "against --seed's catalog (default: --seed's own queries)",
+    )
+    parser.add_argument(
         "--only", default="", help="these perturbations only, e.g. crop70,edit_stack (default: all)"
     )
     parser.add_argument("--calibrate", action="store_true")
@@ -222,6 +247,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     )
     parser.add_argument(
         "--inner", action="store_true", help="default adaptive config with inner views off / on"
+    )
+    parser.add_argument(
+        "--default-only",
+        action="store_true",
+        help="only the service's default config (thresholds open), e.g. for held-out seeds",
     )
     parser.add_argument(
         "--milvus", action="store_true", help="also 'resize + views' on a milvus-lite store"
@@ -268,14 +298,18 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     if args.inner:
         configs.append(Config("inner off", "resize", IdentifyParams(**OPEN, inner=False)))
         configs.append(Config("inner on (default)", "resize", IdentifyParams(**OPEN)))
+    if args.default_only:
+        configs = [Config("default", "resize", IdentifyParams(**OPEN))]
     if args.milvus:
         configs.append(Config("resize + views, Milvus", "resize", configs[0].params, "milvus"))
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
         videos = _catalog(titles, args.episodes, args.seconds, root / "videos")
-        queries = _queries(titles, videos, args.queries, args.seed, only)
-        print(f"{len(videos)} episodes of {args.seconds:.0f} s, {args.queries} queries per "
+        queries = _held_out(titles, videos, args.queries, _seeds(args.query_seeds), only)
+        queries = queries or _queries(titles, videos, args.queries, args.seed, only)
+        per_row = len(next(iter(queries.values())))
+        print(f"{len(videos)} episodes of {args.seconds:.0f} s, {per_row} queries per "
               f"perturbation, made in {time.perf_counter() - started:.0f} s")  # fmt: skip
         stores: dict[tuple[str, str], tuple[FrameStore, object]] = {}
         results: dict[str, dict[str, Score]] = {}
@@ -299,7 +333,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
             results[config.name] = {
                 name: _score(identifier, batch) for name, batch in queries.items()
             }
-        _print_table(results)
+        print_table(results)
         if args.calibrate:
             store, embedder = stores[("resize", "hnswlib")]
             unknown = Identifier(embedder, store, IdentifyParams(**OPEN))
@@ -308,86 +342,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
                 for image in _unknown_images(args.queries * 2, args.seed)
             ]
             known_sims = [s for score in results["resize + views"].values() for s in score[2]]
-            _print_calibration(known_sims, unknown_sims)
+            print_calibration(known_sims, unknown_sims)
         for store, _ in stores.values():
             store.close()
     return results
-
-
-def _print_table(results: dict[str, dict[str, Score]]) -> None:
-    names = list(next(iter(results.values())))
-    print("\nrecall@1 (title) / exact frame (title, episode, |t| <= 0.5 s)")
-    print(f"{'perturbation':<20}" + "".join(f"{config:>26}" for config in results))
-    for name in names + ["mean"]:
-        cells = []
-        for per in results.values():
-            if name == "mean":
-                recall = float(np.mean([v[0] for v in per.values()]))
-                exact = float(np.mean([v[1] for v in per.values()]))
-            else:
-                recall, exact = per[name][:2]
-            cells.append(f"{recall:.3f} / {exact:.3f}")
-        print(f"{name:<20}" + "".join(f"{cell:>26}" for cell in cells))
-    _print_scenes(results, names)
-    shares = [float(np.mean([v[3] for v in per.values()])) for per in results.values()]
-    print(f"{'second pass':<20}" + "".join(f"{share:>26.3f}" for share in shares))
-    for name in names:
-        cells = [f"{per[name][3]:.3f}" for per in results.values()]
-        print(f"{'  ' + name:<20}" + "".join(f"{cell:>26}" for cell in cells))
-    shares = [float(np.mean([v[4] for v in per.values()])) for per in results.values()]
-    print(f"{'re-ranked':<20}" + "".join(f"{share:>26.3f}" for share in shares))
-    for name in names:
-        cells = [f"{per[name][4]:.3f}" for per in results.values()]
-        print(f"{'  ' + name:<20}" + "".join(f"{cell:>26}" for cell in cells))
-    costs = []
-    for per in results.values():
-        runs = [(v[4], v[5]) for v in per.values() if v[4] > 0]
-        weight = sum(share for share, _ in runs)
-        costs.append(1000 * sum(s * ms for s, ms in runs) / weight if weight else 0.0)
-    print(f"{'ms/re-ranked':<20}" + "".join(f"{ms:>26.2f}" for ms in costs))
-    costs = []
-    for per in results.values():
-        runs = [v[7] for v in per.values() if v[7] > 0]
-        costs.append(1000 * float(np.mean(runs)) if runs else 0.0)
-    print(f"{'ms/detection':<20}" + "".join(f"{ms:>26.2f}" for ms in costs))
-    print("answers by view (`Match.view`)")
-    for name in names:
-        cells = [_views(per[name][6]) for per in results.values()]
-        print(f"{'  ' + name:<20}" + "".join(f"{cell:>26}" for cell in cells))
-
-
-def _print_scenes(results: dict[str, dict[str, Score]], names: list[str]) -> None:
-    """The answer as the product gives it: the query's moment inside the answer's scene (its
-    from-to, `Match.start`/`end`), beside the median length of those from-to spans."""
-    print("in scene (title, episode, from <= t <= to) / median from-to length (s)")
-    for name in names + ["mean"]:
-        cells = []
-        for per in results.values():
-            rows = list(per.values()) if name == "mean" else [per[name]]
-            share = float(np.mean([v[8] for v in rows]))
-            spans = [span for v in rows for span in v[9]]
-            cells.append(f"{share:.3f} / {float(np.median(spans)) if spans else 0.0:.1f}")
-        print(f"{name:<20}" + "".join(f"{cell:>26}" for cell in cells))
-
-
-def _views(counts: dict[str, int]) -> str:
-    """`{"full": 12, "inner": 3}` as "full 12 inne 3": each view named by 4 letters."""
-    return " ".join(f"{name[:4]} {count}" for name, count in sorted(counts.items()))
-
-
-def _print_calibration(known: list[float], unknown: list[float]) -> None:
-    known_a, unknown_a = np.array(known), np.array(unknown)
-    print(f"\nbest similarity, known perturbed queries (n={len(known_a)}): "
-          f"p1 {np.percentile(known_a, 1):.3f} p5 {np.percentile(known_a, 5):.3f} "
-          f"median {np.median(known_a):.3f}")  # fmt: skip
-    print(f"best similarity, unknown images (n={len(unknown_a)}): median "
-          f"{np.median(unknown_a):.3f} p95 {np.percentile(unknown_a, 95):.3f} "
-          f"max {unknown_a.max():.3f}")  # fmt: skip
-    for threshold in (0.78, 0.80, 0.82, 0.84, 0.86, 0.88):
-        kept = (known_a >= threshold).mean()
-        rejected = (unknown_a < threshold).mean()
-        print(f"  min_similarity {threshold:.2f}: keeps {kept:.3f} of known, "
-              f"rejects {rejected:.3f} of unknown")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -47,3 +47,14 @@ def test_only_the_named_perturbations_are_queried(model_cache_dir: Path) -> None
     assert [set(scores) for scores in results.values()] == [{"crop70", "edit_stack"}] * 2
     with pytest.raises(SystemExit):
         main(["--only", "crop70,no_such_perturbation"])
+
+
+@pytest.mark.slow
+def test_held_out_seeds_pool_their_queries_on_the_default_config(
+    model_cache_dir: Path, capsys
+) -> None:
+    argv = "--titles 1 --episodes 1 --seconds 3 --queries 2 --only screen_photo --default-only"
+    results = main([*argv.split(), "--query-seeds", "4-5,7", "--cache-dir", str(model_cache_dir)])
+    assert list(results) == ["default"] and list(results["default"]) == ["screen_photo"]
+    assert len(results["default"]["screen_photo"][2]) == 6  # 2 pictures from each of 3 seeds
+    assert "6 queries per perturbation" in capsys.readouterr().out
