@@ -50,7 +50,7 @@ def print_table(results: dict[str, dict[str, Score]]) -> None:
     print("answers by view (`Match.view`)")
     for name in names:
         cells = [_views(per[name][6]) for per in results.values()]
-        print(f"{'  ' + name:<20}" + "".join(f"{cell:>26}" for cell in cells))
+        print(f"{'  ' + name:<20}" + "".join(f" {cell:>25}" for cell in cells))  # never run on
 
 
 def _print_scenes(results: dict[str, dict[str, Score]], names: list[str]) -> None:
