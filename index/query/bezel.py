@@ -46,8 +46,12 @@ def refined(
     far as the deeper one, so a step inside the picture on one half (a character's hair against
     the border) cannot slant the window into a warped view (docs/pictures.md)."""
     reach = int(np.ceil(_REFINE_REACH * scale))
-    deep = int(_MAX_PEEL * min(quad_sides(quad)))
-    offsets = np.arange(-reach, max(reach, deep) + 1, dtype=np.float32)
+    # a bezel is walked over up to `_MAX_PEEL` of the picture's extent across it: a screen's
+    # left and right bezels are as wide as its top and bottom ones, not a share of its height
+    # (docs/pictures.md, 2026-12-01 05:30)
+    width, height = quad_sides(quad)
+    deeps = [max(reach, int(_MAX_PEEL * (height if side % 2 == 0 else width))) for side in range(4)]
+    offsets = np.arange(-reach, max(deeps) + 1, dtype=np.float32)
     centre = quad.mean(axis=0)
     grids, middles, normals = [], [], []
     for side in range(4):
@@ -69,7 +73,9 @@ def refined(
     for side, normal in enumerate(normals):
         halves = []
         for half in (2 * side, 2 * side + 1):
-            profile = np.ascontiguousarray(profiles[:, 24 * half : 24 * (half + 1)])
+            profile = np.ascontiguousarray(
+                profiles[: reach + deeps[side] + 1, 24 * half : 24 * (half + 1)]
+            )
             steps = np.abs(np.diff(profile[: 2 * reach + 1], axis=0)).mean(axis=(1, 2))
             at = reach
             if steps.max() >= _REFINE_STEP:

@@ -2,8 +2,9 @@
 
 Canny on each colour channel (a window's side can be a change of hue alone), OpenCV's
 probabilistic Hough for the strongest distinct lines each way, each slanted line refitted to its
-edge pixels, and the strongest upright rows and columns Hough misses added as lines of their
-own. Measured in `docs/pictures.md`.
+edge pixels, the strongest upright rows and columns Hough misses added as lines of their own,
+and the line through level pieces of a side slanted under a degree (`_joined`). Measured in
+`docs/pictures.md`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ _LINE_SHARE = 0.25  # a line needs edge pixels along this share of the short sid
 _MAX_TILT = np.radians(25)  # lines further from horizontal or vertical than this are not sides
 _REFIT_BAND = 1.0  # px of the analysis copy: edge pixels this near a slanted line refit it
 _UPRIGHT = np.radians(0.5)  # a line this near upright is kept as found (`_refit`)
+_JOIN_GAP = 2.0  # px: upright segments whose ends lie this near each other's line are joined
+_JOIN_FIT = 1.0  # px: ... when a line through all their ends passes this near each end
+_JOIN_SLANT = np.radians(0.25)  # ... and slants this much
+_JOIN_SPAN = 0.5  # ... and spans this share of the picture across (a screen's side: most of it)
 
 
 def colour_edges(small: np.ndarray) -> np.ndarray:
@@ -45,10 +50,7 @@ def straight_lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     segments = np.zeros((0, 4)) if segments is None else segments.reshape(-1, 4).astype(float)
     segments = segments[np.argsort(-np.hypot(*(segments[:, 2:] - segments[:, :2]).T))]
     # (rho, theta) of each segment's line: theta is the angle of its normal
-    dx, dy = (segments[:, 2:] - segments[:, :2]).T
-    theta = np.arctan2(dx, -dy) % np.pi
-    rho = segments[:, 0] * np.cos(theta) + segments[:, 1] * np.sin(theta)
-    found = np.stack([rho, theta], axis=-1)[:, None]
+    found = _polar(segments[:, :2], segments[:, 2:])[:, None]
     kinds: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
     ends: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for rho, theta in [] if found is None else found[:, 0]:
@@ -95,11 +97,72 @@ def straight_lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 added += 1
                 if added == _AXIS_LINES:
                     break
+    # A side slanted under a degree is found as level pieces a pixel apart, each left as found
+    # by `_refit`, none on the side's whole length: the line through them joins the others
+    # (docs/pictures.md, 2026-12-01 05:30)
+    for rho, theta in _joined(segments, points, (width, height)):
+        if theta > np.pi / 2 + _MAX_TILT:
+            rho, theta = -rho, theta - np.pi
+        vertical = bool(abs(theta) < _MAX_TILT)
+        line = np.array([[rho, theta]])
+        span = height if vertical else width
+        at_ends = np.concatenate([_at(line, 0, vertical), _at(line, span, vertical)])
+        if all(np.abs(at_ends - other).max() > 1 for other in ends[vertical]):
+            kinds[vertical].append((float(rho), float(theta)))
+            ends[vertical].append(at_ends)
     across, down = (np.array(kind, dtype=np.float64).reshape(-1, 2) for kind in kinds)
     # order: across by y at the middle column, down by x at the middle row
     across = across[np.argsort(_at(across, width / 2, vertical=False))]
     down = down[np.argsort(_at(down, height / 2, vertical=True))]
     return across, down
+
+
+def _polar(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """(rho, theta) rows of the lines through `start` and `end` (n, 2): theta is the normal's."""
+    dx, dy = (end - start).T
+    theta = np.arctan2(dx, -dy) % np.pi
+    return np.stack([start[:, 0] * np.cos(theta) + start[:, 1] * np.sin(theta), theta], axis=-1)
+
+
+def _joined(segments: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(rho, theta) of the lines through chains of upright Hough segments (n, 4) that lie a pixel
+    apart and together slant, fitted to the edge `points` along them: a side tilted under a
+    degree is found as level pieces, each a pixel off the next, which `_refit` leaves as found.
+    Only chains spanning `_JOIN_SPAN` of the picture (`size`: width, height) along them: shorter
+    ones were slanted edges of the frame's own, which a bezel's peel then took for the frame's
+    side (docs/pictures.md, 2026-12-01 05:30)."""
+    start, end = segments[:, :2], segments[:, 2:]
+    theta = _polar(start, end)[:, 1]
+    upright = np.minimum(np.abs(theta % (np.pi / 2)), np.pi / 2 - theta % (np.pi / 2)) < _UPRIGHT
+    start, end, theta = start[upright], end[upright], theta[upright]
+    if len(start) < 2:
+        return np.zeros((0, 2))
+    normal = np.stack([np.cos(theta), np.sin(theta)], axis=-1)  # (n, 2)
+    # off[i, j]: how far segment j's ends lie from segment i's line
+    off = np.maximum(*(np.abs(((ends[None] - start[:, None]) * normal[:, None]).sum(-1))
+                       for ends in (start, end)))  # fmt: skip
+    same_way = np.abs(np.sin(theta[:, None] - theta[None])) < np.sin(_UPRIGHT * 2)
+    close = same_way & (np.maximum(off, off.T) <= _JOIN_GAP)
+    label = np.arange(len(close))  # chains: each segment takes its chain's lowest index
+    while not np.array_equal(label, joined := np.where(close, label, len(label)).min(axis=1)):
+        label = joined
+    lines = []
+    for group in np.unique(label):
+        members = label == group
+        if members.sum() < 2:
+            continue
+        ends = np.concatenate([start[members], end[members]]).astype(np.float32)
+        level = abs(np.cos(theta[members][0])) < 0.5  # a near-horizontal chain spans x
+        along = ends[:, 0] if level else ends[:, 1]
+        if np.ptp(along) < _JOIN_SPAN * size[0 if level else 1]:
+            continue
+        vx, vy, x0, y0 = cv2.fitLine(ends, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+        line = _polar(np.float64([[x0, y0]]), np.float64([[x0 + vx, y0 + vy]]))[0]
+        slant = min(line[1] % (np.pi / 2), np.pi / 2 - line[1] % (np.pi / 2))
+        residual = np.abs(ends @ [np.cos(line[1]), np.sin(line[1])] - line[0]).max()
+        if slant >= _JOIN_SLANT and residual <= _JOIN_FIT:
+            lines.append(_fit(tuple(line), points))
+    return np.reshape(lines, (-1, 2))
 
 
 def _refit(line: tuple[float, float], points: np.ndarray) -> tuple[float, float]:
@@ -109,6 +172,12 @@ def _refit(line: tuple[float, float], points: np.ndarray) -> tuple[float, float]
     rho, theta = line
     if min(abs(theta), abs(theta - np.pi / 2)) < _UPRIGHT:
         return line
+    return _fit(line, points)
+
+
+def _fit(line: tuple[float, float], points: np.ndarray) -> tuple[float, float]:
+    """`line` (rho, theta) fitted to the edge `points` within `_REFIT_BAND` of it (`_refit`)."""
+    rho, theta = line
     normal = np.array([np.cos(theta), np.sin(theta)])
     near = points[np.abs(points @ normal - rho) <= _REFIT_BAND]
     if len(near) < 8:

@@ -47,3 +47,16 @@ def test_a_side_that_changes_hue_alone_is_an_edge() -> None:
 def test_a_blank_picture_has_no_lines() -> None:
     across, down = straight_lines(colour_edges(np.full((180, 320, 3), 90, np.uint8)))
     assert across.shape == (0, 2) and down.shape == (0, 2)
+
+
+def test_a_side_slanted_under_a_degree_found_as_level_pieces_is_one_line() -> None:
+    """The bottom side falls 3 px over 248 (0.7 degrees): Hough returns it as level pieces a
+    pixel apart, each left as found (upright), none within 1.9 px of the side at both ends; the
+    line through them is (docs/pictures.md, 2026-12-01 05:30: 13:13, 21:40)."""
+    quad = np.float32([[30, 40], [300, 20], [298, 169], [50, 172]])
+    pixels = np.full((180, 320, 3), 60, np.uint8)
+    corners = np.round(quad * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+    cv2.fillConvexPoly(pixels, corners, (200, 200, 200), lineType=cv2.LINE_AA, shift=4)
+    across, _ = straight_lines(colour_edges(cv2.GaussianBlur(pixels, (0, 0), 0.7)))
+    error = np.maximum(*(np.abs(_y_at(across, x) - (172 - 3 * (x - 50) / 248)) for x in (60, 290)))
+    assert error.min() <= 1.0, error.min()
