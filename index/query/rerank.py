@@ -30,10 +30,10 @@ REFINE_RADIUS = 6  # score-grid pixels around the coarse place searched exactly 
 # Between the grid's scales (a meme trim keeps 0.89-0.97 of the width), factors of each plausible
 # candidate's (grid score >= OFF_GRID_FLOOR) located scale are scored too, and an off-grid fit
 # counts OFF_GRID_LEAD below its NCC: with the scale free, a zooming shot's neighbour fits as well
-# as the own frame, and an exact crop's grid scale is the better guess (docs/pictures.md,
-# 2026-11-30 22:10).
+# as the own frame, so a grid scale is preferred a little; only a little, since a user's crop is
+# of any size and rarely on the grid (docs/pictures.md, 2026-11-30 22:10 and 2026-12-01 06:05).
 OFF_GRID = (0.95, 0.97, 0.99, 1.01, 1.03, 1.05)
-OFF_GRID_LEAD = 0.05
+OFF_GRID_LEAD = 0.03
 OFF_GRID_FLOOR = 0.5
 _EPS = 1e-6
 _FLAT = 1e-3  # grey levels: a template this flat correlates with nothing

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from index.ingest.mapper import encode_thumbnail
 from index.query.rerank import choose_view, spatial_scores
-from synthetic.perturb import crop70
+from synthetic.perturb import crop70, crop_share
 from synthetic.pictures import crop_trim
 from synthetic.render import render_frame
 from synthetic.shots import Shot, episode_shots
@@ -77,6 +78,32 @@ def test_meme_trim_between_the_grids_scales_finds_its_own_frame_off_grid() -> No
     crops = [crop70(frame, random.Random(seed)) for seed in range(16)]
     picks = [int(np.argmax(spatial_scores(crop, thumbnails, off_grid=True))) for crop in crops]
     assert sum(pick == own for pick in picks) >= 15, picks
+
+
+@pytest.mark.slow
+def test_crops_of_any_size_of_zooming_shots_mostly_find_their_own_frame() -> None:
+    """Crops keeping 55-97% of the area, at any scale between the grid's, of every zooming shot
+    of the generated titles (5 shots x 16 crops), against t-1.5 s..t+1.5 s: measured 40 of 80 own
+    frames and 57 within one frame (0.5 s) with the grid's scales preferred by 0.03; 30 and 47
+    when they were preferred by 0.05, a prior only crops that happen to sit on the grid gain by."""
+    hits = near = 0
+    for style in make_titles(4, seed=3):
+        for shot in episode_shots(style, 1, 40.0):
+            if shot.duration < 3.4 or shot.cam_from.zoom == shot.cam_to.zoom:
+                continue
+            moment = shot.start + shot.duration / 2
+            thumbnails = [
+                encode_thumbnail(render_frame(style, 1, moment + offset, SIZE))
+                for offset in OFFSETS
+            ]
+            frame = render_frame(style, 1, moment, SIZE)
+            for seed in range(16):
+                rng = random.Random(seed)
+                crop = crop_share(frame, rng.uniform(0.55, 0.97), rng)
+                pick = int(np.argmax(spatial_scores(crop, thumbnails, off_grid=True)))
+                hits += pick == OFFSETS.index(0.0)
+                near += abs(pick - OFFSETS.index(0.0)) <= 1
+    assert hits >= 37 and near >= 54, (hits, near)
 
 
 def test_mirrored_query_is_scored_mirrored_and_flat_input_is_harmless() -> None:
