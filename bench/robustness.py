@@ -15,11 +15,12 @@ queries that needed the second pass, to choose `IdentifyParams.sure_similarity`;
 runs each level with those `sure_agreement` levels instead of the default. `--inner` adds the
 default adaptive config with and without the picture-inside-the-picture views
 (`index.query.inner`), and prints which view answered and the ms per detection. The "clean" row
-is unperturbed 1280x720 screenshots; screen_photo, picture_in_picture and edit_stack come from
-`synthetic.pictures`. Beside exact frame, "in scene" counts answers whose scene (`Match.start` to
-`Match.end`, the from-to the API gives) holds the query's moment, with the median from-to length
-(docs/pictures.md). `--milvus` adds "resize + views" on a milvus-lite store (the same
-accuracy on both vector engines). Run from the repo root:
+is unperturbed 1280x720 screenshots; crop_any a crop of 55-97% of the area (crop70's 70% sits on
+the re-rank's grid of scales, a user's crop rarely does); screen_photo, picture_in_picture and
+edit_stack come from `synthetic.pictures`. Beside exact frame, "in scene" counts answers whose
+scene (`Match.start` to `Match.end`, the from-to the API gives) holds the query's moment, with
+the median from-to length (docs/pictures.md). `--milvus` adds "resize + views" on a milvus-lite
+store (the same accuracy on both vector engines). Run from the repo root:
 
     .venv/bin/python -m bench.robustness --titles 4 --episodes 2 --queries 16 --calibrate
     .venv/bin/python -m bench.robustness --fits resize --sure 0.90,0.92 --agreement 0.85,0.9,off
@@ -53,7 +54,7 @@ from index.query.params import IdentifyParams  # noqa: E402
 from index.store.backend import VectorBackend  # noqa: E402
 from index.store.frame_store import FrameStore  # noqa: E402
 from model.registry import DEFAULT_EMBEDDER, load_embedder  # noqa: E402
-from synthetic.perturb import PERTURBATIONS  # noqa: E402
+from synthetic.perturb import PERTURBATIONS, crop_any  # noqa: E402
 from synthetic.pictures import PICTURES  # noqa: E402
 from synthetic.render import render_frame  # noqa: E402
 from synthetic.titles import TitleStyle, make_titles  # noqa: E402
@@ -64,6 +65,8 @@ SIZE = (640, 360)
 CLEAN_SIZE = (1280, 720)  # a clean screenshot is usually larger than the catalogued frame
 INTERVAL = 0.5
 OPEN = dict(min_similarity=-1.0, min_margin=0.0)  # measure, do not reject
+# The rows: unperturbed screenshots, each single edit, a crop of any size, pictures of pictures.
+ROWS = {"clean": None, **PERTURBATIONS, "crop_any": crop_any, **PICTURES}
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _queries(
     kept = {key: [frame.timestamp for frame in read_video(path)] for key, path in videos.items()}
     by_name = {style.name: style for style in titles}
     out: dict[str, list[Query]] = {}
-    for name, perturb in {"clean": None, **PERTURBATIONS, **PICTURES}.items():
+    for name, perturb in ROWS.items():
         if only and name not in only:
             continue
         rng = random.Random(f"{seed}:{name}")
@@ -269,7 +272,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
     args = parser.parse_args(argv)
 
     only = frozenset(filter(None, args.only.split(",")))
-    unlisted = only - {"clean", *PERTURBATIONS, *PICTURES}
+    unlisted = only - set(ROWS)
     if unlisted:
         parser.error(f"unknown perturbations: {', '.join(sorted(unlisted))}")
     base = load_embedder(args.model, args.cache_dir)

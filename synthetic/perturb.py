@@ -20,6 +20,13 @@ def crop70(image: Image.Image, rng: random.Random) -> Image.Image:
     return crop_share(image, 0.7, rng)
 
 
+def crop_any(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A crop of any size, keeping 55-97% of the area: a user's crop is rarely 70% (measured
+    beside `crop70` in bench/robustness.py; not in `PERTURBATIONS`, which training's
+    augmentation and the edit stacks draw from)."""
+    return crop_share(image, rng.uniform(0.55, 0.97), rng)
+
+
 def crop_share(image: Image.Image, share: float, rng: random.Random) -> Image.Image:
     """A random crop keeping `share` of the area at the original aspect ratio."""
     image = to_rgb(image)

@@ -21,7 +21,7 @@ def test_tiny_run_scores_every_configuration(model_cache_dir: Path, capsys) -> N
         "resize + views, Milvus",
     ]  # fmt: skip
     for scores in results.values():
-        assert set(scores) == {"clean", *PERTURBATIONS, *PICTURES}
+        assert set(scores) == {"clean", *PERTURBATIONS, "crop_any", *PICTURES}
         for score in scores.values():
             right_title, exact, sims, second_pass, reranked, *_ = score
             in_scene, spans = score[8:]

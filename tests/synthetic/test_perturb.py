@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthetic.perturb import PERTURBATIONS, apply_perturbations, player_window_with_box
+from synthetic.perturb import (
+    PERTURBATIONS,
+    apply_perturbations,
+    crop_any,
+    player_window_with_box,
+)
 from synthetic.render import render_frame
 from synthetic.titles import make_titles
 
@@ -31,6 +36,16 @@ def test_returns_a_changed_rgb_image_deterministically(frame, name):
     if out.size == frame.size:
         assert _diff(out, frame) > 0.5
     assert frame.size == SIZE  # the input is never modified in place
+
+
+def test_a_crop_of_any_size_keeps_55_to_97_percent_at_the_frames_aspect(frame):
+    shares = []
+    for seed in range(40):
+        crop = crop_any(frame, random.Random(seed))
+        shares.append(crop.width * crop.height / (SIZE[0] * SIZE[1]))
+        assert crop.width / crop.height == pytest.approx(SIZE[0] / SIZE[1], rel=0.03)
+    assert 0.53 <= min(shares) < 0.65 and 0.88 < max(shares) <= 0.98  # spread over the range
+    assert "crop_any" not in PERTURBATIONS  # training's augmentation and edit stacks: unchanged
 
 
 def test_geometry(frame):
