@@ -41,6 +41,7 @@ _MAX_AREA = 0.90  # larger ones are the picture itself (or its bars, trimmed els
 INNER_VIEWS = ("inner", "rectified")  # the names of the views found here (`Match.view`)
 _VIEWS = 2  # inner pictures searched per screenshot
 _FRAME_POOL = 8  # best upright candidates checked for a window's border or shadow (`window`)
+_POOL_OVERLAP = 0.9  # a window candidate overlapping a better one this much is a near copy
 _DISTINCT = 0.7  # a second quadrilateral overlapping the first more than this is the same one
 _SUPPORT_POWER = 4.0  # a quadrilateral's score: area x (weakest side's edge support) ** this
 _ASPECT_RANGE = (1.0, 2.6)  # width / height of plausible video once upright
@@ -124,13 +125,23 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     # a bezel: a rectangle of the picture on it has the bezel outside, darker than the room. Only
     # a candidate that could still be chosen is checked (refined at full size, most of the cost):
     # one like a window chosen, or any once `_VIEWS` are, is passed over either way.
-    pool = order[window[order]][:_FRAME_POOL]
+    ranked = order[window[order]]
+    pool = ranked[:_FRAME_POOL]
     cues = [framed]
     if len(order) and not peel(quads[order[0]])[1]:
         cues.append(partial(shadowed, scale=1 / scale))
-    for cue in cues:
-        for index in pool:
-            if distinct(quads[index]) and cue(pixels, refined_window(quads[index])):
+    # a border and a shadow both is the surest sign of all, and is looked for further down the
+    # ranking too, after a border in the pool: over a busy picture the near copies of the outer
+    # picture's larger rectangles fill the pool, and one sign alone is common on them past it
+    # (docs/pictures.md, 2026-12-01 05:50)
+    passes = [(pool, cues[:1])]
+    if len(cues) == 2:
+        passes += [(_distinct_windows(quads, ranked[_FRAME_POOL:]), cues), (pool, cues[1:])]
+    for candidates, signs in passes:
+        for index in candidates:
+            if distinct(quads[index]) and all(
+                sign(pixels, refined_window(quads[index])) for sign in signs
+            ):
                 chosen.append(quads[index])
     for index in order:  # then the rest, best first (a window chosen is not distinct from itself)
         if len(chosen) == _VIEWS:
@@ -150,6 +161,19 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
         else refined(pixels, quad / scale, 1 / scale)
         for quad, box in zip(inside_bezels, windows, strict=True)
     ]
+
+
+def _distinct_windows(quads: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """The `_FRAME_POOL` best of the `ranked` window candidates (indices, best first) that are
+    distinct rectangles: one overlapping a better one by `_POOL_OVERLAP` (the same window, a
+    side a line or two off) is passed over (OpenCV's non-maximum suppression on their boxes)."""
+    if len(ranked) == 0:
+        return ranked
+    low, high = quads[ranked].min(axis=1), quads[ranked].max(axis=1)
+    boxes = np.concatenate([low, high - low], axis=1).tolist()
+    scores = np.linspace(1.0, 0.5, len(ranked)).tolist()  # the order is the ranking
+    kept = np.sort(np.asarray(cv2.dnn.NMSBoxes(boxes, scores, 0.0, _POOL_OVERLAP), np.intp))
+    return ranked[kept.ravel()[:_FRAME_POOL]]
 
 
 def _boxed(quad: np.ndarray) -> np.ndarray:
