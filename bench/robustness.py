@@ -110,27 +110,29 @@ def _queries(
     titles: list[TitleStyle],
     videos: dict[tuple[str, int], Path],
     count: int,
-    seed: int,
+    seeds: list[int],
     only: frozenset[str] = frozenset(),
 ) -> dict[str, list[Query]]:
-    """Per perturbation (those in `only`, when given), perturbed frames; "clean" is unperturbed
-    1280x720 screenshots. A perturbation's queries do not depend on which others run."""
+    """Per perturbation (those in `only`, when given), `count` perturbed frames from each seed,
+    pooled (other seeds than the catalog's: pictures the rules were not tuned on); "clean" is
+    unperturbed 1280x720 screenshots. A perturbation's queries do not depend on which others run."""
     kept = {key: [frame.timestamp for frame in read_video(path)] for key, path in videos.items()}
     by_name = {style.name: style for style in titles}
     out: dict[str, list[Query]] = {}
     for name, perturb in ROWS.items():
         if only and name not in only:
             continue
-        rng = random.Random(f"{seed}:{name}")
         queries = []
-        for _ in range(count):
-            title, episode = rng.choice(sorted(kept))
-            time_s = rng.choice(kept[(title, episode)])
-            if perturb is None:
-                image = render_frame(by_name[title], episode, time_s, CLEAN_SIZE)
-            else:
-                image = perturb(render_frame(by_name[title], episode, time_s, SIZE), rng)
-            queries.append(Query(by_name[title], episode, time_s, image))
+        for seed in seeds:
+            rng = random.Random(f"{seed}:{name}")
+            for _ in range(count):
+                title, episode = rng.choice(sorted(kept))
+                time_s = rng.choice(kept[(title, episode)])
+                if perturb is None:
+                    image = render_frame(by_name[title], episode, time_s, CLEAN_SIZE)
+                else:
+                    image = perturb(render_frame(by_name[title], episode, time_s, SIZE), rng)
+                queries.append(Query(by_name[title], episode, time_s, image))
         out[name] = queries
     return out
 
@@ -142,21 +144,6 @@ def _seeds(text: str) -> list[int]:
         first, _, last = part.partition("-")
         seeds += range(int(first), int(last or first) + 1)
     return seeds
-
-
-def _held_out(
-    titles: list[TitleStyle],
-    videos: dict[tuple[str, int], Path],
-    count: int,
-    seeds: list[int],
-    only: frozenset[str],
-) -> dict[str, list[Query]]:
-    """Each seed's queries, pooled per perturbation: pictures the rules were not tuned on."""
-    pooled: dict[str, list[Query]] = {}
-    for seed in seeds:
-        for name, batch in _queries(titles, videos, count, seed, only).items():
-            pooled.setdefault(name, []).extend(batch)
-    return pooled
 
 
 def _score(identifier: Identifier, queries: list[Query]) -> Score:
@@ -309,8 +296,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Score]]:
         root = Path(scratch)
         started = time.perf_counter()
         videos = _catalog(titles, args.episodes, args.seconds, root / "videos")
-        queries = _held_out(titles, videos, args.queries, _seeds(args.query_seeds), only)
-        queries = queries or _queries(titles, videos, args.queries, args.seed, only)
+        seeds = _seeds(args.query_seeds) or [args.seed]
+        queries = _queries(titles, videos, args.queries, seeds, only)
         per_row = len(next(iter(queries.values())))
         print(f"{len(videos)} episodes of {args.seconds:.0f} s, {per_row} queries per "
               f"perturbation, made in {time.perf_counter() - started:.0f} s")  # fmt: skip
