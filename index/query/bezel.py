@@ -27,6 +27,7 @@ _MIN_BAND = 2.0  # px of the analysis copy: a thinner band between two sides is 
 _REFINE_REACH = 2.5  # small-copy pixels a side may move when refined at full size
 _REFINE_STEP = 12.0  # mean colour step (grey levels) across a side that counts as its edge
 _SHADOW_RAMP = 10.0  # grey levels a shadow a window's side sits in darkens by, walked inward
+_SCREEN_INSET = 1.0  # full-size px a screen's side is moved further in, past its step's blur
 ALONG = np.linspace(0.05, 0.95, 32)[:, None]  # where a side is sampled, from one end to the other
 
 
@@ -96,10 +97,17 @@ def refined(
             moves = [at + min(depths) for _, at, _ in halves]
         if upright:  # a window's side stays upright: both halves move to the deeper edge
             moves = [max(moves)] * 2
+        # a screen's side moves `_SCREEN_INSET` past the line its step fell to: the photo's blur
+        # still darkens that line with the bezel, and the view with a dark rim answers a
+        # neighbouring frame (docs/pictures.md, 2026-12-01 08:10). A window's crop is cut
+        # from a sharp picture.
+        inset = 0.0 if upright else _SCREEN_INSET
         if _on_edge(pixels, quad[side], quad[(side + 1) % 4], scale):
-            moves = [reach, reach]  # the photo cut the picture there: no edge to move onto
+            moves, inset = [reach, reach], 0.0  # the photo cut the picture there: no edge
         mids = [mid for mid, _, _ in halves]
-        lines.append([mid + offsets[move] * normal for mid, move in zip(mids, moves, strict=True)])
+        lines.append(
+            [mid + (offsets[move] + inset) * normal for mid, move in zip(mids, moves, strict=True)]
+        )
     return np.float32([_meet(lines[side - 1], lines[side]) for side in range(4)])
 
 
