@@ -41,11 +41,12 @@ def refined(
     different crop. Each half of each side is moved within `_REFINE_REACH` of its small-copy
     pixels to just inside the innermost strong step in colour across it (a border, a shadow and
     a bezel are uniform along the side; the picture starts where that ends), then past a bezel
-    the small copy found no line for (`_past_bezel`), when both halves find it; the corners are
-    where the moved sides meet. `upright` (a window, an upright rectangle): a side in the ramp
-    of its drop shadow first walks down it (`_past_shadow`), and both halves of a side move as
-    far as the deeper one, so a step inside the picture on one half (a character's hair against
-    the border) cannot slant the window into a warped view (docs/pictures.md)."""
+    the small copy found no line for (`_past_bezel`), when both halves find it, and on a screen
+    `_SCREEN_INSET` further in; the corners are where the moved sides meet. `upright` (a
+    window, an upright rectangle): a side in the ramp of its drop shadow first walks down it
+    (`_past_shadow`), and both halves of a side move as far as the deeper one, so a step inside
+    the picture on one half (a character's hair against the border) cannot slant the window
+    into a warped view (docs/pictures.md)."""
     reach = int(np.ceil(_REFINE_REACH * scale))
     # a bezel is walked over up to `_MAX_PEEL` of the picture's extent across it: a screen's
     # left and right bezels are as wide as its top and bottom ones, not a share of its height
