@@ -8,19 +8,21 @@ quadrilateral of two near-horizontal and two near-vertical lines, keeps those wh
 lie on edges (a slanted one's three, and part of the fourth: glare on a screen), and ranks them
 by area and edge support (the photo's own edges are sides too: a screen that fills the photo is
 cut by them); a window's own border or drop shadow (`window`) puts it ahead of the larger
-rectangles of the outer picture's lines around it. A screen's outer edge is its bezel's: a
-nested quadrilateral with a flat band of one colour between them on two or more sides is the
-picture, so it replaces the outer one (`bezel.peeled`; one on four edges before one with a weak
-side). Each side is then moved onto the picture's own edge at full size (`bezel.refined`; a
-window, upright within a few pixels, as an upright rectangle). `inner_views` warps the best two
-upright and trims what is left of a bezel or border. They are searched only in the unsure second
-pass, so clean screenshots never pay for them.
+rectangles of the outer picture's lines around it; a shadowed window with one side on no
+edge is found from its other three and the video's shape (`sideless`). A screen's outer edge
+is its bezel's: a nested quadrilateral with a flat band of one colour between them on two or
+more sides is the picture, so it replaces the outer one (`bezel.peeled`; one on four edges
+before one with a weak side). Each side is then moved onto the picture's own edge at full size
+(`bezel.refined`; a window, upright within a few pixels, as an upright rectangle). `inner_views`
+warps the best two upright and trims what is left of a bezel or border. They are searched only
+in the unsure second pass, so clean screenshots never pay for them.
 Measured in `docs/pictures.md` (`bench/robustness.py --inner`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 import cv2
@@ -28,9 +30,10 @@ import numpy as np
 from PIL import Image
 
 from index.query.bezel import ALONG, flatness, quad_area, quad_sides, refined, without_bezel
-from index.query.lines import colour_edges, straight_lines
+from index.query.lines import colour_edges, segment_support, straight_lines
 from index.query.screenshot import aspect_prior, video_box
-from index.query.window import framed, inside_border, past_outer_band, shadowed
+from index.query.sideless import sideless_windows
+from index.query.window import framed, inside_border, past_outer_band, shadow_sides, shadowed
 from model.fit import to_rgb
 
 log = logging.getLogger(__name__)
@@ -90,7 +93,9 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     scale = min(1.0, _ANALYSIS_WIDTH / width)
     size = (round(width * scale), round(height * scale))
     small = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-    quads, areas, support = _quads(colour_edges(small))
+    edges = colour_edges(small)
+    lines = straight_lines(edges)
+    quads, areas, support = _quads(edges, lines)
     # the aspect prior for windows only: a screen at an angle, bezel and all, is not video-shaped
     window = _off_box(quads) <= _WINDOW_TOLERANCE
     prior = np.where(window, aspect_prior(_aspects(quads)), 1.0)
@@ -128,7 +133,7 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
     ranked = order[window[order]]
     pool = ranked[:_FRAME_POOL]
     cues = [framed]
-    if len(order) and not peel(quads[order[0]])[1]:
+    if not len(order) or not peel(quads[order[0]])[1]:
         cues.append(partial(shadowed, scale=1 / scale))
     # a border and a shadow both is the surest sign of all, and is looked for further down the
     # ranking too, after a border in the pool: over a busy picture the near copies of the outer
@@ -143,6 +148,8 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
                 sign(pixels, refined_window(quads[index])) for sign in signs
             ):
                 chosen.append(quads[index])
+    if not chosen and len(cues) == 2:  # no sign found: a shadowed window with a side on no edge
+        chosen += _sideless(pixels, edges, lines, refined_window, scale)
     for index in order:  # then the rest, best first (a window chosen is not distinct from itself)
         if len(chosen) == _VIEWS:
             break
@@ -161,6 +168,31 @@ def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
         else refined(pixels, quad / scale, 1 / scale)
         for quad, box in zip(inside_bezels, windows, strict=True)
     ]
+
+
+def _sideless(
+    pixels: np.ndarray,
+    edges: np.ndarray,
+    lines: tuple[np.ndarray, np.ndarray],
+    refine: Callable[[np.ndarray], np.ndarray],
+    scale: float,
+) -> list[np.ndarray]:
+    """The best of `sideless.sideless_windows` (by area and the weakest side's support, of the
+    `_FRAME_POOL` best distinct) that casts a shadow on two adjacent sides away from the one
+    placed (`refine`: a small-copy rectangle at full size): [] or [its corners]."""
+    height, width = edges.shape
+    near = _near(edges)
+    quads, support, placed = sideless_windows(near, *lines, _SIDE_SUPPORT)
+    kept = _plausible(quads, width, height)
+    quads, support, placed = quads[kept], support[kept], placed[kept]
+    ranked = np.argsort(-_areas(quads) * support**_SUPPORT_POWER)
+    for index in _distinct_windows(quads, ranked):
+        casts = shadow_sides(pixels, refine(quads[index]), 1 / scale)
+        pairs = casts & np.roll(casts, -1)  # pair i: sides i and i + 1
+        away = np.arange(4) != placed[index]
+        if (pairs & away & np.roll(away, -1)).any():
+            return [quads[index]]
+    return []
 
 
 def _distinct_windows(quads: np.ndarray, ranked: np.ndarray) -> np.ndarray:
@@ -189,11 +221,14 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (quad_area(a) + quad_area(b) - inter)
 
 
-def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Plausible quadrilaterals bounded by two near-horizontal and two near-vertical lines, each
-    side mostly on an edge, and their areas; all combinations judged at once."""
+def _quads(
+    edges: np.ndarray, lines: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plausible quadrilaterals bounded by two of the near-horizontal and two of the
+    near-vertical `lines` (`straight_lines` of `edges`), each side mostly on an edge, and their
+    areas; all combinations judged at once."""
     height, width = edges.shape
-    across, down = straight_lines(edges)
+    across, down = lines
     if len(across) < 2 or len(down) < 2:
         return np.zeros((0, 4, 2), np.float32), np.zeros(0), np.zeros(0)
     # the photo's own edges: a screen that fills the photo is cut by them (docs/pictures.md,
@@ -207,13 +242,13 @@ def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = (across[:, :1] * sd - sa * down[None, :, 0]) / det
     y = (ca * down[None, :, 0] - across[:, :1] * cd) / det
     corners = np.stack([x, y], axis=-1)  # (A, D, 2)
-    near = cv2.dilate(edges, np.ones((3, 3), np.uint8)) > 0
+    near = _near(edges)
     a1, a2 = np.triu_indices(len(across), k=1)
     d1, d2 = np.triu_indices(len(down), k=1)
     # along[a, p]: support of across line a between the down lines of pair p; downs[d, q] of
     # down line d between the across lines of pair q
-    along = _segment_support(near, corners[:, d1], corners[:, d2], ALONG)
-    downs = _segment_support(near, corners[a1].transpose(1, 0, 2),
+    along = segment_support(near, corners[:, d1], corners[:, d2], ALONG)
+    downs = segment_support(near, corners[a1].transpose(1, 0, 2),
                              corners[a2].transpose(1, 0, 2), ALONG)  # fmt: skip
     # a side on the photo's edge counts as on an edge when the two sides meeting it run on an
     # edge right up to it (else they went on past a bezel and the room to reach it), but only
@@ -248,6 +283,11 @@ def _quads(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return picked[kept], _areas(picked[kept]), support[kept]
 
 
+def _near(edges: np.ndarray) -> np.ndarray:
+    """Where a side counts as on an edge: within a pixel of one (a side's line is fitted)."""
+    return cv2.dilate(edges, np.ones((3, 3), np.uint8)) > 0
+
+
 def _reaches_cut(near: np.ndarray, quads: np.ndarray, cut: np.ndarray) -> np.ndarray:
     """Which `(n, 4, 2)` quadrilaterals, with side `cut` (n,) on the photo's edge, are slanted and
     have the two sides meeting it on an edge for the `_CUT_REACH` points next to it."""
@@ -257,20 +297,8 @@ def _reaches_cut(near: np.ndarray, quads: np.ndarray, cut: np.ndarray) -> np.nda
         start, end = quads[rows, corner], quads[rows, toward % 4]
         length = np.linalg.norm(end - start, axis=-1)[:, None, None]
         u = _CUT_REACH / np.maximum(length, 1e-6)
-        reach = np.minimum(reach, _segment_support(near, start, end, u))
+        reach = np.minimum(reach, segment_support(near, start, end, u))
     return (reach >= _SIDE_SUPPORT) & (_off_box(quads) > _WINDOW_TOLERANCE)
-
-
-def _segment_support(near: np.ndarray, start: np.ndarray, end: np.ndarray, u: np.ndarray):
-    """Share of points between `start` and `end` (broadcast, (..., 2)) on an edge pixel."""
-    height, width = near.shape
-    start, end = np.broadcast_arrays(start, end)
-    points = start[..., None, :] + u * (end - start)[..., None, :]
-    x, y = points[..., 0], points[..., 1]
-    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)  # NaN (parallel lines): outside
-    column = np.minimum(np.rint(np.where(inside, x, 0)), width - 1).astype(np.intp)
-    row = np.minimum(np.rint(np.where(inside, y, 0)), height - 1).astype(np.intp)
-    return (near[row, column] & inside).mean(axis=-1)
 
 
 def _plausible(quads: np.ndarray, width: int, height: int) -> np.ndarray:

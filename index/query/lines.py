@@ -61,7 +61,7 @@ def straight_lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             continue
         line = np.array([[rho, theta]])
         span = height if vertical else width
-        at_ends = np.concatenate([_at(line, 0, vertical), _at(line, span, vertical)])
+        at_ends = np.concatenate([line_at(line, 0, vertical), line_at(line, span, vertical)])
         kind, seen = kinds[vertical], ends[vertical]
         if len(kind) < _LINES and all(np.abs(at_ends - other).max() > 4 for other in seen):
             kind.append((float(rho), float(theta)))
@@ -74,7 +74,7 @@ def straight_lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         span = height if vertical else width
         kinds[vertical][:] = [_refit(line, points) for line in kinds[vertical]]
         ends[vertical][:] = [
-            np.concatenate([_at(line, 0, vertical), _at(line, span, vertical)])
+            np.concatenate([line_at(line, 0, vertical), line_at(line, span, vertical)])
             for line in np.array(kinds[vertical]).reshape(-1, 1, 2)
         ]
     # Upright sides Hough misses: a thin border's edge wanders over two rows or columns, and over
@@ -106,15 +106,29 @@ def straight_lines(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         vertical = bool(abs(theta) < _MAX_TILT)
         line = np.array([[rho, theta]])
         span = height if vertical else width
-        at_ends = np.concatenate([_at(line, 0, vertical), _at(line, span, vertical)])
+        at_ends = np.concatenate([line_at(line, 0, vertical), line_at(line, span, vertical)])
         if all(np.abs(at_ends - other).max() > 1 for other in ends[vertical]):
             kinds[vertical].append((float(rho), float(theta)))
             ends[vertical].append(at_ends)
     across, down = (np.array(kind, dtype=np.float64).reshape(-1, 2) for kind in kinds)
     # order: across by y at the middle column, down by x at the middle row
-    across = across[np.argsort(_at(across, width / 2, vertical=False))]
-    down = down[np.argsort(_at(down, height / 2, vertical=True))]
+    across = across[np.argsort(line_at(across, width / 2, vertical=False))]
+    down = down[np.argsort(line_at(down, height / 2, vertical=True))]
     return across, down
+
+
+def segment_support(
+    near: np.ndarray, start: np.ndarray, end: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """Share of points between `start` and `end` (broadcast, (..., 2)) on an edge pixel."""
+    height, width = near.shape
+    start, end = np.broadcast_arrays(start, end)
+    points = start[..., None, :] + u * (end - start)[..., None, :]
+    x, y = points[..., 0], points[..., 1]
+    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)  # NaN (parallel lines): outside
+    column = np.minimum(np.rint(np.where(inside, x, 0)), width - 1).astype(np.intp)
+    row = np.minimum(np.rint(np.where(inside, y, 0)), height - 1).astype(np.intp)
+    return (near[row, column] & inside).mean(axis=-1)
 
 
 def _polar(start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -189,7 +203,7 @@ def _fit(line: tuple[float, float], points: np.ndarray) -> tuple[float, float]:
     return float(fitted @ [x0, y0]), float(np.arctan2(fitted[1], fitted[0]))
 
 
-def _at(lines: np.ndarray, where: float, vertical: bool) -> np.ndarray:
+def line_at(lines: np.ndarray, where: float, vertical: bool) -> np.ndarray:
     """y of near-horizontal lines at x = where, or x of near-vertical lines at y = where."""
     rho, theta = lines[:, 0], lines[:, 1]
     if vertical:

@@ -111,14 +111,20 @@ def shadowed(pixels: np.ndarray, quad: np.ndarray, scale: float) -> bool:
     often has only this (stream overlays, reaction videos); a rectangle of the outer picture's
     lines has the outer picture on both sides of that band, as bright near as far
     (docs/pictures.md, 2026-11-30 21:40)."""
+    casts = shadow_sides(pixels, quad, scale)
+    return bool((casts & np.roll(casts, -1)).any())
+
+
+def shadow_sides(pixels: np.ndarray, quad: np.ndarray, scale: float) -> np.ndarray:
+    """Which sides of a refined window (top, right, bottom, left) have most of the outer picture
+    just outside darker than a few pixels further out (`shadowed`): bool (4,)."""
     near, far = (np.linspace(*band, 4, dtype=np.float32) * scale
                  for band in (_SHADOW_NEAR, _SHADOW_FAR))  # fmt: skip
     lines = _across(pixels, quad, np.concatenate([near, far]))
     shade = lines[:, : len(near)].mean(axis=1)  # (sides, samples, 3)
     lit = lines[:, len(near) :].mean(axis=(1, 3))  # (sides, samples)
     dark = (shade.mean(axis=2) <= _SHADOW_DARKER * lit) & (lit >= _SHADOW_LIT)
-    casts = dark.mean(axis=1) >= _SHADOW_SHARE  # top, right, bottom, left
-    return bool((casts & np.roll(casts, -1)).any())
+    return dark.mean(axis=1) >= _SHADOW_SHARE
 
 
 def _across(
