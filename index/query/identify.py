@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageOps
 
+from index.query.align import settle_tie
 from index.query.colour import colour_histogram
 from index.query.flipcheck import agreement, signature, thumbnail_signature
 from index.query.identification import Identification, Match
@@ -176,7 +177,10 @@ class Identifier:
         if not inner and ((unsure and exact) or tied or edited or windowed):
             placed.append((names[0], views[0], not windowed or tied))
         if placed:
-            match = self._rerank(placed, match, hits, timings)
+            # An edited picture's exact view: its shot's tied frames are aligned precisely
+            # (`index.query.align`); a clean near-tie or a window's crop never pays for it.
+            settle = params.rerank_settle and ((unsure and exact) or edited)
+            match = self._rerank(placed, match, hits, timings, settle)
         span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
         return replace(result, match=replace(match, start=span.start, end=span.end))
 
@@ -194,6 +198,7 @@ class Identifier:
         match: Match,
         hits: list[Hit],
         timings: dict[str, float],
+        settle: bool = False,
     ) -> Match:
         """The match moved to the winning title's frame that best contains one of the `placed`
         views (name, view, off_grid) in pixels (`index.query.rerank`), when it beats the
@@ -202,8 +207,10 @@ class Identifier:
         which some candidate contains the view best (the flip check's whole-picture signatures
         misjudge crops: `bench/robustness.py`, crop70 and edit_stack exact frame up).
         `off_grid` for a view whose edges are exact: scales between the grid's are scored too.
-        Sets `timings["rerank"]`. Any failure (a missing or unreadable thumbnail) keeps the
-        embedding's answer: the re-rank refines, it never costs an answer.
+        With `settle`, frames of the pick's shot tied with it in such a view are told apart by
+        aligning each precisely (`index.query.align.settle_tie`). Sets `timings["rerank"]`. Any
+        failure (a missing or unreadable thumbnail) keeps the embedding's answer: the re-rank
+        refines, it never costs an answer.
         """
         limit = self.params.rerank_candidates
         if limit < 2:
@@ -223,13 +230,18 @@ class Identifier:
                 ]
             )
             chosen_view, best = choose_view(scores)
-            lead = scores[chosen_view, best] - scores[chosen_view, 0]
-            if best == 0 or lead < self.params.rerank_margin:
+            if scores[chosen_view, best] - scores[chosen_view, 0] < self.params.rerank_margin:
+                best = 0
+            name, view, exact = placed[chosen_view]
+            if settle and exact:
+                frames = [(hit.episode, hit.timestamp) for hit in pool]
+                best = settle_tie(view, jpegs, scores[chosen_view], frames, best)
+            if best == 0:
                 return match
             hit = pool[best]
             return replace(
                 match,
-                view=placed[chosen_view][0],
+                view=name,
                 episode=hit.episode,
                 timestamp=hit.timestamp,
                 frame_id=hit.frame_id,

@@ -49,7 +49,9 @@ class IdentifyParams:
     `rerank_edited`, so is a sure answer of an exact view whose screenshot has a size no video
     frame has (`index.query.screenshot.video_sized`: a meme trim, a hand resize); with
     `rerank_window`, so is a sure answer of a player window's crop (a frame inside another
-    picture lands on a neighbouring moment as a trim does).
+    picture lands on a neighbouring moment as a trim does). With `rerank_settle`, the frames of
+    the pick's shot tied with it in an edited picture's exact view are aligned to it precisely and
+    the best fit answers (`index.query.align`).
     """
 
     search_k: int = 50  # frames fetched per query view
@@ -70,6 +72,7 @@ class IdentifyParams:
     rerank_tie: float | None = RERANK_TIE  # sure, but its two best frames this close: re-rank
     rerank_edited: bool = True  # sure, but a size no video frame has (edited): re-rank
     rerank_window: bool = True  # sure, but of a window cut out of a larger picture: re-rank
+    rerank_settle: bool = True  # an edited exact view: its shot's tied frames aligned precisely
     # A title-level answer (no episode or time) when no frame is close: the head's probability
     # and its gate (the palette similarity of the query's colour histogram to that title's
     # nearest fitted frame, blended with the probability: `index.query.titlehead.gate_score`)
