@@ -6,6 +6,7 @@ that answer is not sure (`IdentifyParams`). Defaults: docs/calibration.md.
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -41,6 +42,8 @@ from model.fit import fit_batch, to_rgb
 if TYPE_CHECKING:
     from index.query.titlehead import TitleHead
     from index.store.frame_store import FrameStore
+
+log = logging.getLogger(__name__)
 
 # A found picture narrower than this (width / height) is a part of a screen, not placed in the
 # re-rank: no video is narrower than 4:3, and rectified screens measured 1.58-2.08 (perspective
@@ -248,6 +251,8 @@ class Identifier:
                 source_id=hit.source_id,
             )
         except (OSError, ValueError, StopIteration):  # unreadable thumbnail, odd sizes
+            # logged, so a failure of the re-rank itself is seen, not only an answer that is off
+            log.warning("re-rank skipped, the embedding's answer kept", exc_info=True)
             return match
         finally:
             timings["rerank"] = time.perf_counter() - mark

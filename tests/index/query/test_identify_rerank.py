@@ -3,6 +3,7 @@ screenshot best (unsure near-ties, edited pictures, window crops, rectified scre
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import replace
 
@@ -13,7 +14,7 @@ from index.query.params import IdentifyParams
 from index.query.screenshot import video_sized
 from index.query.vote import near_tie
 from synthetic.perturb import PERTURBATIONS
-from synthetic.pictures import PICTURES, STACKABLE
+from synthetic.pictures import PICTURES, STACKABLE, crop_trim
 from synthetic.render import render_frame
 from synthetic.shots import shot_at
 from tests.index.query.conftest import (
@@ -213,3 +214,24 @@ def test_the_rerank_answers_from_the_view_whose_pixels_a_frame_holds_best(catalo
         assert moved.title == style.name and "rerank" in timings
     # a squarish piece (a quadrilateral cut by a wrong side) fits many frames: never placed
     assert _video_shaped(right) and not _video_shaped(right.crop((0, 0, 230, 225)))
+
+
+@pytest.mark.slow
+def test_an_unreadable_preview_keeps_the_embeddings_answer_and_says_so(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A catalog whose stored previews cannot be decoded still answers every edited picture, with
+    the answer the embedding gave (re-rank off), and the skipped re-rank is logged with its cause:
+    the re-rank refines, it never costs an answer, and its own failures are not silent."""
+    unranked = inner_off(catalog, rerank_candidates=1)
+    identifier = inner_off(catalog)
+    monkeypatch.setattr(catalog.store, "thumbnail", lambda frame_id: b"not a picture")
+    for index, (style, time) in enumerate(kept_queries(catalog, 4, seed=11)):
+        frame = render_frame(style, catalog.episodes[style.name], time, SIZE)
+        query = crop_trim(frame, random.Random(index))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="index.query.identify"):
+            result = identifier.identify(query)
+        assert "rerank" in result.timings, result
+        assert result.match == unranked.identify(query).match
+        assert "re-rank skipped" in caplog.text and "UnidentifiedImageError" in caplog.text
