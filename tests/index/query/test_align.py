@@ -14,13 +14,10 @@ from index.query.align import aligned_fits, settle_tie, tied_frames
 from index.query.rerank import spatial_scores
 from synthetic.pictures import STACKABLE, crop_trim
 from synthetic.render import render_frame
-from synthetic.shots import episode_shots
 from synthetic.titles import make_titles
 from tests.index.query.conftest import Catalog, inner_off, kept_queries
+from tests.index.query.moving_shots import OFFSETS, OWN, SIZE, moving_shot_middles
 
-SIZE = (640, 360)
-OFFSETS = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)  # the same shot, kept at 2 fps
-OWN = OFFSETS.index(0.0)
 # Edits a meme trim is stacked with (bars are trimmed before the re-rank, so none here).
 WITH = ("downscale240", "flip", "jpeg25", "subtitle", "tint")
 
@@ -29,23 +26,13 @@ def _moving_shot_stacks() -> list[tuple[Image.Image, list[bytes]]]:
     """A meme trim plus one or two other edits of the middle of every panning or zooming shot
     long enough for t +- 1.5 s (4 stacks each), with its shot's previews at `OFFSETS`."""
     stacks = []
-    for style in make_titles(4, seed=3):
-        for shot in episode_shots(style, 1, 40.0):
-            still = shot.cam_from == shot.cam_to
-            if shot.duration < 3.4 or still:
-                continue
-            moment = shot.start + shot.duration / 2
-            previews = [
-                encode_thumbnail(render_frame(style, 1, moment + offset, SIZE))
-                for offset in OFFSETS
-            ]
-            frame = render_frame(style, 1, moment, SIZE)
-            for seed in range(4):
-                rng = random.Random(seed)
-                query = crop_trim(frame, rng)
-                for name in rng.sample(WITH, rng.randint(1, 2)):
-                    query = STACKABLE[name](query, rng)
-                stacks.append((query.convert("RGB"), previews))
+    for frame, previews in moving_shot_middles(zooming_only=False):
+        for seed in range(4):
+            rng = random.Random(seed)
+            query = crop_trim(frame, rng)
+            for name in rng.sample(WITH, rng.randint(1, 2)):
+                query = STACKABLE[name](query, rng)
+            stacks.append((query.convert("RGB"), previews))
     return stacks
 
 

@@ -15,9 +15,7 @@ from synthetic.pictures import crop_trim
 from synthetic.render import render_frame
 from synthetic.shots import Shot, episode_shots
 from synthetic.titles import make_titles
-
-SIZE = (640, 360)
-OFFSETS = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)  # seconds around the queried moment (2 fps)
+from tests.index.query.moving_shots import OWN, SIZE, moving_shot_middles, shot_previews
 
 
 def _panning_shot() -> tuple[object, Shot]:
@@ -45,18 +43,15 @@ def test_crop_of_a_panning_shot_scores_highest_on_its_own_frame() -> None:
     one frame (0.5 s) away. On a 96x54 grid alone only ~40% win."""
     style, shot = _panning_shot()
     moment = shot.start + shot.duration / 2
-    thumbnails = [
-        encode_thumbnail(render_frame(style, 1, moment + offset, SIZE)) for offset in OFFSETS
-    ]
-    own = OFFSETS.index(0.0)
+    thumbnails = shot_previews(style, moment)
     picks = []
     for seed in range(16):
         query = crop70(render_frame(style, 1, moment, SIZE), random.Random(seed))
         scores = spatial_scores(query, thumbnails)
         assert scores.max() > 0.9, scores
         picks.append(int(np.argmax(scores)))
-    assert sum(pick == own for pick in picks) >= 15, picks
-    assert all(abs(pick - own) <= 1 for pick in picks), picks
+    assert sum(pick == OWN for pick in picks) >= 15, picks
+    assert all(abs(pick - OWN) <= 1 for pick in picks), picks
 
 
 def test_meme_trim_between_the_grids_scales_finds_its_own_frame_off_grid() -> None:
@@ -66,18 +61,15 @@ def test_meme_trim_between_the_grids_scales_finds_its_own_frame_off_grid() -> No
     on the grid's 0.84, still win off the grid: an off-grid fit counts `OFF_GRID_LEAD` less."""
     style, shot = _panning_shot()
     moment = shot.start + shot.duration / 2
-    thumbnails = [
-        encode_thumbnail(render_frame(style, 1, moment + offset, SIZE)) for offset in OFFSETS
-    ]
-    own = OFFSETS.index(0.0)
+    thumbnails = shot_previews(style, moment)
     frame = render_frame(style, 1, moment, SIZE)
     trims = [crop_trim(frame, random.Random(seed)) for seed in range(16)]
     picks = [int(np.argmax(spatial_scores(trim, thumbnails, off_grid=True))) for trim in trims]
-    assert sum(pick == own for pick in picks) >= 15, picks
-    assert all(abs(pick - own) <= 1 for pick in picks), picks
+    assert sum(pick == OWN for pick in picks) >= 15, picks
+    assert all(abs(pick - OWN) <= 1 for pick in picks), picks
     crops = [crop70(frame, random.Random(seed)) for seed in range(16)]
     picks = [int(np.argmax(spatial_scores(crop, thumbnails, off_grid=True))) for crop in crops]
-    assert sum(pick == own for pick in picks) >= 15, picks
+    assert sum(pick == OWN for pick in picks) >= 15, picks
 
 
 @pytest.mark.slow
@@ -87,22 +79,13 @@ def test_crops_of_any_size_of_zooming_shots_mostly_find_their_own_frame() -> Non
     frames and 57 within one frame (0.5 s) with the grid's scales preferred by 0.03; 30 and 47
     when they were preferred by 0.05, a prior only crops that happen to sit on the grid gain by."""
     hits = near = 0
-    for style in make_titles(4, seed=3):
-        for shot in episode_shots(style, 1, 40.0):
-            if shot.duration < 3.4 or shot.cam_from.zoom == shot.cam_to.zoom:
-                continue
-            moment = shot.start + shot.duration / 2
-            thumbnails = [
-                encode_thumbnail(render_frame(style, 1, moment + offset, SIZE))
-                for offset in OFFSETS
-            ]
-            frame = render_frame(style, 1, moment, SIZE)
-            for seed in range(16):
-                rng = random.Random(seed)
-                crop = crop_share(frame, rng.uniform(0.55, 0.97), rng)
-                pick = int(np.argmax(spatial_scores(crop, thumbnails, off_grid=True)))
-                hits += pick == OFFSETS.index(0.0)
-                near += abs(pick - OFFSETS.index(0.0)) <= 1
+    for frame, thumbnails in moving_shot_middles(zooming_only=True):
+        for seed in range(16):
+            rng = random.Random(seed)
+            crop = crop_share(frame, rng.uniform(0.55, 0.97), rng)
+            pick = int(np.argmax(spatial_scores(crop, thumbnails, off_grid=True)))
+            hits += pick == OWN
+            near += abs(pick - OWN) <= 1
     assert hits >= 37 and near >= 54, (hits, near)
 
 
@@ -131,13 +114,11 @@ def test_a_part_of_the_screen_does_not_outvote_the_whole_screen() -> None:
     maximum took the part's neighbour (0.900) over the whole screen's own frame (0.897)."""
     style, shot = _panning_shot()
     moment = shot.start + shot.duration / 2
-    thumbnails = [
-        encode_thumbnail(render_frame(style, 1, moment + offset, SIZE)) for offset in OFFSETS
-    ]
+    thumbnails = shot_previews(style, moment)
     frame = render_frame(style, 1, moment, SIZE)
     part = frame.crop((160, 90, 480, 270)).resize(SIZE)
     scores = np.stack([spatial_scores(view, thumbnails) for view in (frame, part)])
-    assert choose_view(scores) == (0, OFFSETS.index(0.0)), scores
+    assert choose_view(scores) == (0, OWN), scores
     measured = np.array(
         [
             [0.897, 0.638, 0.719, 0.400, 0.386, 0.366, 0.327],
