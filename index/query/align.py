@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from index.query.rerank import COARSE, SCORE, query_templates, reference_grids
+from index.query.rerank import COARSE, SCORE, locate, query_templates, reference_grids
 
 # The re-rank's scores within this of its pick, same episode, this close in time: one shot's
 # frames, tied; farther ones are another shot the grid already tells apart.
@@ -77,13 +77,13 @@ def aligned_fits(view: Image.Image, jpegs: Sequence[bytes]) -> np.ndarray:
     best of `FINE_SCALES` on the coarse grid; -1 where it fails. One orientation for all: the one
     in which some preview contains the view best (a flip is one of the ordinary edits)."""
     grids = [reference_grids(jpeg) for jpeg in jpegs]
-    starts: tuple[float, Image.Image, list[tuple[float, int, int]]] | None = None
+    coarse = np.stack([coarse for _, coarse in grids])
+    starts: tuple[float, Image.Image, list[tuple[int, int, int]]] | None = None
     for oriented in (view, view.transpose(Image.Transpose.FLIP_LEFT_RIGHT)):
-        templates = query_templates(oriented, FINE_SCALES, COARSE)
-        located = [_locate(templates, coarse) for _, coarse in grids]
-        best = max(score for score, _ in located)
+        located = locate(query_templates(oriented, FINE_SCALES, COARSE), coarse)
+        best = max(score for *_, score in located)
         if starts is None or best > starts[0]:
-            starts = (best, oriented, [(scale, row, col) for _, (scale, row, col) in located])
+            starts = (best, oriented, [(scale, row, col) for scale, row, col, _ in located])
     assert starts is not None
     _, oriented, places = starts
     ratio = SCORE[0] // COARSE[0]
@@ -98,19 +98,3 @@ def aligned_fits(view: Image.Image, jpegs: Sequence[bytes]) -> np.ndarray:
         except cv2.error:  # did not converge: a flat view, or a warp that left the preview
             continue
     return fits
-
-
-def _locate(
-    templates: Sequence[np.ndarray], coarse: np.ndarray
-) -> tuple[float, tuple[int, int, int]]:
-    """The best (NCC, (scale index, row, column)) of `templates` placed wholly inside `coarse`."""
-    best = (-2.0, (0, 0, 0))
-    for index, template in enumerate(templates):
-        if template.shape[0] > coarse.shape[0] or template.shape[1] > coarse.shape[1]:
-            continue
-        _, score, _, (col, row) = cv2.minMaxLoc(
-            cv2.matchTemplate(coarse, template, cv2.TM_CCOEFF_NORMED)
-        )
-        if score > best[0]:
-            best = (float(score), (index, row, col))
-    return best
