@@ -21,7 +21,7 @@ from index.query.flipcheck import agreement, signature, thumbnail_signature
 from index.query.identification import Identification, Match
 from index.query.inner import INNER_VIEWS, inner_views
 from index.query.params import IdentifyParams
-from index.query.rerank import choose_view, spatial_scores
+from index.query.rerank import choose_view, preview_shaped_crops, spatial_scores
 from index.query.scenes import merge_scenes
 from index.query.screenshot import search_views, video_sized
 from index.query.titlehead import decide
@@ -177,6 +177,9 @@ class Identifier:
                   for index, (name, view) in enumerate(zip(names, [views[0], *rest], strict=True))
                   if (inner and index == found)
                   or (screens and name == "rectified" and _video_shaped(view))]  # fmt: skip
+        if inner and names[found] == "inner":  # a window: the same cut to a frame's shape
+            shaped = preview_shaped_crops([views[0], *rest][found])
+            placed += [(names[found], crop, False) for crop in shaped]
         if not inner and ((unsure and exact) or tied or edited or windowed):
             placed.append((names[0], views[0], not windowed or tied))
         if placed:

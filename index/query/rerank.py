@@ -35,6 +35,10 @@ REFINE_RADIUS = 6  # score-grid pixels around the coarse place searched exactly 
 OFF_GRID = (0.95, 0.97, 0.99, 1.01, 1.03, 1.05)
 OFF_GRID_LEAD = 0.03
 OFF_GRID_FLOOR = 0.5
+# A found window this much wider or taller than a preview may have a strip of the outer picture
+# (`preview_shaped_crops`).
+SHAPE_REACH = 0.06
+SHAPE_FLOOR = 0.01  # less is a frame's own rounding when scaled into a window (a pixel or two)
 _EPS = 1e-6
 _FLAT = 1e-3  # grey levels: a template this flat correlates with nothing
 
@@ -198,6 +202,30 @@ def spatial_scores(
     for (ref, *_), score in zip(places[len(located) :], scores[len(located) :], strict=True):
         best_scores[ref] = max(best_scores[ref], score - OFF_GRID_LEAD)
     return best_scores
+
+
+def preview_shaped_crops(view: Image.Image) -> list[Image.Image]:
+    """A window found inside, a strip off one side or the other so it has the previews' shape
+    (`FINE`'s: every stored frame is stretched to it), when it is up to `SHAPE_REACH` wider or
+    taller than that by more than `SHAPE_FLOOR`; [] otherwise. A window's side found on its
+    shadow's outer edge or a line of the outer picture next to it leaves a strip of the outer
+    picture in the view (6-33 px of 500-700), and the re-rank then fits a neighbouring frame
+    best; the view with the exact window fits the right one (docs/pictures.md, 2026-12-01
+    11:50). Which side is off is the re-rank's call (`choose_view`)."""
+    width, height = view.size
+    shape = FINE[0] / FINE[1]
+    ratio = width / max(1, height) / shape
+    if not 1 / (1 + SHAPE_REACH) <= ratio <= 1 + SHAPE_REACH:
+        return []
+    if ratio >= 1:
+        cut = width - round(height * shape)
+        boxes = [(cut, 0, width, height), (0, 0, width - cut, height)]
+    else:
+        cut = height - round(width / shape)
+        boxes = [(0, cut, width, height), (0, 0, width, height - cut)]
+    if cut <= SHAPE_FLOOR * (width if ratio >= 1 else height):
+        return []
+    return [view.crop(box) for box in boxes]
 
 
 def choose_view(scores: np.ndarray) -> tuple[int, int]:
