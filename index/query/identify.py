@@ -177,7 +177,9 @@ class Identifier:
                   for index, (name, view) in enumerate(zip(names, [views[0], *rest], strict=True))
                   if (inner and index == found)
                   or (screens and name == "rectified" and _video_shaped(view))]  # fmt: skip
-        if inner and names[found] == "inner":  # a window: the same cut to a frame's shape
+        # a window found with a strip of the outer picture past a side (its shadow's outer edge)
+        # is placed cut to the previews' shape too, either side's way (docs/pictures.md, 11:50)
+        if inner and names[found] == "inner":
             shaped = preview_shaped_crops([views[0], *rest][found])
             placed += [(names[found], crop, False) for crop in shaped]
         if not inner and ((unsure and exact) or tied or edited or windowed):
