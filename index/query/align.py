@@ -32,8 +32,8 @@ FIT_LEAD = 3e-4
 # Fractions of the frame's width located on the coarse grid before the warp is refined: every
 # crop the bench draws (a meme trim 0.89-0.97, a crop of 55-97% of the area: 0.74-0.98).
 FINE_SCALES = tuple(np.round(np.arange(0.70, 1.0001, 0.01), 2))
-_ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
-_ECC_BLUR = 3  # OpenCV's Gaussian pre-filter (pixels): a JPEG's blocks and a preview's softness
+ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
+ECC_BLUR = 3  # OpenCV's Gaussian pre-filter (pixels): a JPEG's blocks and a preview's softness
 
 Moment = tuple[str | None, float | None]  # a pool frame's episode and time
 
@@ -93,7 +93,7 @@ def aligned_fits(view: Image.Image, jpegs: Sequence[bytes]) -> np.ndarray:
         warp = np.array([[1, 0, col * ratio], [0, 1, row * ratio]], np.float32)
         try:
             fits[slot], _ = cv2.findTransformECC(
-                template, score_grid, warp, cv2.MOTION_AFFINE, _ECC_CRITERIA, None, _ECC_BLUR
+                template, score_grid, warp, cv2.MOTION_AFFINE, ECC_CRITERIA, None, ECC_BLUR
             )
         except cv2.error:  # did not converge: a flat view, or a warp that left the preview
             continue

@@ -19,10 +19,11 @@ from index.query.align import settle_tie
 from index.query.colour import colour_histogram
 from index.query.flipcheck import agreement, signature, thumbnail_signature
 from index.query.identification import Identification, Match
-from index.query.inner import INNER_VIEWS, inner_views
+from index.query.inner import INNER_VIEWS, Found, inner_views
 from index.query.params import IdentifyParams
 from index.query.rerank import choose_view, preview_shaped_crops, spatial_scores
 from index.query.scenes import merge_scenes
+from index.query.screenfit import fitted_pick
 from index.query.screenshot import search_views, video_sized
 from index.query.titlehead import decide
 from index.query.vote import (
@@ -110,8 +111,11 @@ class Identifier:
         names += ["mirrored"] * params.mirror
         candidates = vote(hits, params.temperature)
         unsure = bool(rest) and not self._sure(views[0], hits, candidates, timings)
+        screens_at: dict[int, np.ndarray] = {}  # a screen's corners in views[-1], by view index
         if unsure:
-            for name, view in self._inner(views[-1], timings):
+            for name, view, corners in self._inner(views[-1], timings):
+                if name == "rectified":
+                    screens_at[1 + len(rest)] = corners
                 names.append(name)
                 rest.append(view)
             per_view += self._search(rest, timings, title_id)[0]
@@ -173,7 +177,7 @@ class Identifier:
         windowed = not unsure and crop and not exact and params.rerank_window
         inner = unsure and names[found] in INNER_VIEWS
         screens = unsure and len(views) == 1
-        placed = [(name, view, False)
+        placed = [(name, view, False, screens_at.get(index))
                   for index, (name, view) in enumerate(zip(names, [views[0], *rest], strict=True))
                   if (inner and index == found)
                   or (screens and name == "rectified" and _video_shaped(view))]  # fmt: skip
@@ -181,14 +185,14 @@ class Identifier:
         # is placed cut to the previews' shape too, either side's way (docs/pictures.md, 11:50)
         if inner and names[found] == "inner":
             shaped = preview_shaped_crops([views[0], *rest][found])
-            placed += [(names[found], crop, False) for crop in shaped]
+            placed += [(names[found], crop, False, None) for crop in shaped]
         if not inner and ((unsure and exact) or tied or edited or windowed):
-            placed.append((names[0], views[0], not windowed or tied))
+            placed.append((names[0], views[0], not windowed or tied, None))
         if placed:
             # An edited picture's exact view: its shot's tied frames are aligned precisely
             # (`index.query.align`); a clean near-tie or a window's crop never pays for it.
             settle = params.rerank_settle and ((unsure and exact) or edited)
-            match = self._rerank(placed, match, hits, timings, settle)
+            match = self._rerank(placed, match, hits, timings, settle, views[-1])
         span = next(scene for scene in scenes if match.frame_id in scene.frame_ids)
         return replace(result, match=replace(match, start=span.start, end=span.end))
 
@@ -202,23 +206,26 @@ class Identifier:
 
     def _rerank(
         self,
-        placed: list[tuple[str, Image.Image, bool]],
+        placed: list[tuple[str, Image.Image, bool, np.ndarray | None]],
         match: Match,
         hits: list[Hit],
         timings: dict[str, float],
         settle: bool = False,
+        photo: Image.Image | None = None,
     ) -> Match:
         """The match moved to the winning title's frame that best contains one of the `placed`
-        views (name, view, off_grid) in pixels (`index.query.rerank`), when it beats the
+        views (name, view, off_grid, corners) in pixels (`index.query.rerank`), when it beats the
         embedding's frame in that view by `rerank_margin`; the title never changes, the view
         becomes the placed one. Mirroring is decided once for all candidates: the orientation in
         which some candidate contains the view best (the flip check's whole-picture signatures
         misjudge crops: `bench/robustness.py`, crop70 and edit_stack exact frame up).
         `off_grid` for a view whose edges are exact: scales between the grid's are scored too.
         With `settle`, frames of the pick's shot tied with it in such a view are told apart by
-        aligning each precisely (`index.query.align.settle_tie`). Sets `timings["rerank"]`. Any
-        failure (a missing or unreadable thumbnail) keeps the embedding's answer: the re-rank
-        refines, it never costs an answer.
+        aligning each precisely (`index.query.align.settle_tie`). With `rerank_screen_fit`, a
+        screen found at an angle (its `corners` in `photo`) that answers: the pick and its
+        runner-up aligned to the photo, the better fit answers (`index.query.screenfit`). Sets
+        `timings["rerank"]`. Any failure (a missing or unreadable thumbnail) keeps the
+        embedding's answer: the re-rank refines, it never costs an answer.
         """
         limit = self.params.rerank_candidates
         if limit < 2:
@@ -234,13 +241,15 @@ class Identifier:
             scores = np.stack(
                 [
                     spatial_scores(view, jpegs, mirrored=None, off_grid=off)
-                    for _, view, off in placed
+                    for _, view, off, _ in placed
                 ]
             )
             chosen_view, best = choose_view(scores)
             if scores[chosen_view, best] - scores[chosen_view, 0] < self.params.rerank_margin:
                 best = 0
-            name, view, exact = placed[chosen_view]
+            name, view, exact, corners = placed[chosen_view]
+            if corners is not None and photo is not None and self.params.rerank_screen_fit:
+                best = fitted_pick(photo, corners, jpegs, scores[chosen_view], best)
             if settle and exact:
                 frames = [(hit.episode, hit.timestamp) for hit in pool]
                 best = settle_tie(view, jpegs, scores[chosen_view], frames, best)
@@ -262,10 +271,8 @@ class Identifier:
         finally:
             timings["rerank"] = time.perf_counter() - mark
 
-    def _inner(
-        self, original: Image.Image, timings: dict[str, float]
-    ) -> list[tuple[str, Image.Image]]:
-        """The picture inside the picture, named, when `inner` is on and one is found; sets
+    def _inner(self, original: Image.Image, timings: dict[str, float]) -> list[Found]:
+        """The pictures inside the picture, when `inner` is on and one is found; sets
         `timings["inner"]`."""
         if not self.params.inner:
             return []

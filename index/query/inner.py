@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -57,24 +58,40 @@ _WEAK_SIDE = 0.6  # ... or of one side of a slanted one, the other three on `_SI
 _CUT_REACH = np.arange(2.0, 11.0)[:, None]  # px next to the photo's edge a side meeting it is on
 
 
-def inner_views(image: Image.Image) -> list[tuple[str, Image.Image]]:
-    """Up to `_VIEWS` (name, upright picture) found inside `image`, best first; [] when none.
+class Found(NamedTuple):
+    """A picture found inside another: its name (`INNER_VIEWS`), upright view, and the view's
+    corners in the outer picture (float32 (4, 2), as `find_quads`'), for `index.query.screenfit`."""
+
+    name: str
+    view: Image.Image
+    corners: np.ndarray
+
+
+def inner_views(image: Image.Image) -> list[Found]:
+    """Up to `_VIEWS` pictures found inside `image`, best first; [] when none.
 
     The name is "inner" for an upright rectangle (a window: a plain crop) and "rectified" for a
-    quadrilateral seen at an angle (a screen: warped upright). Bars left inside it (a bezel, a
-    border) are trimmed as in `index.query.screenshot`. Best effort: any error means [].
+    quadrilateral seen at an angle (a screen: warped upright). Best effort: any error means [].
     """
     try:
         rgb = to_rgb(image)
-        views = []
-        for quad in find_quads(np.asarray(rgb)):
-            name, view = _upright(rgb, quad)
-            box = video_box(view)
-            views.append((name, view if box is None else view.crop(box)))
-        return views
+        return [_found_view(rgb, quad) for quad in find_quads(np.asarray(rgb))]
     except Exception:  # noqa: BLE001 - a heuristic must never cost the user an answer
         log.exception("inner picture detection failed")
         return []
+
+
+def _found_view(rgb: Image.Image, quad: np.ndarray) -> Found:
+    """The quadrilateral `quad` of an RGB picture upright, with bars left inside it (a bezel, a
+    border) trimmed as in `index.query.screenshot`; its corners are those of what is kept."""
+    name, view, matrix = _upright(rgb, quad)
+    box = video_box(view)
+    if box is None:
+        return Found(name, view, quad)
+    left, top, right, bottom = box
+    kept = np.float32([[left, top], [right, top], [right, bottom], [left, bottom]])
+    corners = cv2.perspectiveTransform(kept[None], np.linalg.inv(matrix))[0]
+    return Found(name, view.crop(box), corners.astype(np.float32))
 
 
 def find_quads(pixels: np.ndarray) -> list[np.ndarray]:
@@ -352,16 +369,18 @@ def _areas(quads: np.ndarray) -> np.ndarray:
     return np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / 2
 
 
-def _upright(image: Image.Image, quad: np.ndarray) -> tuple[str, Image.Image]:
-    """The quadrilateral's content as an upright rectangle: a crop, or a perspective warp."""
+def _upright(image: Image.Image, quad: np.ndarray) -> tuple[str, Image.Image, np.ndarray]:
+    """The quadrilateral's content as an upright rectangle (a crop, or a perspective warp), and
+    the 3x3 matrix from the picture's pixels to the view's."""
     tolerance = _AXIS_TOLERANCE * max(1.0, image.width / _ANALYSIS_WIDTH)
     if _off_box(quad[None])[0] <= tolerance:
         crop = tuple(int(round(v)) for v in (*quad.min(axis=0), *quad.max(axis=0)))
-        return "inner", image.crop(crop)
+        shift = np.array([[1, 0, -crop[0]], [0, 1, -crop[1]], [0, 0, 1]], np.float64)
+        return "inner", image.crop(crop), shift
     width, height = quad_sides(quad)
     shrink = min(1.0, _MAX_SIDE / width)
     size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
     target = np.float32([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]])
     matrix = cv2.getPerspectiveTransform(quad, target)
     warped = cv2.warpPerspective(np.asarray(image), matrix, size, flags=cv2.INTER_AREA)
-    return "rectified", Image.fromarray(warped)
+    return "rectified", Image.fromarray(warped), matrix

@@ -51,7 +51,10 @@ class IdentifyParams:
     `rerank_window`, so is a sure answer of a player window's crop (a frame inside another
     picture lands on a neighbouring moment as a trim does). With `rerank_settle`, the frames of
     the pick's shot tied with it in an edited picture's exact view are aligned to it precisely and
-    the best fit answers (`index.query.align`).
+    the best fit answers (`index.query.align`). With `rerank_screen_fit`, when a screen found at
+    an angle answers, the re-rank's pick and runner-up are each aligned to the photo from the
+    found corners (a homography) and the better fit answers (`index.query.screenfit`): the found
+    corners are a pixel or two off, and which frame fits them best turns on those pixels.
     """
 
     search_k: int = 50  # frames fetched per query view
@@ -73,6 +76,7 @@ class IdentifyParams:
     rerank_edited: bool = True  # sure, but a size no video frame has (edited): re-rank
     rerank_window: bool = True  # sure, but of a window cut out of a larger picture: re-rank
     rerank_settle: bool = True  # an edited exact view: its shot's tied frames aligned precisely
+    rerank_screen_fit: bool = True  # a screen found at an angle: pick or runner-up, aligned
     # A title-level answer (no episode or time) when no frame is close: the head's probability
     # and its gate (the palette similarity of the query's colour histogram to that title's
     # nearest fitted frame, blended with the probability: `index.query.titlehead.gate_score`)

@@ -206,8 +206,8 @@ def test_the_rerank_answers_from_the_view_whose_pixels_a_frame_holds_best(catalo
     )
     stranger = render_frame(catalog.titles[2], 1, time, SIZE)  # a title never added
     right = frame.resize((400, 225))  # the screen, rectified
-    for placed in ([("inner", stranger, False), ("rectified", right, False)],
-                   [("rectified", right, False), ("inner", stranger, False)]):  # fmt: skip
+    views = [("inner", stranger, False, None), ("rectified", right, False, None)]
+    for placed in (views, views[::-1]):
         timings: dict[str, float] = {}
         moved = identifier._rerank(placed, wrong, result.neighbors, timings)
         assert moved.view == "rectified" and abs(moved.timestamp - time) <= INTERVAL + 1e-3

@@ -36,7 +36,7 @@ def test_a_photographed_screen_is_found_and_warped_upright(frames):
         quads = find_quads(np.asarray(photo))
         close += bool(quads) and _error(quads[0], corners, photo.width) <= 0.02
     assert close >= 7, close
-    name, view = inner_views(screen_photo_with_corners(frames[0], random.Random(0))[0])[0]
+    name, view, _ = inner_views(screen_photo_with_corners(frames[0], random.Random(0))[0])[0]
     assert name == "rectified" and 1.3 <= view.width / view.height <= 2.2
 
 
@@ -307,7 +307,7 @@ def test_a_screens_view_has_no_dark_rim_of_the_bezels_blur(frames):
     rimmed = 0
     for seed in range(16):
         photo, _ = screen_photo_with_corners(frames[seed % 8], random.Random(seed))
-        name, view = inner_views(photo)[0]
+        name, view, _ = inner_views(photo)[0]
         grey = np.asarray(view.convert("L"), dtype=np.float32)
         outer = [grey[0].mean(), grey[:, -1].mean(), grey[-1].mean(), grey[:, 0].mean()]
         inside = [grey[3:6].mean(), grey[:, -6:-3].mean(), grey[-6:-3].mean(), grey[:, 3:6].mean()]
